@@ -1,0 +1,218 @@
+//! What the running kernel supports, probed once and cached.
+//!
+//! pidfd support arrived piece by piece between Linux 5.1 and 6.15, and container runtimes
+//! hide parts of it with seccomp (Docker's default profile fails `clone3` with `ENOSYS`, older
+//! versions with `EPERM`). Every fallback this crate takes is decided here, from the answers
+//! of cheap probes that cannot harm the process:
+//!
+//! | question | probe | "yes" when |
+//! |---|---|---|
+//! | [`pidfd_send_signal`] (5.1) | `pidfd_send_signal(-1, 0, NULL, 0)` | `EBADF` |
+//! | [`pidfd_open`] (5.3) | `pidfd_open(getpid(), 0)` | an fd |
+//! | [`clone3`] (5.3) | `clone3(NULL, 0)` | `EINVAL` |
+//! | [`waitid_pidfd`] (5.4) | `waitid(P_PIDFD, INT_MAX, ..)` | `EBADF` |
+//! | [`pidfd_get_info`] (6.13) | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
+//! | [`clone_pidfd`] (5.2) | implied by the above, else learnt from the first spawn | a pidfd |
+//! | [`exit_info_after_reap`] (6.15) | reap a throwaway child, then `PIDFD_GET_INFO` | exit bit |
+//!
+//! Any other answer, `ENOSYS` and `EPERM` included, means "no". The answers are cached in
+//! atomics; two threads racing to probe compute the same answer, so no lock is needed.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+
+use crate::pidfd;
+
+const PROBED: u32 = 1 << 0;
+const SEND_SIGNAL: u32 = 1 << 1;
+const OPEN: u32 = 1 << 2;
+const CLONE3: u32 = 1 << 3;
+const WAITID: u32 = 1 << 4;
+const GET_INFO: u32 = 1 << 5;
+
+/// Syscall probes, plus [`PROBED`] once they ran. Bits are only ever cleared after the
+/// first probe, when the kernel refuses something at run time (see [`record_waitid_pidfd_unsupported`]).
+static SYSCALLS: AtomicU32 = AtomicU32::new(0);
+
+const UNKNOWN: u8 = 0;
+const YES: u8 = 1;
+const NO: u8 = 2;
+
+static CLONE_PIDFD: AtomicU8 = AtomicU8::new(UNKNOWN);
+static EXIT_AFTER_REAP: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+fn syscalls() -> u32 {
+    let bits = SYSCALLS.load(Ordering::Relaxed);
+    if bits & PROBED != 0 {
+        return bits;
+    }
+    let bits = probe_syscalls();
+    SYSCALLS.store(bits, Ordering::Relaxed);
+    bits
+}
+
+fn last_errno() -> Option<i32> {
+    io::Error::last_os_error().raw_os_error()
+}
+
+fn probe_syscalls() -> u32 {
+    let mut bits = PROBED;
+
+    // SAFETY: fd -1 is never valid, so a kernel with the syscall fails with EBADF before
+    // looking at the (null) siginfo pointer.
+    let r = unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, -1, 0, std::ptr::null::<u8>(), 0)
+    };
+    if r == -1 && last_errno() == Some(libc::EBADF) {
+        bits |= SEND_SIGNAL;
+    }
+
+    // SAFETY: clone3 rejects a size below the first struct version with EINVAL before
+    // reading anything, so no process is ever created.
+    let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
+    if r == -1 && last_errno() == Some(libc::EINVAL) {
+        bits |= CLONE3;
+    }
+
+    // SAFETY: `info` is a valid siginfo_t; fd INT_MAX is never open, so a kernel that knows
+    // P_PIDFD fails with EBADF and one that does not fails with EINVAL.
+    let r = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PIDFD,
+            libc::c_int::MAX as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG,
+        )
+    };
+    if r == -1 && last_errno() == Some(libc::EBADF) {
+        bits |= WAITID;
+    }
+
+    // SAFETY: pidfd_open takes a pid and flags; on success the returned fd is ours.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if r >= 0 {
+        bits |= OPEN;
+        // SAFETY: the kernel just handed us this fd.
+        let own = unsafe { OwnedFd::from_raw_fd(r as libc::c_int) };
+        if pidfd::get_info(own.as_raw_fd(), libc::PIDFD_INFO_PID.into())
+            .is_ok_and(|info| info.mask & u64::from(libc::PIDFD_INFO_PID) != 0)
+        {
+            bits |= GET_INFO;
+        }
+    }
+    bits
+}
+
+/// `pidfd_send_signal(2)` exists (Linux 5.1).
+pub fn pidfd_send_signal() -> bool {
+    syscalls() & SEND_SIGNAL != 0
+}
+
+/// `pidfd_open(2)` exists and pidfds can be polled (Linux 5.3).
+pub fn pidfd_open() -> bool {
+    syscalls() & OPEN != 0
+}
+
+/// `clone3(2)` can be called (Linux 5.3, and not blocked by a seccomp policy).
+pub fn clone3() -> bool {
+    syscalls() & CLONE3 != 0
+}
+
+/// `waitid(P_PIDFD, ..)` is understood (Linux 5.4). Without it, waiting on a child falls
+/// back to its pid.
+pub fn waitid_pidfd() -> bool {
+    syscalls() & WAITID != 0
+}
+
+/// The `PIDFD_GET_INFO` ioctl exists (Linux 6.13). Older kernels answer `ENOTTY` (before 6.9)
+/// or `EINVAL` (6.9 to 6.12); both mean "no".
+pub fn pidfd_get_info() -> bool {
+    syscalls() & GET_INFO != 0
+}
+
+/// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` when known, `None`
+/// when it has to be learnt from the next spawn (a 5.1 or 5.2 kernel, where only
+/// `pidfd_send_signal` could be probed). Kernels before 5.2 silently ignore the flag.
+pub fn clone_pidfd() -> Option<bool> {
+    match CLONE_PIDFD.load(Ordering::Relaxed) {
+        YES => return Some(true),
+        NO => return Some(false),
+        _ => {}
+    }
+    if pidfd_open() {
+        Some(true)
+    } else if !pidfd_send_signal() {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Records what a spawn that asked for `CLONE_PIDFD` learnt about it.
+pub(crate) fn record_clone_pidfd(supported: bool) {
+    CLONE_PIDFD.store(if supported { YES } else { NO }, Ordering::Relaxed);
+}
+
+/// Records that the kernel refused `waitid(P_PIDFD)` with `EINVAL` although the probe said
+/// yes (a seccomp filter installed after the probe); later waits go through the pid.
+pub(crate) fn record_waitid_pidfd_unsupported() {
+    SYSCALLS.fetch_and(!WAITID, Ordering::Relaxed);
+}
+
+/// The exit status of a process stays readable through its pidfd after it was reaped
+/// (`PIDFD_INFO_EXIT`, Linux 6.15).
+///
+/// This cannot be seen on a live process, so the first call creates a throwaway child that
+/// exits at once (sharing our memory, without `SIGCHLD`), reaps it and asks for its status.
+/// Later calls return the cached answer.
+pub fn exit_info_after_reap() -> bool {
+    match EXIT_AFTER_REAP.load(Ordering::Relaxed) {
+        YES => return true,
+        NO => return false,
+        _ => {}
+    }
+    let supported = clone_pidfd() != Some(false)
+        && waitid_pidfd()
+        && pidfd_get_info()
+        && crate::process::exit_info_survives_reap().unwrap_or(false);
+    EXIT_AFTER_REAP.store(if supported { YES } else { NO }, Ordering::Relaxed);
+    supported
+}
+
+/// A snapshot of every answer, for reports and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Features {
+    /// See [`pidfd_send_signal`].
+    pub pidfd_send_signal: bool,
+    /// See [`clone_pidfd`]; `None` until learnt.
+    pub clone_pidfd: Option<bool>,
+    /// See [`pidfd_open`].
+    pub pidfd_open: bool,
+    /// See [`clone3`].
+    pub clone3: bool,
+    /// See [`waitid_pidfd`].
+    pub waitid_pidfd: bool,
+    /// See [`pidfd_get_info`].
+    pub pidfd_get_info: bool,
+    /// See [`exit_info_after_reap`].
+    pub exit_info_after_reap: bool,
+}
+
+/// Probes everything (including [`exit_info_after_reap`]) and returns the answers.
+pub fn features() -> Features {
+    Features {
+        pidfd_send_signal: pidfd_send_signal(),
+        clone_pidfd: clone_pidfd(),
+        pidfd_open: pidfd_open(),
+        clone3: clone3(),
+        waitid_pidfd: waitid_pidfd(),
+        pidfd_get_info: pidfd_get_info(),
+        exit_info_after_reap: exit_info_after_reap(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

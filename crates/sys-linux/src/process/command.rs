@@ -1,0 +1,376 @@
+//! The inner `Command`: everything a spawn needs, stored the way the child will use it.
+
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+/// A hook run in the child before `execve`; see `CommandExt::pre_exec`.
+pub type PreExec = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
+
+/// How one of the child's standard streams is set up.
+#[derive(Debug)]
+pub enum Stdio {
+    /// The child shares the parent's stream.
+    Inherit,
+    /// The child's stream is `/dev/null`.
+    Null,
+    /// A new pipe connects the child's stream to the parent.
+    MakePipe,
+    /// The child's stream is this file descriptor.
+    Fd(OwnedFd),
+}
+
+/// The parent's ends of the pipes created for [`Stdio::MakePipe`].
+#[derive(Debug, Default)]
+pub struct StdioPipes {
+    /// Write end of the child's stdin.
+    pub stdin: Option<OwnedFd>,
+    /// Read end of the child's stdout.
+    pub stdout: Option<OwnedFd>,
+    /// Read end of the child's stderr.
+    pub stderr: Option<OwnedFd>,
+}
+
+/// Changes to the inherited environment, as `Command::env*` record them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CommandEnv {
+    clear: bool,
+    vars: BTreeMap<OsString, Option<OsString>>,
+}
+
+impl CommandEnv {
+    fn set(&mut self, key: &OsStr, value: &OsStr) {
+        self.vars.insert(key.to_owned(), Some(value.to_owned()));
+    }
+
+    fn remove(&mut self, key: &OsStr) {
+        if self.clear {
+            self.vars.remove(key);
+        } else {
+            self.vars.insert(key.to_owned(), None);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.clear = true;
+        self.vars.clear();
+    }
+
+    /// The child's complete environment: the parent's (unless cleared) with the changes
+    /// applied.
+    pub(crate) fn capture(&self) -> BTreeMap<OsString, OsString> {
+        let mut env: BTreeMap<OsString, OsString> = if self.clear {
+            BTreeMap::new()
+        } else {
+            std::env::vars_os().collect()
+        };
+        for (key, value) in &self.vars {
+            match value {
+                Some(value) => env.insert(key.clone(), value.clone()),
+                None => env.remove(key),
+            };
+        }
+        env
+    }
+}
+
+/// The inner command builder behind `process_ext::process::Command`.
+///
+/// Strings are stored as [`CString`]s as they are added, so a NUL byte is noticed early
+/// (and reported at spawn time, as std does) and no conversion is left for the spawn.
+pub struct Command {
+    pub(crate) program: CString,
+    /// `args[0]` is the `argv[0]` the child sees: the program, unless `arg0` replaced it.
+    pub(crate) args: Vec<CString>,
+    pub(crate) env: CommandEnv,
+    pub(crate) cwd: Option<CString>,
+    pub(crate) uid: Option<u32>,
+    pub(crate) gid: Option<u32>,
+    pub(crate) groups: Option<Box<[u32]>>,
+    pub(crate) pgroup: Option<i32>,
+    pub(crate) stdin: Option<Stdio>,
+    pub(crate) stdout: Option<Stdio>,
+    pub(crate) stderr: Option<Stdio>,
+    pub(crate) closures: Vec<PreExec>,
+    pub(crate) create_pidfd: bool,
+    pub(crate) saw_nul: bool,
+}
+
+impl Command {
+    /// A command that runs `program` with no arguments, inheriting the environment, the
+    /// working directory and (for `spawn`/`status`) the standard streams.
+    pub fn new(program: &OsStr) -> Command {
+        let mut saw_nul = false;
+        let program = os2c(program, &mut saw_nul);
+        Command {
+            args: vec![program.clone()],
+            program,
+            env: CommandEnv::default(),
+            cwd: None,
+            uid: None,
+            gid: None,
+            groups: None,
+            pgroup: None,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            closures: Vec::new(),
+            create_pidfd: false,
+            saw_nul,
+        }
+    }
+
+    /// Appends an argument.
+    pub fn arg(&mut self, arg: &OsStr) {
+        let arg = os2c(arg, &mut self.saw_nul);
+        self.args.push(arg);
+    }
+
+    /// Replaces `argv[0]`, which defaults to the program.
+    pub fn set_arg_0(&mut self, arg: &OsStr) {
+        self.args[0] = os2c(arg, &mut self.saw_nul);
+    }
+
+    /// Sets an environment variable for the child.
+    pub fn env(&mut self, key: &OsStr, value: &OsStr) {
+        self.env.set(key, value);
+    }
+
+    /// Removes an environment variable from the child's environment.
+    pub fn env_remove(&mut self, key: &OsStr) {
+        self.env.remove(key);
+    }
+
+    /// Starts the child with an empty environment (plus later `env` calls).
+    pub fn env_clear(&mut self) {
+        self.env.clear();
+    }
+
+    /// Sets the child's working directory.
+    pub fn cwd(&mut self, dir: &OsStr) {
+        self.cwd = Some(os2c(dir, &mut self.saw_nul));
+    }
+
+    /// Sets the child's stdin.
+    pub fn stdin(&mut self, stdin: Stdio) {
+        self.stdin = Some(stdin);
+    }
+
+    /// Sets the child's stdout.
+    pub fn stdout(&mut self, stdout: Stdio) {
+        self.stdout = Some(stdout);
+    }
+
+    /// Sets the child's stderr.
+    pub fn stderr(&mut self, stderr: Stdio) {
+        self.stderr = Some(stderr);
+    }
+
+    /// Sets the child's user id (`setuid(2)`).
+    pub fn uid(&mut self, uid: u32) {
+        self.uid = Some(uid);
+    }
+
+    /// Sets the child's group id (`setgid(2)`).
+    pub fn gid(&mut self, gid: u32) {
+        self.gid = Some(gid);
+    }
+
+    /// Sets the child's supplementary groups (`setgroups(2)`).
+    pub fn groups(&mut self, groups: &[u32]) {
+        self.groups = Some(groups.into());
+    }
+
+    /// Moves the child into process group `pgroup` (`setpgid(0, pgroup)`; 0 makes a new one).
+    pub fn pgroup(&mut self, pgroup: i32) {
+        self.pgroup = Some(pgroup);
+    }
+
+    /// Adds a hook to run in the child before `execve`.
+    ///
+    /// # Safety
+    ///
+    /// The closure runs in a copy of the parent made while other threads may hold locks; it
+    /// must only do what is safe after `fork(2)` (async-signal-safe calls).
+    pub unsafe fn pre_exec(&mut self, f: PreExec) {
+        self.closures.push(f);
+    }
+
+    /// Asks for a pidfd for the child (see the module docs of `process`).
+    pub fn create_pidfd(&mut self, create: bool) {
+        self.create_pidfd = create;
+    }
+
+    /// Whether a pidfd was asked for.
+    pub fn get_create_pidfd(&self) -> bool {
+        self.create_pidfd
+    }
+
+    /// The program, as given to `new`.
+    pub fn get_program(&self) -> &OsStr {
+        OsStr::from_bytes(self.program.as_bytes())
+    }
+
+    /// The arguments after `argv[0]`.
+    pub fn get_args(&self) -> CommandArgs<'_> {
+        CommandArgs {
+            iter: self.args[1..].iter(),
+        }
+    }
+
+    /// The explicit environment changes, sorted by key: `None` for a removal.
+    pub fn get_envs(&self) -> CommandEnvs<'_> {
+        CommandEnvs {
+            iter: self.env.vars.iter(),
+        }
+    }
+
+    /// Whether `env_clear` was called.
+    pub fn env_cleared(&self) -> bool {
+        self.env.clear
+    }
+
+    /// The working directory set with `cwd`.
+    pub fn get_current_dir(&self) -> Option<&Path> {
+        self.cwd
+            .as_ref()
+            .map(|cwd| Path::new(OsStr::from_bytes(cwd.as_bytes())))
+    }
+}
+
+fn os2c(s: &OsStr, saw_nul: &mut bool) -> CString {
+    CString::new(s.as_bytes()).unwrap_or_else(|_| {
+        *saw_nul = true;
+        c"<string-with-nul>".to_owned()
+    })
+}
+
+/// Turns the captured environment into `KEY=VALUE` strings; `None` if one holds a NUL.
+pub(crate) fn envp_strings(env: BTreeMap<OsString, OsString>) -> Option<Vec<CString>> {
+    env.into_iter()
+        .map(|(key, value)| {
+            let mut entry = key.into_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(value.as_bytes());
+            CString::new(entry).ok()
+        })
+        .collect()
+}
+
+/// The error std gives for a NUL byte in a program, argument, directory or variable.
+pub(crate) fn nul_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "nul byte found in provided data",
+    )
+}
+
+/// Iterator over the arguments of a command; see [`Command::get_args`].
+#[derive(Debug)]
+pub struct CommandArgs<'a> {
+    iter: std::slice::Iter<'a, CString>,
+}
+
+impl<'a> Iterator for CommandArgs<'a> {
+    type Item = &'a OsStr;
+    fn next(&mut self) -> Option<&'a OsStr> {
+        self.iter.next().map(|arg| OsStr::from_bytes(arg.as_bytes()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandArgs<'_> {}
+
+/// Iterator over the environment changes of a command; see [`Command::get_envs`].
+#[derive(Debug)]
+pub struct CommandEnvs<'a> {
+    iter: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
+}
+
+impl<'a> Iterator for CommandEnvs<'a> {
+    type Item = (&'a OsStr, Option<&'a OsStr>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.iter
+            .next()
+            .map(|(key, value)| (key.as_os_str(), value.as_deref()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandEnvs<'_> {}
+
+impl fmt::Debug for Command {
+    /// Formats like std: a shell-like line by default, every field with `{:#?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let mut d = f.debug_struct("Command");
+            d.field("program", &self.program).field("args", &self.args);
+            if self.env.clear || !self.env.vars.is_empty() {
+                d.field("env", &self.env);
+            }
+            if let Some(cwd) = &self.cwd {
+                d.field("cwd", cwd);
+            }
+            if let Some(uid) = self.uid {
+                d.field("uid", &uid);
+            }
+            if let Some(gid) = self.gid {
+                d.field("gid", &gid);
+            }
+            if let Some(groups) = &self.groups {
+                d.field("groups", groups);
+            }
+            if let Some(stdin) = &self.stdin {
+                d.field("stdin", stdin);
+            }
+            if let Some(stdout) = &self.stdout {
+                d.field("stdout", stdout);
+            }
+            if let Some(stderr) = &self.stderr {
+                d.field("stderr", stderr);
+            }
+            if let Some(pgroup) = self.pgroup {
+                d.field("pgroup", &pgroup);
+            }
+            if self.create_pidfd {
+                d.field("create_pidfd", &true);
+            }
+            return d.finish();
+        }
+        if let Some(cwd) = &self.cwd {
+            write!(f, "cd {cwd:?} && ")?;
+        }
+        if self.env.clear {
+            write!(f, "env -i ")?;
+        } else {
+            let mut removed = self.get_envs().filter(|(_, value)| value.is_none());
+            if let Some((key, _)) = removed.next() {
+                write!(f, "env -u {} ", key.to_string_lossy())?;
+                for (key, _) in removed {
+                    write!(f, "-u {} ", key.to_string_lossy())?;
+                }
+            }
+        }
+        for (key, value) in self.get_envs() {
+            if let Some(value) = value {
+                write!(f, "{}={value:?} ", key.to_string_lossy())?;
+            }
+        }
+        if self.program != self.args[0] {
+            write!(f, "[{:?}] ", self.program)?;
+        }
+        write!(f, "{:?}", self.args[0])?;
+        for arg in &self.args[1..] {
+            write!(f, " {arg:?}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! [`Process`]: a spawned child, and [`read2`] for collecting its output.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::ExitStatus;
+
+use crate::cvt::{cvt, cvt_r};
+use crate::fd::FileDesc;
+use crate::pidfd::PidFd;
+use crate::probe;
+use crate::wait::{waitid, WaitTarget};
+
+/// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
+///
+/// When the child has a pidfd, signals and waits go through it, so they can never reach a
+/// process that reused the pid after some other code reaped the child. Like std's, dropping
+/// a `Process` neither kills nor reaps the child.
+#[derive(Debug)]
+pub struct Process {
+    pid: libc::pid_t,
+    pidfd: Option<PidFd>,
+    status: Option<ExitStatus>,
+}
+
+impl Process {
+    pub(crate) fn new(pid: libc::pid_t, pidfd: Option<PidFd>) -> Process {
+        Process {
+            pid,
+            pidfd,
+            status: None,
+        }
+    }
+
+    /// The child's pid.
+    pub fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// The child's pidfd, if one was asked for and the kernel provided it.
+    pub fn pidfd(&self) -> Option<&PidFd> {
+        self.pidfd.as_ref()
+    }
+
+    /// Takes the pidfd out, consuming the process; gives the process back if it has none.
+    pub fn into_pidfd(self) -> Result<PidFd, Process> {
+        match self.pidfd {
+            Some(pidfd) => Ok(pidfd),
+            None => Err(self),
+        }
+    }
+
+    /// Sends `SIGKILL`, through the pidfd when there is one.
+    ///
+    /// `Ok(())` without a syscall once the child has been waited for, as std does.
+    pub fn kill(&mut self) -> io::Result<()> {
+        if self.status.is_some() {
+            return Ok(());
+        }
+        if let Some(pidfd) = &self.pidfd {
+            return pidfd.kill();
+        }
+        // SAFETY: kill(2) takes plain integers; the child is unreaped by us, so the pid is
+        // still ours unless other code reaped it (the race a pidfd closes).
+        cvt(unsafe { libc::kill(self.pid, libc::SIGKILL) })?;
+        Ok(())
+    }
+
+    /// Waits for the child to exit and reaps it; the status is cached.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = match &self.pidfd {
+            Some(pidfd) if probe::waitid_pidfd() => pidfd.wait()?,
+            _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED)?
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?,
+        };
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    /// Reaps the child if it has exited, without blocking; the status is cached.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let status = match &self.pidfd {
+            Some(pidfd) if probe::waitid_pidfd() => pidfd.try_wait()?,
+            _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED | libc::WNOHANG)?,
+        };
+        self.status = status;
+        Ok(status)
+    }
+}
+
+/// Reads two pipes to EOF at the same time, so that a child filling one of them cannot block
+/// while the parent waits on the other. Uses `poll(2)`.
+pub fn read2(
+    out: OwnedFd,
+    out_buf: &mut Vec<u8>,
+    err: OwnedFd,
+    err_buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let pipes = [FileDesc::from(out), FileDesc::from(err)];
+    let bufs = [out_buf, err_buf];
+    for pipe in &pipes {
+        pipe.set_nonblocking(true)?;
+    }
+    let mut fds = pipes.each_ref().map(|pipe| libc::pollfd {
+        fd: pipe.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    let mut chunk = [0u8; 16 * 1024];
+    while fds.iter().any(|fd| fd.fd >= 0) {
+        // SAFETY: `fds` is a valid array of pollfd; negative fds are ignored by poll.
+        cvt_r(|| unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) })?;
+        for (i, pollfd) in fds.iter_mut().enumerate() {
+            if pollfd.fd < 0 || pollfd.revents == 0 {
+                continue;
+            }
+            loop {
+                match pipes[i].read(&mut chunk) {
+                    Ok(0) => {
+                        pollfd.fd = -1;
+                        break;
+                    }
+                    Ok(n) => bufs[i].extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(())
+}
