@@ -1,1 +1,47 @@
-pub fn x(){}
+//! `std::process` with race-free Linux pidfds, on stable Rust.
+//!
+//! This crate mirrors the module tree of std so that switching is a change of `use` lines:
+//!
+//! | std | process-ext |
+//! |---|---|
+//! | `std::process` | [`process_ext::process`](process) |
+//! | `std::os::unix::process::CommandExt` | [`process_ext::os::unix::process::CommandExt`](os::unix::process::CommandExt) |
+//! | `std::os::linux::process` (unstable `linux_pidfd`) | [`process_ext::os::linux::process`](os::linux::process) |
+//!
+//! Exit statuses, outputs and the child's pipes are std's own types, so values move freely
+//! between the two crates.
+//!
+//! ```
+//! use process_ext::os::linux::process::{ChildExt, CommandExt as _};
+//! use process_ext::process::Command;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let mut child = Command::new("sleep").arg("10").create_pidfd(true).spawn()?;
+//! if let Ok(pidfd) = child.pidfd() {
+//!     // Signals through the pidfd can never reach a process that reused the pid.
+//!     pidfd.kill()?;
+//! } else {
+//!     child.kill()?; // a kernel without pidfds (before 5.2)
+//! }
+//! let status = child.wait()?;
+//! # use std::os::unix::process::ExitStatusExt;
+//! assert_eq!(status.signal(), Some(9));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The layering follows std's: the public types here are newtypes over the sys-layer types
+//! of the [`sys_linux`] crate, reachable through its `AsInner`/`FromInner`/`IntoInner`
+//! traits, and all `unsafe` code lives there. The only `unsafe` items here mirror std's
+//! own signatures: `FromRawFd` and `CommandExt::pre_exec`.
+
+#![cfg(target_os = "linux")]
+#![deny(missing_docs)]
+
+pub mod os;
+pub mod process;
+
+/// Keeps the extension traits sealed, as std's are.
+mod sealed {
+    pub trait Sealed {}
+}

@@ -171,7 +171,23 @@ pub(crate) fn get_info(fd: RawFd, mask: u64) -> io::Result<libc::pidfd_info> {
 
 impl std::fmt::Debug for PidFd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PidFd").field("fd", &self.as_raw_fd()).finish()
+        f.debug_struct("PidFd")
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+/// Identity, so that [`Process`](crate::process::Process) can keep this type itself.
+impl AsInner<PidFd> for PidFd {
+    fn as_inner(&self) -> &PidFd {
+        self
+    }
+}
+
+/// Identity, so that [`Command::spawn`](crate::process::Command::spawn) can return this type.
+impl FromInner<PidFd> for PidFd {
+    fn from_inner(pidfd: PidFd) -> Self {
+        pidfd
     }
 }
 

@@ -62,7 +62,13 @@ fn probe_syscalls() -> u32 {
     // SAFETY: fd -1 is never valid, so a kernel with the syscall fails with EBADF before
     // looking at the (null) siginfo pointer.
     let r = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, -1, 0, std::ptr::null::<u8>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            -1,
+            0,
+            std::ptr::null::<u8>(),
+            0,
+        )
     };
     if r == -1 && last_errno() == Some(libc::EBADF) {
         bits |= SEND_SIGNAL;

@@ -33,5 +33,8 @@ fn eintr_is_retried() {
 #[test]
 fn cvt_nz_maps_error_numbers() {
     assert!(cvt_nz(0).is_ok());
-    assert_eq!(cvt_nz(libc::EAGAIN).unwrap_err().raw_os_error(), Some(libc::EAGAIN));
+    assert_eq!(
+        cvt_nz(libc::EAGAIN).unwrap_err().raw_os_error(),
+        Some(libc::EAGAIN)
+    );
 }

@@ -23,7 +23,10 @@ fn a_live_non_child_never_gets_a_made_up_status() {
         assert!(!probe::pidfd_open());
         return;
     };
-    assert_eq!(pidfd.try_wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
+    assert_eq!(
+        pidfd.try_wait().unwrap_err().raw_os_error(),
+        Some(libc::ECHILD)
+    );
     assert_eq!(pidfd.wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
     assert_eq!(
         pidfd.exit_status_after_reap().unwrap_err().raw_os_error(),
@@ -44,6 +47,12 @@ fn signal_zero_checks_liveness() {
 fn an_ordinary_fd_is_not_a_pidfd() {
     let file = std::fs::File::open("/dev/null").unwrap();
     let pidfd = PidFd::from(OwnedFd::from(file));
-    assert_eq!(pidfd.pid_from_fdinfo().unwrap_err().raw_os_error(), Some(libc::EBADF));
-    assert_eq!(pidfd.send_signal(0).unwrap_err().raw_os_error(), Some(libc::EBADF));
+    assert_eq!(
+        pidfd.pid_from_fdinfo().unwrap_err().raw_os_error(),
+        Some(libc::EBADF)
+    );
+    assert_eq!(
+        pidfd.send_signal(0).unwrap_err().raw_os_error(),
+        Some(libc::EBADF)
+    );
 }

@@ -45,9 +45,10 @@ pub(crate) extern "C" fn child_main(arg: *mut c_void) -> c_int {
     let errno = run(plan);
     let bytes = errno.to_ne_bytes();
     // A failed report cannot be reported either; the parent then sees EOF and a dead child.
-    while let Err(libc::EINTR) =
-        syscall(libc::SYS_write, [plan.error_pipe as c_long, bytes.as_ptr() as c_long, 4, 0])
-    {}
+    while let Err(libc::EINTR) = syscall(
+        libc::SYS_write,
+        [plan.error_pipe as c_long, bytes.as_ptr() as c_long, 4, 0],
+    ) {}
     loop {
         let _ = syscall(libc::SYS_exit_group, [127, 0, 0, 0]);
     }
@@ -104,7 +105,12 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
 /// resets caught signals itself.
 fn reset_signals() -> Result<(), c_int> {
     let empty: u64 = 0;
-    let set_mask = [libc::SIG_SETMASK as c_long, &empty as *const u64 as c_long, 0, 8];
+    let set_mask = [
+        libc::SIG_SETMASK as c_long,
+        &empty as *const u64 as c_long,
+        0,
+        8,
+    ];
     syscall(libc::SYS_rt_sigprocmask, set_mask)?;
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
@@ -137,9 +143,16 @@ struct KernelSigaction {
 fn exec(plan: &ChildPlan<'_>) -> c_int {
     let mut saw_eacces = false;
     for &program in plan.programs {
-        let args = [program as c_long, plan.argv as c_long, plan.envp as c_long, 0];
+        let args = [
+            program as c_long,
+            plan.argv as c_long,
+            plan.envp as c_long,
+            0,
+        ];
         // execve only returns on failure.
-        let errno = syscall(libc::SYS_execve, args).err().unwrap_or(libc::EINVAL);
+        let errno = syscall(libc::SYS_execve, args)
+            .err()
+            .unwrap_or(libc::EINVAL);
         if !plan.path_search {
             return errno;
         }

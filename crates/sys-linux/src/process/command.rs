@@ -278,7 +278,9 @@ pub struct CommandArgs<'a> {
 impl<'a> Iterator for CommandArgs<'a> {
     type Item = &'a OsStr;
     fn next(&mut self) -> Option<&'a OsStr> {
-        self.iter.next().map(|arg| OsStr::from_bytes(arg.as_bytes()))
+        self.iter
+            .next()
+            .map(|arg| OsStr::from_bytes(arg.as_bytes()))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.size_hint()

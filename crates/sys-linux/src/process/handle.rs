@@ -9,21 +9,26 @@ use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
 use crate::probe;
 use crate::wait::{waitid, WaitTarget};
+use crate::AsInner;
 
 /// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
 ///
 /// When the child has a pidfd, signals and waits go through it, so they can never reach a
 /// process that reused the pid after some other code reaped the child. Like std's, dropping
 /// a `Process` neither kills nor reaps the child.
+///
+/// `P` is the type the pidfd is kept as: this crate's [`PidFd`], or a public wrapper around
+/// it (such as `process_ext::os::linux::process::PidFd`), so that the wrapper can hand out
+/// `&P` without any pointer casts.
 #[derive(Debug)]
-pub struct Process {
+pub struct Process<P = PidFd> {
     pid: libc::pid_t,
-    pidfd: Option<PidFd>,
+    pidfd: Option<P>,
     status: Option<ExitStatus>,
 }
 
-impl Process {
-    pub(crate) fn new(pid: libc::pid_t, pidfd: Option<PidFd>) -> Process {
+impl<P: AsInner<PidFd>> Process<P> {
+    pub(crate) fn new(pid: libc::pid_t, pidfd: Option<P>) -> Process<P> {
         Process {
             pid,
             pidfd,
@@ -37,12 +42,12 @@ impl Process {
     }
 
     /// The child's pidfd, if one was asked for and the kernel provided it.
-    pub fn pidfd(&self) -> Option<&PidFd> {
+    pub fn pidfd(&self) -> Option<&P> {
         self.pidfd.as_ref()
     }
 
     /// Takes the pidfd out, consuming the process; gives the process back if it has none.
-    pub fn into_pidfd(self) -> Result<PidFd, Process> {
+    pub fn into_pidfd(self) -> Result<P, Process<P>> {
         match self.pidfd {
             Some(pidfd) => Ok(pidfd),
             None => Err(self),
@@ -57,7 +62,7 @@ impl Process {
             return Ok(());
         }
         if let Some(pidfd) = &self.pidfd {
-            return pidfd.kill();
+            return pidfd.as_inner().kill();
         }
         // SAFETY: kill(2) takes plain integers; the child is unreaped by us, so the pid is
         // still ours unless other code reaped it (the race a pidfd closes).
@@ -71,7 +76,7 @@ impl Process {
             return Ok(status);
         }
         let status = match &self.pidfd {
-            Some(pidfd) if probe::waitid_pidfd() => pidfd.wait()?,
+            Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().wait()?,
             _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED)?
                 .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?,
         };
@@ -85,7 +90,7 @@ impl Process {
             return Ok(Some(status));
         }
         let status = match &self.pidfd {
-            Some(pidfd) if probe::waitid_pidfd() => pidfd.try_wait()?,
+            Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().try_wait()?,
             _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED | libc::WNOHANG)?,
         };
         self.status = status;

@@ -17,9 +17,9 @@
 //! On a kernel that ignores `CLONE_PIDFD` (before 5.2) the spawn still succeeds, without a
 //! pidfd; [`probe`](crate::probe) remembers the answer.
 
+mod child;
 pub mod command;
 pub mod handle;
-mod child;
 mod spawn;
 mod stack;
 

@@ -16,6 +16,7 @@ use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
 use crate::probe;
 use crate::wait::{waitid, WaitTarget};
+use crate::{AsInner, FromInner};
 
 /// Usable stack of a cloned child. The plan itself needs little; the rest is headroom for
 /// `pre_exec` closures. Pages are only backed once touched.
@@ -56,16 +57,21 @@ impl ChildStdio {
 impl Command {
     /// Spawns the child. `default` is the stdio for streams left unset; stdin falls back to
     /// [`Stdio::Null`] instead unless `needs_stdin` (std's rule for `output`).
-    pub fn spawn(
+    ///
+    /// The child's pidfd is kept as a `P`, see [`Process`].
+    pub fn spawn<P>(
         &mut self,
         default: Stdio,
         needs_stdin: bool,
-    ) -> io::Result<(Process, StdioPipes)> {
+    ) -> io::Result<(Process<P>, StdioPipes)>
+    where
+        P: AsInner<PidFd> + FromInner<PidFd>,
+    {
         let prepared = self.prepare()?;
         let (ours, theirs) = self.setup_io(default, needs_stdin)?;
         let (pid, pidfd) = self.clone_child(&prepared, &theirs)?;
         drop(theirs);
-        Ok((Process::new(pid, pidfd), ours))
+        Ok((Process::new(pid, pidfd.map(P::from_inner)), ours))
     }
 
     /// Replaces the current process image, like `execvp(3)` after the same setup a child
@@ -273,16 +279,25 @@ fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<
     Ok(match stdio {
         Stdio::Inherit => (ChildStdio::Inherit, None),
         Stdio::Null => {
-            let flags = if is_stdin { libc::O_RDONLY } else { libc::O_WRONLY };
+            let flags = if is_stdin {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
             // SAFETY: a NUL-terminated path; on success the fd is ours.
-            let fd = cvt_r(|| unsafe { libc::open(c"/dev/null".as_ptr(), flags | libc::O_CLOEXEC) })?;
+            let fd =
+                cvt_r(|| unsafe { libc::open(c"/dev/null".as_ptr(), flags | libc::O_CLOEXEC) })?;
             // SAFETY: `fd` was just opened and nothing else owns it.
             let fd = unsafe { FileDesc::from_raw_fd(fd) };
             (ChildStdio::Owned(above_stdio(fd)?), None)
         }
         Stdio::MakePipe => {
             let (read, write) = pipe()?;
-            let (theirs, ours) = if is_stdin { (read, write) } else { (write, read) };
+            let (theirs, ours) = if is_stdin {
+                (read, write)
+            } else {
+                (write, read)
+            };
             (ChildStdio::Owned(above_stdio(theirs)?), Some(ours.into()))
         }
         Stdio::Fd(fd) if fd.as_raw_fd() > libc::STDERR_FILENO => {

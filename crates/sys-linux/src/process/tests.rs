@@ -1,6 +1,7 @@
 use std::ffi::OsStr;
 
 use super::*;
+use crate::pidfd::PidFd;
 use crate::{probe, AsInner};
 
 fn sh(script: &str) -> Command {
@@ -12,7 +13,7 @@ fn sh(script: &str) -> Command {
 
 #[test]
 fn spawn_and_wait_reports_exit_code() {
-    let (mut process, _) = sh("exit 3").spawn(Stdio::Inherit, true).unwrap();
+    let (mut process, _) = sh("exit 3").spawn::<PidFd>(Stdio::Inherit, true).unwrap();
     assert_eq!(process.wait().unwrap().code(), Some(3));
     assert!(process.pidfd().is_none());
 }
@@ -21,10 +22,11 @@ fn spawn_and_wait_reports_exit_code() {
 fn pidfd_is_created_on_request() {
     let mut cmd = sh("exit 0");
     cmd.create_pidfd(true);
-    let (mut process, _) = cmd.spawn(Stdio::Inherit, true).unwrap();
+    let (mut process, _) = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap();
     if probe::clone_pidfd() == Some(true) {
         let pidfd = process.pidfd().expect("pidfd requested");
-        assert!(pidfd.as_inner().is_cloexec().unwrap());
+        let fd: &crate::fd::FileDesc = pidfd.as_inner();
+        assert!(fd.is_cloexec().unwrap());
     }
     assert!(process.wait().unwrap().success());
 }
@@ -32,9 +34,15 @@ fn pidfd_is_created_on_request() {
 #[test]
 fn read2_collects_both_streams() {
     let script = "head -c 200000 /dev/zero; head -c 300000 /dev/zero >&2";
-    let (mut process, pipes) = sh(script).spawn(Stdio::MakePipe, false).unwrap();
+    let (mut process, pipes) = sh(script).spawn::<PidFd>(Stdio::MakePipe, false).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    read2(pipes.stdout.unwrap(), &mut out, pipes.stderr.unwrap(), &mut err).unwrap();
+    read2(
+        pipes.stdout.unwrap(),
+        &mut out,
+        pipes.stderr.unwrap(),
+        &mut err,
+    )
+    .unwrap();
     assert_eq!((out.len(), err.len()), (200_000, 300_000));
     assert!(process.wait().unwrap().success());
 }
@@ -42,7 +50,7 @@ fn read2_collects_both_streams() {
 #[test]
 fn exec_failure_is_reported_and_reaped() {
     let mut cmd = Command::new(OsStr::new("/nonexistent/program"));
-    let err = cmd.spawn(Stdio::Inherit, true).unwrap_err();
+    let err = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 }
 
@@ -52,12 +60,12 @@ fn path_search_uses_the_childs_path() {
     cmd.env(OsStr::new("PATH"), OsStr::new("/nonexistent:/bin"));
     cmd.arg(OsStr::new("-c"));
     cmd.arg(OsStr::new("exit 7"));
-    let (mut process, _) = cmd.spawn(Stdio::Inherit, true).unwrap();
+    let (mut process, _) = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap();
     assert_eq!(process.wait().unwrap().code(), Some(7));
 
     let mut cmd = Command::new(OsStr::new("sh"));
     cmd.env(OsStr::new("PATH"), OsStr::new("/nonexistent"));
-    let err = cmd.spawn(Stdio::Inherit, true).unwrap_err();
+    let err = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 }
 
@@ -65,6 +73,6 @@ fn path_search_uses_the_childs_path() {
 fn nul_bytes_are_invalid_input() {
     let mut cmd = sh("exit 0");
     cmd.env(OsStr::new("KEY"), OsStr::new("a\0b"));
-    let err = cmd.spawn(Stdio::Inherit, true).unwrap_err();
+    let err = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }

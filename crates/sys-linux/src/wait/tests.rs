@@ -25,7 +25,10 @@ fn decodes_every_si_code_like_waitpid() {
 
 #[test]
 fn exit_code_is_truncated_to_eight_bits() {
-    assert_eq!(status_from_siginfo(libc::CLD_EXITED, 0x1ff).code(), Some(0xff));
+    assert_eq!(
+        status_from_siginfo(libc::CLD_EXITED, 0x1ff).code(),
+        Some(0xff)
+    );
 }
 
 #[test]

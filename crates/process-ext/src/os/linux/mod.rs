@@ -1,0 +1,3 @@
+//! Linux extensions, laid out like `std::os::linux`.
+
+pub mod process;

@@ -1,0 +1,3 @@
+//! Unix extensions, laid out like `std::os::unix`.
+
+pub mod process;
