@@ -158,8 +158,8 @@ pub fn zombie_children() -> Vec<u32> {
             Err(err) if err.raw_os_error() == Some(libc::ESRCH) => continue,
             Err(err) => panic!("cannot read /proc/{pid}/stat: {err}"),
         };
-        let (state, ppid) = parse_stat(&stat)
-            .unwrap_or_else(|| panic!("malformed /proc/{pid}/stat: {stat:?}"));
+        let (state, ppid) =
+            parse_stat(&stat).unwrap_or_else(|| panic!("malformed /proc/{pid}/stat: {stat:?}"));
         if ppid == me && state == 'Z' {
             zombies.push(pid);
         }
@@ -239,4 +239,39 @@ mod tests {
         assert_eq!(parse_stat("no parenthesis"), None);
         assert_eq!(parse_stat("1 (x) S notanumber"), None);
     }
+}
+
+/// Environment variable naming the kernel the tests should expect, such as `5.3`, when a
+/// launcher emulates an older kernel's syscall surface with seccomp.
+pub const EMULATED_KERNEL_ENV: &str = "PROCESS_EXT_EMULATED_KERNEL";
+
+/// The `(major, minor)` version of the kernel the tests run on: the emulated one when
+/// [`EMULATED_KERNEL_ENV`] is set, else the running kernel's release.
+///
+/// # Panics
+///
+/// Panics if the version cannot be read or parsed.
+pub fn kernel_version() -> (u32, u32) {
+    let release = match std::env::var(EMULATED_KERNEL_ENV) {
+        Ok(version) => version,
+        Err(_) => match std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+            Ok(release) => release,
+            Err(err) => panic!("cannot read the kernel release: {err}"),
+        },
+    };
+    parse_kernel_version(&release)
+        .unwrap_or_else(|| panic!("unparsable kernel version {release:?}"))
+}
+
+/// Parses the leading `major.minor` of a kernel release string such as `6.18.44-cloud`.
+pub fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether the kernel (see [`kernel_version`]) is at least `major.minor`.
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    kernel_version() >= (major, minor)
 }

@@ -23,6 +23,7 @@ use std::path::Path;
 
 pub use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
 
+use sys_linux::fd::FileDesc;
 use sys_linux::process as sys;
 use sys_linux::{AsInner, AsInnerMut, FromInner, IntoInner};
 
@@ -650,7 +651,7 @@ impl fmt::Debug for Stdio {
 impl From<OwnedFd> for Stdio {
     /// Uses an open file descriptor as the stream.
     fn from(fd: OwnedFd) -> Stdio {
-        Stdio(sys::Stdio::Fd(fd))
+        Stdio(sys::Stdio::Fd(FileDesc::from(fd)))
     }
 }
 

@@ -100,18 +100,10 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
     Ok(())
 }
 
-/// Gives the program the signal state std gives it: nothing blocked, `SIGPIPE` (which the
-/// Rust runtime ignores) back to its default action. Handlers need no reset: `execve`
-/// resets caught signals itself.
+/// Gives the program the signal state std gives it: `SIGPIPE`, which the Rust runtime
+/// ignores, back to its default action. The signal mask is inherited from the spawning
+/// thread, as with std; caught signals need no reset, `execve` does that itself.
 fn reset_signals() -> Result<(), c_int> {
-    let empty: u64 = 0;
-    let set_mask = [
-        libc::SIG_SETMASK as c_long,
-        &empty as *const u64 as c_long,
-        0,
-        8,
-    ];
-    syscall(libc::SYS_rt_sigprocmask, set_mask)?;
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
         flags: 0,

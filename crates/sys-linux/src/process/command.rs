@@ -5,6 +5,8 @@ use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
+
+use crate::fd::FileDesc;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
@@ -21,7 +23,7 @@ pub enum Stdio {
     /// A new pipe connects the child's stream to the parent.
     MakePipe,
     /// The child's stream is this file descriptor.
-    Fd(OwnedFd),
+    Fd(FileDesc),
 }
 
 /// The parent's ends of the pipes created for [`Stdio::MakePipe`].
@@ -212,7 +214,7 @@ impl Command {
 
     /// The program, as given to `new`.
     pub fn get_program(&self) -> &OsStr {
-        OsStr::from_bytes(self.program.as_bytes())
+        c2os(&self.program)
     }
 
     /// The arguments after `argv[0]`.
@@ -240,6 +242,10 @@ impl Command {
             .as_ref()
             .map(|cwd| Path::new(OsStr::from_bytes(cwd.as_bytes())))
     }
+}
+
+fn c2os(s: &CString) -> &OsStr {
+    OsStr::from_bytes(s.as_bytes())
 }
 
 fn os2c(s: &OsStr, saw_nul: &mut bool) -> CString {
@@ -278,9 +284,7 @@ pub struct CommandArgs<'a> {
 impl<'a> Iterator for CommandArgs<'a> {
     type Item = &'a OsStr;
     fn next(&mut self) -> Option<&'a OsStr> {
-        self.iter
-            .next()
-            .map(|arg| OsStr::from_bytes(arg.as_bytes()))
+        self.iter.next().map(c2os)
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.size_hint()
@@ -310,7 +314,7 @@ impl<'a> Iterator for CommandEnvs<'a> {
 impl ExactSizeIterator for CommandEnvs<'_> {}
 
 impl fmt::Debug for Command {
-    /// Formats like std: a shell-like line by default, every field with `{:#?}`.
+    /// Formats exactly like std: a shell-like line by default, the fields with `{:#?}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
             let mut d = f.debug_struct("Command");
@@ -318,33 +322,31 @@ impl fmt::Debug for Command {
             if self.env.clear || !self.env.vars.is_empty() {
                 d.field("env", &self.env);
             }
-            if let Some(cwd) = &self.cwd {
-                d.field("cwd", cwd);
+            if self.cwd.is_some() {
+                d.field("cwd", &self.cwd);
             }
-            if let Some(uid) = self.uid {
-                d.field("uid", &uid);
+            if self.uid.is_some() {
+                d.field("uid", &self.uid);
             }
-            if let Some(gid) = self.gid {
-                d.field("gid", &gid);
+            if self.gid.is_some() {
+                d.field("gid", &self.gid);
             }
-            if let Some(groups) = &self.groups {
-                d.field("groups", groups);
+            if self.groups.is_some() {
+                d.field("groups", &self.groups);
             }
-            if let Some(stdin) = &self.stdin {
-                d.field("stdin", stdin);
+            if self.stdin.is_some() {
+                d.field("stdin", &self.stdin);
             }
-            if let Some(stdout) = &self.stdout {
-                d.field("stdout", stdout);
+            if self.stdout.is_some() {
+                d.field("stdout", &self.stdout);
             }
-            if let Some(stderr) = &self.stderr {
-                d.field("stderr", stderr);
+            if self.stderr.is_some() {
+                d.field("stderr", &self.stderr);
             }
-            if let Some(pgroup) = self.pgroup {
-                d.field("pgroup", &pgroup);
+            if self.pgroup.is_some() {
+                d.field("pgroup", &self.pgroup);
             }
-            if self.create_pidfd {
-                d.field("create_pidfd", &true);
-            }
+            d.field("create_pidfd", &self.create_pidfd);
             return d.finish();
         }
         if let Some(cwd) = &self.cwd {
@@ -367,11 +369,11 @@ impl fmt::Debug for Command {
             }
         }
         if self.program != self.args[0] {
-            write!(f, "[{:?}] ", self.program)?;
+            write!(f, "[{:?}] ", c2os(&self.program))?;
         }
-        write!(f, "{:?}", self.args[0])?;
+        write!(f, "{:?}", c2os(&self.args[0]))?;
         for arg in &self.args[1..] {
-            write!(f, " {arg:?}")?;
+            write!(f, " {:?}", c2os(arg))?;
         }
         Ok(())
     }

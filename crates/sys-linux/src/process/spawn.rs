@@ -303,10 +303,7 @@ fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<
         Stdio::Fd(fd) if fd.as_raw_fd() > libc::STDERR_FILENO => {
             (ChildStdio::Explicit(fd.as_raw_fd()), None)
         }
-        Stdio::Fd(fd) => {
-            let dup = FileDesc::from(fd.try_clone()?);
-            (ChildStdio::Owned(above_stdio(dup)?), None)
-        }
+        Stdio::Fd(fd) => (ChildStdio::Owned(fd.duplicate()?.into()), None),
     })
 }
 

@@ -1,0 +1,181 @@
+//! `CommandExt::exec` for `std::process` and `process_ext::process`.
+//!
+//! This test runs without the libtest harness, in a process of its own:
+//! a successful `exec()` replaces the calling process, and a failed one may
+//! leave process-wide state changed (std resets the SIGPIPE disposition and
+//! the signal mask before calling `execvp`), which must not leak into other
+//! tests.
+//!
+//! Without [`MODE_ENV`] the binary acts as the driver: it re-runs itself with
+//! [`MODE_ENV`] set to a scenario, and the re-run performs `exec()` into the
+//! test helper; the driver then checks the helper's exact output. The driver
+//! also checks, in its own process, that a failing `exec()` returns the
+//! expected error instead of replacing the process.
+
+use std::io::{self, ErrorKind};
+use std::process::ExitCode;
+
+use process_ext_tests::{helper, TempDir};
+
+/// Environment variable selecting the scenario the re-run executes.
+const MODE_ENV: &str = "PROCESS_EXT_EXEC_TEST_MODE";
+
+/// Exit code of a re-run whose `exec()` returned.
+const EXEC_RETURNED: i32 = 104;
+
+/// Exit code of a re-run given an unknown scenario.
+const UNKNOWN_MODE: i32 = 103;
+
+fn main() -> ExitCode {
+    match std::env::var(MODE_ENV) {
+        Ok(mode) => child_main(&mode),
+        Err(_) => driver_main(),
+    }
+}
+
+/// Builds the command a scenario executes, with either implementation.
+macro_rules! scenario_command {
+    ($scenario:expr, $($process:ident)::+, $($ext:ident)::+) => {{
+        use $($ext)::+ as _;
+        let mut cmd = $($process)::+::Command::new(helper());
+        match $scenario {
+            "args" => {
+                cmd.arg0("exec-arg0").args(["args", "x y"]);
+            }
+            "env" => {
+                cmd.arg("env").env_clear().env("EXEC_MARK", "yes");
+            }
+            "pid" => {
+                cmd.arg("pid");
+            }
+            other => {
+                eprintln!("unknown exec scenario {other:?}");
+                std::process::exit(UNKNOWN_MODE);
+            }
+        }
+        cmd
+    }};
+}
+
+/// The re-run: replaces itself with the helper as the scenario says.
+fn child_main(mode: &str) -> ExitCode {
+    let err = match mode.split_once(':') {
+        Some(("std", scenario)) => {
+            use std::os::unix::process::CommandExt as _;
+            let mut cmd =
+                scenario_command!(scenario, std::process, std::os::unix::process::CommandExt);
+            cmd.exec()
+        }
+        Some(("ext", scenario)) => {
+            use process_ext::os::unix::process::CommandExt as _;
+            let mut cmd = scenario_command!(
+                scenario,
+                process_ext::process,
+                process_ext::os::unix::process::CommandExt
+            );
+            cmd.exec()
+        }
+        _ => {
+            eprintln!("unknown exec mode {mode:?}");
+            std::process::exit(UNKNOWN_MODE);
+        }
+    };
+    eprintln!("exec() returned: {err}");
+    std::process::exit(EXEC_RETURNED)
+}
+
+/// Runs this binary again in `mode` and returns (exit code, stdout, stderr,
+/// pid of the re-run).
+fn rerun(mode: &str) -> (Option<i32>, String, String, u32) {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|err| panic!("cannot determine the test executable: {err}"));
+    let child = std::process::Command::new(exe)
+        .env(MODE_ENV, mode)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot re-run the test executable: {err}"));
+    let pid = child.id();
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|err| panic!("waiting for the re-run failed: {err}"));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        pid,
+    )
+}
+
+/// Checks a successful `exec()` of every scenario with implementation
+/// `which` (`"std"` or `"ext"`).
+fn check_successful_exec(which: &str) {
+    let me = std::process::id();
+    for scenario in ["args", "env", "pid"] {
+        let mode = format!("{which}:{scenario}");
+        let (code, stdout, stderr, pid) = rerun(&mode);
+        let expected = match scenario {
+            "args" => "exec-arg0\nargs\nx y\n".to_string(),
+            "env" => "EXEC_MARK=yes\n".to_string(),
+            // exec() keeps the pid, and the parent is still this driver.
+            _ => format!("pid={pid} ppid={me}\n"),
+        };
+        assert_eq!(
+            (code, stdout.as_str(), stderr.as_str()),
+            (Some(0), expected.as_str(), ""),
+            "exec scenario {mode}"
+        );
+        println!("ok: {mode}");
+    }
+}
+
+/// Asserts that an error has exactly the given kind and raw OS error.
+#[track_caller]
+fn assert_error(err: &io::Error, kind: ErrorKind, raw: Option<i32>, what: &str) {
+    assert_eq!(
+        (err.kind(), err.raw_os_error()),
+        (kind, raw),
+        "{what}: unexpected error: {err}"
+    );
+}
+
+/// Checks failing `exec()` calls with either implementation; they must
+/// return an error and leave this process running.
+macro_rules! check_failed_exec {
+    ($which:literal, $($process:ident)::+, $($ext:ident)::+) => {{
+        use $($ext)::+ as _;
+        let dir = TempDir::new("exec-failure");
+
+        let err = $($process)::+::Command::new(dir.path().join("missing")).exec();
+        assert_error(&err, ErrorKind::NotFound, Some(libc::ENOENT), concat!($which, ": missing program"));
+        println!(concat!("ok: ", $which, ": exec of a missing program fails"));
+
+        let err = $($process)::+::Command::new(dir.path()).exec();
+        assert_error(&err, ErrorKind::PermissionDenied, Some(libc::EACCES), concat!($which, ": directory"));
+        println!(concat!("ok: ", $which, ": exec of a directory fails"));
+
+        let err = $($process)::+::Command::new(helper())
+            .current_dir(dir.path().join("missing"))
+            .exec();
+        assert_error(&err, ErrorKind::NotFound, Some(libc::ENOENT), concat!($which, ": bad current_dir"));
+        println!(concat!("ok: ", $which, ": exec with a bad current_dir fails"));
+
+        let err = $($process)::+::Command::new(helper()).arg("a\0b").exec();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, concat!($which, ": NUL in argument: {}"), err);
+        println!(concat!("ok: ", $which, ": exec with a NUL byte fails"));
+    }};
+}
+
+fn driver_main() -> ExitCode {
+    check_successful_exec("std");
+    check_successful_exec("ext");
+    check_failed_exec!("std", std::process, std::os::unix::process::CommandExt);
+    check_failed_exec!(
+        "ext",
+        process_ext::process,
+        process_ext::os::unix::process::CommandExt
+    );
+    println!("exec: all checks passed");
+    ExitCode::SUCCESS
+}
