@@ -4,6 +4,8 @@
 //! `src/bin/test-helper.rs`) rather than tools from `/bin`, so that they also
 //! run in a minimal environment. [`helper`] locates that binary.
 
+pub mod seccomp;
+
 use std::ffi::CStr;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -224,23 +226,6 @@ impl Drop for TempDir {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_stat;
-
-    #[test]
-    fn parse_stat_handles_parentheses_in_comm() {
-        let stat = "123 (a) b (c)) Z 456 123 123 0 -1";
-        assert_eq!(parse_stat(stat), Some(('Z', 456)));
-    }
-
-    #[test]
-    fn parse_stat_rejects_garbage() {
-        assert_eq!(parse_stat("no parenthesis"), None);
-        assert_eq!(parse_stat("1 (x) S notanumber"), None);
-    }
-}
-
 /// Environment variable naming the kernel the tests should expect, such as `5.3`, when a
 /// launcher emulates an older kernel's syscall surface with seccomp.
 pub const EMULATED_KERNEL_ENV: &str = "PROCESS_EXT_EMULATED_KERNEL";
@@ -274,4 +259,21 @@ pub fn parse_kernel_version(release: &str) -> Option<(u32, u32)> {
 /// Whether the kernel (see [`kernel_version`]) is at least `major.minor`.
 pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     kernel_version() >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_stat;
+
+    #[test]
+    fn parse_stat_handles_parentheses_in_comm() {
+        let stat = "123 (a) b (c)) Z 456 123 123 0 -1";
+        assert_eq!(parse_stat(stat), Some(('Z', 456)));
+    }
+
+    #[test]
+    fn parse_stat_rejects_garbage() {
+        assert_eq!(parse_stat("no parenthesis"), None);
+        assert_eq!(parse_stat("1 (x) S notanumber"), None);
+    }
 }

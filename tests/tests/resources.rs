@@ -172,3 +172,66 @@ resource_suite!(
     process_ext::process,
     process_ext::os::unix::process::CommandExt
 );
+
+/// Core point 7: every kind of spawn failure with a pidfd requested returns the exact
+/// error and leaves no fd (pidfd, pipes) and no zombie behind.
+#[test]
+fn failed_spawns_with_a_pidfd_leave_nothing_behind() {
+    use process_ext::os::linux::process::CommandExt as _;
+    use process_ext::process::{Command, Stdio};
+
+    let _guard = serial();
+    let dir = TempDir::new("pidfd-errors");
+    let not_executable = dir.path().join("plain-file");
+    std::fs::write(&not_executable, b"#!/bin/sh\n").unwrap();
+    let attempts: Vec<(Command, io::ErrorKind, Option<i32>)> = vec![
+        {
+            let cmd = Command::new(dir.path().join("missing"));
+            (cmd, io::ErrorKind::NotFound, Some(libc::ENOENT))
+        },
+        {
+            let mut cmd = Command::new("no-such-program-anywhere");
+            cmd.env("PATH", dir.path());
+            (cmd, io::ErrorKind::NotFound, Some(libc::ENOENT))
+        },
+        {
+            let cmd = Command::new(&not_executable);
+            (cmd, io::ErrorKind::PermissionDenied, Some(libc::EACCES))
+        },
+        {
+            let cmd = Command::new(dir.path());
+            (cmd, io::ErrorKind::PermissionDenied, Some(libc::EACCES))
+        },
+        {
+            let mut cmd = Command::new(helper());
+            cmd.current_dir(dir.path().join("missing"));
+            (cmd, io::ErrorKind::NotFound, Some(libc::ENOENT))
+        },
+        {
+            let cmd = Command::new("nul\0program");
+            (cmd, io::ErrorKind::InvalidInput, None)
+        },
+        {
+            let mut cmd = Command::new(helper());
+            cmd.arg("nul\0arg");
+            (cmd, io::ErrorKind::InvalidInput, None)
+        },
+        {
+            let mut cmd = Command::new(helper());
+            cmd.env("KEY", "nul\0value");
+            (cmd, io::ErrorKind::InvalidInput, None)
+        },
+    ];
+    let before = open_fds();
+    for (mut cmd, kind, errno) in attempts {
+        cmd.create_pidfd(true)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let err = cmd.spawn().map(drop).unwrap_err();
+        assert_eq!((err.kind(), err.raw_os_error()), (kind, errno), "{cmd:?}");
+    }
+    std::thread::sleep(SETTLE);
+    assert_eq!(open_fds(), before);
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+}

@@ -1,0 +1,149 @@
+//! The library on older kernels, emulated with seccomp (see `process_ext_tests::seccomp`).
+//!
+//! Each test re-runs this test binary, filtered by a profile, restricted to itself; the
+//! inner run (told apart by `PROFILE_ENV`) asserts what the library promises on that
+//! kernel. The outer run checks that exactly one test passed inside, so a filter that
+//! broke the run, or a name that matched nothing, fails loudly.
+
+use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::ExitStatusExt;
+
+use process_ext::os::linux::process::{ChildExt, CommandExt as _};
+use process_ext::process::Command;
+use process_ext_tests::{helper, seccomp, EMULATED_KERNEL_ENV};
+use sys_linux::probe;
+
+const PROFILE_ENV: &str = "PROCESS_EXT_TEST_PROFILE";
+
+/// Runs `test` of this binary under `profile`; returns true when called inside that run.
+fn emulate(profile: &str, test: &str) -> bool {
+    if let Some(inner) = std::env::var_os(PROFILE_ENV) {
+        assert_eq!(inner, profile, "profile mismatch");
+        return true;
+    }
+    let filters = seccomp::filters(profile);
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(PROFILE_ENV, profile)
+        .env(EMULATED_KERNEL_ENV, profile);
+    // SAFETY: `apply` only makes the prctl and seccomp syscalls on memory prepared before.
+    unsafe { cmd.pre_exec(move || seccomp::apply(&filters)) };
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} under {profile}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
+fn helper_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(helper());
+    cmd.args(args).create_pidfd(true);
+    cmd
+}
+
+/// Kernel 4.19: no pidfds. The spawn succeeds without one and the child works by pid.
+#[test]
+fn kernel_4_19_spawns_without_a_pidfd() {
+    if !emulate("4.19", "kernel_4_19_spawns_without_a_pidfd") {
+        return;
+    }
+    let f = probe::features();
+    assert!(!f.pidfd_send_signal && !f.pidfd_open && !f.clone3 && !f.waitid_pidfd);
+    assert_eq!(f.clone_pidfd, Some(false));
+    let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+    assert!(child.pidfd().is_err());
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    let child = helper_cmd(&["exit", "3"]).spawn().unwrap();
+    let mut child = child.into_pidfd().unwrap_err();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
+
+/// Kernel 5.1 (pidfd_send_signal only): the probes cannot tell whether CLONE_PIDFD works, so
+/// the first spawn tries it, is refused (EINVAL), retries without and remembers.
+#[test]
+fn clone_pidfd_refusal_is_learnt_at_spawn() {
+    if !emulate("5.1", "clone_pidfd_refusal_is_learnt_at_spawn") {
+        return;
+    }
+    assert!(probe::pidfd_send_signal());
+    assert_eq!(probe::clone_pidfd(), None);
+    let mut child = helper_cmd(&["exit", "6"]).spawn().unwrap();
+    assert!(child.pidfd().is_err());
+    assert_eq!(probe::clone_pidfd(), Some(false));
+    assert_eq!(child.wait().unwrap().code(), Some(6));
+    let mut child = helper_cmd(&["exit", "7"]).spawn().unwrap();
+    assert!(child.pidfd().is_err());
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+/// Kernel 5.2: CLONE_PIDFD works but cannot be probed; the first spawn learns it, and
+/// waiting goes through the pid (no waitid(P_PIDFD) yet).
+#[test]
+fn clone_pidfd_support_is_learnt_at_spawn() {
+    if !emulate("5.2", "clone_pidfd_support_is_learnt_at_spawn") {
+        return;
+    }
+    assert_eq!(probe::clone_pidfd(), None);
+    let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+    assert_eq!(probe::clone_pidfd(), Some(true));
+    child.pidfd().unwrap().kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
+
+/// Kernel 5.3: pidfds but no waitid(P_PIDFD); waits go through the pid (core point 8).
+#[test]
+fn kernel_5_3_waits_through_the_pid() {
+    if !emulate("5.3", "kernel_5_3_waits_through_the_pid") {
+        return;
+    }
+    assert!(probe::pidfd_open());
+    assert!(!probe::waitid_pidfd());
+    assert!(!probe::pidfd_get_info());
+
+    let mut child = helper_cmd(&["exit", "5"]).spawn().unwrap();
+    child.pidfd().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(5));
+
+    let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.pidfd().unwrap().kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+
+    let pidfd = helper_cmd(&["exit", "8"])
+        .spawn()
+        .unwrap()
+        .into_pidfd()
+        .unwrap();
+    assert_eq!(pidfd.wait().unwrap().code(), Some(8));
+    assert_eq!(pidfd.wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
+    assert_eq!(
+        pidfd.try_wait().unwrap_err().raw_os_error(),
+        Some(libc::ECHILD)
+    );
+}
+
+/// Kernel 6.12: PIDFD_GET_INFO answers EINVAL, so there is no status after the reap and the
+/// pid comes from fdinfo.
+#[test]
+fn kernel_6_12_has_no_exit_info_after_reap() {
+    if !emulate("6.12", "kernel_6_12_has_no_exit_info_after_reap") {
+        return;
+    }
+    assert!(probe::waitid_pidfd());
+    assert!(!probe::pidfd_get_info());
+    assert!(!probe::exit_info_after_reap());
+    let pidfd = helper_cmd(&["exit", "2"])
+        .spawn()
+        .unwrap()
+        .into_pidfd()
+        .unwrap();
+    assert_eq!(pidfd.wait().unwrap().code(), Some(2));
+    assert_eq!(pidfd.wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
+}
