@@ -1,1 +1,58 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks, in order: formatting, clippy, the test suite, the docs
+//!   (warnings are errors) and the `pidfd` example.
+
+use std::process::{Command, ExitCode};
+
+mod ci;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci    run every check CI runs (fmt, clippy, tests, docs, example)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `cargo` with `args` from the workspace root, echoing the command line.
+pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed: {status}", args.join(" ")))
+    }
+}
+
+/// The workspace root: the parent of this package's directory.
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}

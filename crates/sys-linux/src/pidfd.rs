@@ -5,7 +5,7 @@
 //! happened to inherit the number. See
 //! [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html).
 //!
-//! Kernel differences handled here, each decided by [`probe`](crate::probe):
+//! Kernel differences handled here, each decided by [`probe`]:
 //!
 //! - `waitid(P_PIDFD)` needs 5.4; on 5.3 waiting goes through the pid the pidfd refers to.
 //! - After the process was reaped, its exit status is still available from 6.15 on
