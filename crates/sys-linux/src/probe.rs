@@ -20,7 +20,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
 use crate::pidfd;
 
@@ -38,6 +38,9 @@ static SYSCALLS: AtomicU32 = AtomicU32::new(0);
 const UNKNOWN: u8 = 0;
 const YES: u8 = 1;
 const NO: u8 = 2;
+
+/// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
+static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 static CLONE_PIDFD: AtomicU8 = AtomicU8::new(UNKNOWN);
 static EXIT_AFTER_REAP: AtomicU8 = AtomicU8::new(UNKNOWN);
@@ -136,6 +139,19 @@ pub fn waitid_pidfd() -> bool {
 /// or `EINVAL` (6.9 to 6.12); both mean "no".
 pub fn pidfd_get_info() -> bool {
     syscalls() & GET_INFO != 0
+}
+
+/// Whether children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND` (Linux 5.5), which
+/// spares the child resetting signal handlers one by one. `false` once such a spawn was
+/// refused, with `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later
+/// spawns use `clone(2)`.
+pub fn clone3_spawn() -> bool {
+    clone3() && !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed)
+}
+
+/// Records that a `clone3` spawn was refused; see [`clone3_spawn`].
+pub(crate) fn record_clone3_spawn_unusable() {
+    CLONE3_SPAWN_UNUSABLE.store(true, Ordering::Relaxed);
 }
 
 /// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` when known, `None`

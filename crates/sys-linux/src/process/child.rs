@@ -1,14 +1,25 @@
 //! The code that runs in the child, between the clone and `execve`.
 //!
-//! Everything here may run in a process that was cloned while other threads of the parent
-//! held locks, so it allocates nothing, takes no lock and calls the kernel directly rather
-//! than through libc wrappers (glibc's `setuid`, for one, would try to signal threads that
-//! do not exist in the child). Everything it needs was prepared by the parent into a
-//! [`ChildPlan`]. The only exception is the user's `pre_exec` closures, which carry their
-//! own safety contract.
+//! A child either shares the parent's memory (the vfork path: `CLONE_VM | CLONE_VFORK`, the
+//! parent thread suspended until the child execs or exits) or has a copy of it (the fork
+//! path, only for `pre_exec` closures). In both cases other threads of the parent may have
+//! held locks at the moment of the clone, and in the first case they keep running and
+//! changing memory. So this code allocates nothing, takes no lock, touches no thread-local
+//! state (not even `errno`: system calls are made with inline assembly where available)
+//! and only reads what the parent prepared in a [`ChildPlan`] before the clone. The one
+//! exception is the user's `pre_exec` closures, which carry their own safety contract and
+//! only ever run on the fork path.
 //!
-//! The order of the steps is std's: standard streams, groups, gid, uid, working directory,
+//! The steps, in std's order: standard streams, groups, gid, uid, working directory,
 //! process group, signal state, `pre_exec` closures, exec.
+//!
+//! Signals on the vfork path: the parent blocks every signal around the clone, so the
+//! child starts with everything blocked and none of the parent's handlers can run in it
+//! (they would run on the parent's memory). Before unblocking, the child resets every caught
+//! signal to its default action: the kernel did that already when the child was created
+//! with `clone3(CLONE_CLEAR_SIGHAND)` (Linux 5.5); otherwise the child asks for each
+//! signal's action and resets the caught ones itself. Only then does it restore the mask the
+//! spawning thread had, which the program inherits, as with std.
 
 use std::ffi::{c_char, c_int, c_long, c_void};
 
@@ -32,8 +43,24 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) cwd: *const c_char,
     pub(crate) pgroup: Option<libc::pid_t>,
     pub(crate) closures: &'a mut [PreExec],
-    /// Write end of the close-on-exec pipe the errno is reported through.
-    pub(crate) error_pipe: c_int,
+    pub(crate) signals: Signals,
+    /// Fork path: the close-on-exec pipe the errno of a failure is written to. The parent
+    /// cannot see the child's copy of [`errno`](Self::errno).
+    pub(crate) error_pipe: Option<c_int>,
+    /// Vfork path: where the errno of a failure is stored; the parent reads it once the
+    /// child has exited. Zero otherwise.
+    pub(crate) errno: c_int,
+}
+
+/// What the child must do about signal handlers and the mask.
+#[derive(Clone, Copy)]
+pub(crate) enum Signals {
+    /// Fork path (or `exec` in place): the mask is the spawning thread's, handlers are the
+    /// parent's copies and only run in the copy; nothing to undo.
+    Inherited,
+    /// Vfork path: everything is blocked; reset caught signals unless the kernel already
+    /// did (`handlers_cleared`), then restore `mask`.
+    Blocked { mask: u64, handlers_cleared: bool },
 }
 
 /// Entry point of a cloned child: runs the plan and, if exec fails, reports the errno and
@@ -43,12 +70,24 @@ pub(crate) extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // the child has exec'd or exited.
     let plan = unsafe { &mut *arg.cast::<ChildPlan<'_>>() };
     let errno = run(plan);
-    let bytes = errno.to_ne_bytes();
-    // A failed report cannot be reported either; the parent then sees EOF and a dead child.
-    while let Err(libc::EINTR) = syscall(
-        libc::SYS_write,
-        [plan.error_pipe as c_long, bytes.as_ptr() as c_long, 4, 0],
-    ) {}
+    plan.errno = errno;
+    if let Some(fd) = plan.error_pipe {
+        let bytes = errno.to_ne_bytes();
+        // A failed report cannot be reported either: the parent then sees EOF from a child
+        // that exited, and reaps it.
+        let write = [fd as c_long, bytes.as_ptr() as c_long, 4, 0];
+        while let Err(libc::EINTR) = syscall(libc::SYS_write, write) {}
+    }
+    exit()
+}
+
+/// Entry point of the throwaway child created by `probe::exit_info_after_reap`: exits at
+/// once, touching nothing.
+pub(crate) extern "C" fn exit_immediately(_: *mut c_void) -> c_int {
+    exit()
+}
+
+fn exit() -> ! {
     loop {
         let _ = syscall(libc::SYS_exit_group, [127, 0, 0, 0]);
     }
@@ -93,40 +132,66 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
     if let Some(pgroup) = plan.pgroup {
         syscall(libc::SYS_setpgid, [0, pgroup as c_long, 0, 0])?;
     }
-    reset_signals()?;
+    reset_signals(plan.signals)?;
     for closure in plan.closures.iter_mut() {
         closure().map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
     }
     Ok(())
 }
 
-/// Gives the program the signal state std gives it: `SIGPIPE`, which the Rust runtime
-/// ignores, back to its default action. The signal mask is inherited from the spawning
-/// thread, as with std; caught signals need no reset, `execve` does that itself.
-fn reset_signals() -> Result<(), c_int> {
-    let default = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    let sigpipe = [
-        libc::SIGPIPE as c_long,
-        &default as *const KernelSigaction as c_long,
-        0,
-        8,
-    ];
-    syscall(libc::SYS_rt_sigaction, sigpipe)?;
+/// Gives the program std's signal state: `SIGPIPE`, which the Rust runtime ignores, at its
+/// default action, and the spawning thread's mask. On the vfork path, also undoes what the
+/// parent did to keep its handlers out of the child (see the module docs).
+fn reset_signals(signals: Signals) -> Result<(), c_int> {
+    let default = KernelSigaction::default();
+    if let Signals::Blocked {
+        handlers_cleared: false,
+        ..
+    } = signals
+    {
+        for signal in 1..=64 {
+            if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+                continue;
+            }
+            let mut current = KernelSigaction::default();
+            sigaction(signal, None, Some(&mut current))?;
+            if current.handler != libc::SIG_DFL && current.handler != libc::SIG_IGN {
+                sigaction(signal, Some(&default), None)?;
+            }
+        }
+    }
+    sigaction(libc::SIGPIPE, Some(&default), None)?;
+    if let Signals::Blocked { mask, .. } = signals {
+        let set_mask = [
+            libc::SIG_SETMASK as c_long,
+            &mask as *const u64 as c_long,
+            0,
+            8,
+        ];
+        syscall(libc::SYS_rt_sigprocmask, set_mask)?;
+    }
     Ok(())
 }
 
 /// The kernel's `struct sigaction` on x86-64 and arm64 (not glibc's, which is larger).
 #[repr(C)]
+#[derive(Default)]
 struct KernelSigaction {
     handler: libc::sighandler_t,
     flags: libc::c_ulong,
     restorer: usize,
     mask: u64,
+}
+
+fn sigaction(
+    signal: c_int,
+    new: Option<&KernelSigaction>,
+    old: Option<&mut KernelSigaction>,
+) -> Result<(), c_int> {
+    let new = new.map_or(0, |new| new as *const KernelSigaction as c_long);
+    let old = old.map_or(0, |old| old as *mut KernelSigaction as c_long);
+    syscall(libc::SYS_rt_sigaction, [signal as c_long, new, old, 8])?;
+    Ok(())
 }
 
 /// Tries each candidate path like `execvp(3)`: during a `PATH` search, paths that do not
@@ -174,19 +239,59 @@ fn retry(mut f: impl FnMut() -> Result<c_long, c_int>) -> Result<c_long, c_int> 
 fn syscall(number: c_long, args: [c_long; 4]) -> Result<c_long, c_int> {
     // SAFETY: each call site passes arguments valid for its syscall: integers, or pointers
     // into the plan and the parent-prepared buffers, which stay alive and unchanged.
-    let ret = unsafe { libc::syscall(number, args[0], args[1], args[2], args[3]) };
-    if ret == -1 {
-        // SAFETY: reading this thread's errno right after the failing call.
-        Err(unsafe { *libc::__errno_location() })
+    let ret = unsafe { raw_syscall4(number, args) };
+    if (-4095..0).contains(&ret) {
+        Err(-ret as c_int)
     } else {
         Ok(ret)
     }
 }
 
-/// Entry point of the throwaway child created by `probe::exit_info_after_reap`: exits at
-/// once, touching nothing.
-pub(crate) extern "C" fn exit_immediately(_: *mut c_void) -> c_int {
-    loop {
-        let _ = syscall(libc::SYS_exit, [0, 0, 0, 0]);
+cfg_if::cfg_if! {
+    if #[cfg(target_arch = "x86_64")] {
+        /// The `syscall` instruction: returns the kernel's raw result (`-errno` on failure)
+        /// and leaves the thread's `errno` alone.
+        ///
+        /// # Safety
+        ///
+        /// The arguments must be valid for the system call `number`.
+        unsafe fn raw_syscall4(number: c_long, args: [c_long; 4]) -> c_long {
+            let ret;
+            // SAFETY: the caller vouches for the arguments; the instruction clobbers only
+            // rax (the result), rcx and r11, and does not touch the stack.
+            unsafe {
+                std::arch::asm!(
+                    "syscall",
+                    inlateout("rax") number => ret,
+                    in("rdi") args[0],
+                    in("rsi") args[1],
+                    in("rdx") args[2],
+                    in("r10") args[3],
+                    lateout("rcx") _,
+                    lateout("r11") _,
+                    options(nostack),
+                );
+            }
+            ret
+        }
+    } else {
+        /// libc's `syscall(2)`, converted to the kernel's convention. Elsewhere than x86-64
+        /// this writes the thread's `errno` on failure, which on the vfork path is the
+        /// suspended parent thread's: harmless, since the parent does not read it after a
+        /// successful clone.
+        ///
+        /// # Safety
+        ///
+        /// The arguments must be valid for the system call `number`.
+        unsafe fn raw_syscall4(number: c_long, args: [c_long; 4]) -> c_long {
+            // SAFETY: the caller vouches for the arguments.
+            let ret = unsafe { libc::syscall(number, args[0], args[1], args[2], args[3]) };
+            if ret == -1 {
+                // SAFETY: reading this thread's errno right after the failing call.
+                -c_long::from(unsafe { *libc::__errno_location() })
+            } else {
+                ret
+            }
+        }
     }
 }

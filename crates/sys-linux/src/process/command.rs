@@ -99,6 +99,7 @@ pub struct Command {
     pub(crate) stderr: Option<Stdio>,
     pub(crate) closures: Vec<PreExec>,
     pub(crate) create_pidfd: bool,
+    pub(crate) allow_fork: bool,
     pub(crate) saw_nul: bool,
 }
 
@@ -122,6 +123,7 @@ impl Command {
             stderr: None,
             closures: Vec::new(),
             create_pidfd: false,
+            allow_fork: true,
             saw_nul,
         }
     }
@@ -205,6 +207,13 @@ impl Command {
     /// Asks for a pidfd for the child (see the module docs of `process`).
     pub fn create_pidfd(&mut self, create: bool) {
         self.create_pidfd = create;
+    }
+
+    /// Whether a spawn may fall back to fork semantics (needed for `pre_exec` closures),
+    /// whose cost grows with the parent's memory. With `false` such a spawn fails with
+    /// [`io::ErrorKind::Unsupported`] instead.
+    pub fn allow_fork(&mut self, allow: bool) {
+        self.allow_fork = allow;
     }
 
     /// Whether a pidfd was asked for.

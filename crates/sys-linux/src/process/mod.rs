@@ -18,6 +18,7 @@
 //! pidfd; [`probe`](crate::probe) remembers the answer.
 
 mod child;
+mod clone;
 pub mod command;
 pub mod handle;
 mod spawn;

@@ -1,5 +1,6 @@
 //! The parent's side of a spawn: prepare everything, clone, learn whether exec worked.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr, OsString};
 use std::io;
@@ -7,7 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
 
-use super::child::{self, ChildPlan};
+use super::child::{self, ChildPlan, Signals};
+use super::clone;
 use super::command::{envp_strings, nul_error, Command, Stdio, StdioPipes};
 use super::handle::Process;
 use super::stack::ChildStack;
@@ -79,7 +81,7 @@ impl Command {
     pub fn exec(&mut self, default: Stdio) -> io::Error {
         let result = self.prepare().and_then(|prepared| {
             let (_ours, theirs) = self.setup_io(default, true)?;
-            let mut plan = self.plan(&prepared, &theirs, -1);
+            let mut plan = self.plan(&prepared, &theirs, Signals::Inherited, None);
             Ok(child::run(&mut plan))
         });
         match result {
@@ -129,7 +131,8 @@ impl Command {
         &'a mut self,
         prepared: &'a Prepared,
         stdio: &[ChildStdio; 3],
-        error_pipe: RawFd,
+        signals: Signals,
+        error_pipe: Option<RawFd>,
     ) -> ChildPlan<'a> {
         ChildPlan {
             argv: prepared.argv.as_ptr(),
@@ -143,59 +146,139 @@ impl Command {
             cwd: self.cwd.as_ref().map_or(ptr::null(), |cwd| cwd.as_ptr()),
             pgroup: self.pgroup,
             closures: &mut self.closures,
+            signals,
             error_pipe,
+            errno: 0,
         }
     }
 
+    /// Creates the child: sharing our memory when there are no `pre_exec` closures (the
+    /// vfork path, whose cost does not grow with our size), with a copy of it otherwise.
     fn clone_child(
         &mut self,
         prepared: &Prepared,
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let (error_read, error_write) = pipe()?;
-        let stack = ChildStack::new(CHILD_STACK_SIZE)?;
-        let want_pidfd = self.create_pidfd && probe::clone_pidfd() != Some(false);
-        let mut plan = self.plan(prepared, stdio, error_write.as_raw_fd());
-        let mut flags = libc::SIGCHLD;
-        if want_pidfd {
-            flags |= libc::CLONE_PIDFD;
+        let vfork = self.closures.is_empty();
+        if !vfork && !self.allow_fork {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "pre_exec closures need fork(), which allow_fork(false) forbids",
+            ));
         }
-        // Kernels before 5.2 ignore CLONE_PIDFD and leave the slot alone: -1 then means
-        // "no pidfd".
-        let mut pidfd_slot: c_int = -1;
-        let pid = loop {
-            // SAFETY: without CLONE_VM the child runs `child_main` on `stack` in its own copy
-            // of our memory, so the plan it reads and the stack it writes are private to
-            // it; `pidfd_slot` is a valid c_int for the kernel to write.
-            let pid = unsafe {
-                libc::clone(
-                    child::child_main,
-                    stack.top(),
-                    flags,
-                    ptr::from_mut(&mut plan).cast::<c_void>(),
-                    ptr::from_mut(&mut pidfd_slot),
-                )
+        let want_pidfd = self.create_pidfd && probe::clone_pidfd() != Some(false);
+        with_stack(|stack| {
+            let (pid, pidfd) = if vfork {
+                self.clone_vfork(prepared, stdio, stack, want_pidfd)?
+            } else {
+                self.clone_fork(prepared, stdio, stack, want_pidfd)?
             };
-            if pid >= 0 {
-                break pid;
+            if want_pidfd {
+                probe::record_clone_pidfd(pidfd.is_some());
             }
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EINVAL) && flags & libc::CLONE_PIDFD != 0 {
-                // A seccomp policy (or kernel) that refuses the flag: spawn without it.
-                probe::record_clone_pidfd(false);
-                flags &= !libc::CLONE_PIDFD;
-                continue;
+            Ok((pid, pidfd))
+        })
+    }
+
+    /// The vfork path: `CLONE_VM | CLONE_VFORK`, this thread suspended until the child has
+    /// exec'd or exited; the child reports an exec failure through the plan itself.
+    fn clone_vfork(
+        &mut self,
+        prepared: &Prepared,
+        stdio: &[ChildStdio; 3],
+        stack: &ChildStack,
+        want_pidfd: bool,
+    ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
+        let mask = block_all_signals()?;
+        let mut pidfd_slot: c_int = -1;
+        let mut result = None;
+        #[cfg(target_arch = "x86_64")]
+        if probe::clone3_spawn() {
+            let signals = Signals::Blocked {
+                mask,
+                handlers_cleared: true,
+            };
+            let mut plan = self.plan(prepared, stdio, signals, None);
+            let mut flags = libc::CLONE_VM as u64 | libc::CLONE_VFORK as u64;
+            flags |= clone::CLONE_CLEAR_SIGHAND;
+            if want_pidfd {
+                flags |= libc::CLONE_PIDFD as u64;
             }
-            return Err(err);
+            let arg = ptr::from_mut(&mut plan).cast::<c_void>();
+            // SAFETY: the child runs `child_main` on `stack`, which only reads the plan,
+            // writes its report slot and makes raw syscalls (see child.rs); this thread is
+            // suspended meanwhile and all signals are blocked.
+            match unsafe { clone::clone3(child::child_main, stack, flags, arg, &mut pidfd_slot) } {
+                Ok(pid) => result = Some((pid, plan.errno)),
+                // ENOSYS/EPERM: blocked by seccomp (Docker); EINVAL: a 5.3 or 5.4 kernel
+                // without CLONE_CLEAR_SIGHAND. No child was created; use clone(2).
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOSYS | libc::EPERM | libc::EINVAL)
+                    ) =>
+                {
+                    probe::record_clone3_spawn_unusable()
+                }
+                Err(e) => {
+                    restore_signal_mask(mask);
+                    return Err(e);
+                }
+            }
+        }
+        let (pid, errno) = match result {
+            Some(done) => done,
+            None => {
+                let signals = Signals::Blocked {
+                    mask,
+                    handlers_cleared: false,
+                };
+                let mut plan = self.plan(prepared, stdio, signals, None);
+                let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+                let arg = ptr::from_mut(&mut plan).cast::<c_void>();
+                // SAFETY: as for clone3 above; the child also resets our signal handlers in
+                // its copy of the handler table before unblocking anything.
+                let pid = unsafe { clone_legacy(flags, want_pidfd, stack, arg, &mut pidfd_slot) };
+                match pid {
+                    Ok(pid) => (pid, plan.errno),
+                    Err(e) => {
+                        restore_signal_mask(mask);
+                        return Err(e);
+                    }
+                }
+            }
         };
+        restore_signal_mask(mask);
+        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+        if errno == 0 {
+            return Ok((pid, pidfd));
+        }
+        drop(pidfd);
+        reap(pid)?;
+        Err(io::Error::from_raw_os_error(errno))
+    }
+
+    /// The fork path, for `pre_exec` closures: the child has a copy of our memory, so it
+    /// reports an exec failure through a close-on-exec pipe.
+    fn clone_fork(
+        &mut self,
+        prepared: &Prepared,
+        stdio: &[ChildStdio; 3],
+        stack: &ChildStack,
+        want_pidfd: bool,
+    ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
+        let (error_read, error_write) = pipe()?;
+        let error_pipe = Some(error_write.as_raw_fd());
+        let mut plan = self.plan(prepared, stdio, Signals::Inherited, error_pipe);
+        let arg = ptr::from_mut(&mut plan).cast::<c_void>();
+        let mut pidfd_slot: c_int = -1;
+        // SAFETY: without CLONE_VM the child runs `child_main` on `stack` in its own copy of
+        // our memory, so the plan it reads and the stack it writes are private to it.
+        let pid = unsafe { clone_legacy(libc::SIGCHLD, want_pidfd, stack, arg, &mut pidfd_slot)? };
         drop(error_write);
-        let pidfd = if flags & libc::CLONE_PIDFD != 0 {
-            probe::record_clone_pidfd(pidfd_slot >= 0);
-            // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-            (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) })
-        } else {
-            None
-        };
+        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
         match read_exec_result(&error_read) {
             Ok(None) => Ok((pid, pidfd)),
             Ok(Some(errno)) => {
@@ -211,6 +294,91 @@ impl Command {
             }
         }
     }
+}
+
+/// glibc's `clone(3)` with `flags`, plus `CLONE_PIDFD` when wanted and not refused.
+///
+/// Kernels before 5.2 ignore `CLONE_PIDFD` and leave `pidfd` alone (so it stays -1); a
+/// seccomp policy may refuse it with `EINVAL`, in which case we spawn without it and
+/// remember.
+///
+/// # Safety
+///
+/// As for [`clone::clone`].
+unsafe fn clone_legacy(
+    flags: c_int,
+    want_pidfd: bool,
+    stack: &ChildStack,
+    arg: *mut c_void,
+    pidfd: &mut c_int,
+) -> io::Result<libc::pid_t> {
+    if want_pidfd {
+        // SAFETY: forwarded from our caller.
+        match unsafe {
+            clone::clone(
+                child::child_main,
+                stack,
+                flags | libc::CLONE_PIDFD,
+                arg,
+                pidfd,
+            )
+        } {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => probe::record_clone_pidfd(false),
+            other => return other,
+        }
+    }
+    // SAFETY: forwarded from our caller.
+    unsafe { clone::clone(child::child_main, stack, flags, arg, pidfd) }
+}
+
+thread_local! {
+    /// One child stack per spawning thread, reused: a thread spawns one child at a time
+    /// (the clone returns only once the child has exec'd, exited, or has its own copy of
+    /// memory), and after that the child no longer uses the stack.
+    static STACK: Cell<Option<ChildStack>> = const { Cell::new(None) };
+}
+
+fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
+    STACK.with(|cell| {
+        let stack = match cell.take() {
+            Some(stack) => stack,
+            None => ChildStack::new(CHILD_STACK_SIZE)?,
+        };
+        let result = f(&stack);
+        cell.set(Some(stack));
+        result
+    })
+}
+
+/// Blocks every signal in this thread (glibc's reserved ones too, hence the raw syscall)
+/// and returns the previous mask.
+fn block_all_signals() -> io::Result<u64> {
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    // SAFETY: both pointers are valid u64 sigsets of the kernel's size (8 bytes).
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &all,
+            &mut old,
+            8usize,
+        )
+    })?;
+    Ok(old)
+}
+
+fn restore_signal_mask(mask: u64) {
+    // SAFETY: a valid u64 sigset of the kernel's size; restoring a mask we read cannot fail.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask,
+            ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
 }
 
 /// Reads the child's report: EOF (`None`) when exec succeeded, or the errno it failed with.
@@ -333,19 +501,20 @@ fn pipe() -> io::Result<(FileDesc, FileDesc)> {
 /// The child shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended until it is
 /// gone) and has no exit signal, so no `SIGCHLD` reaches the application.
 pub(crate) fn exit_info_survives_reap() -> io::Result<bool> {
-    let stack = ChildStack::new(16 * 1024)?;
-    let mut pidfd_slot: c_int = -1;
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD;
-    // SAFETY: the child runs `exit_immediately` on its own stack, which only makes the exit
-    // syscall, so sharing our memory is harmless; `pidfd_slot` is a valid c_int.
-    let pid = cvt(unsafe {
-        libc::clone(
-            child::exit_immediately,
-            stack.top(),
-            flags,
-            ptr::null_mut(),
-            ptr::from_mut(&mut pidfd_slot),
-        )
+    let mut pidfd_slot: c_int = -1;
+    let pid = with_stack(|stack| {
+        // SAFETY: the child runs `exit_immediately` on its own stack, which only makes the
+        // exit syscall, so sharing our memory is harmless.
+        unsafe {
+            clone::clone(
+                child::exit_immediately,
+                stack,
+                flags,
+                ptr::null_mut(),
+                &mut pidfd_slot,
+            )
+        }
     })?;
     // A child without an exit signal is only waitable with __WALL.
     let options = libc::WEXITED | libc::__WALL;

@@ -41,6 +41,16 @@ impl ChildStack {
         Ok(stack)
     }
 
+    /// The lowest address of the mapping (the guard page), as `clone3` wants it.
+    pub(crate) fn base(&self) -> *mut libc::c_void {
+        self.base
+    }
+
+    /// The size of the mapping, guard page included.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The initial stack pointer: the stack grows down from the end of the mapping, which
     /// is page aligned and so satisfies every ABI's alignment.
     pub(crate) fn top(&self) -> *mut libc::c_void {

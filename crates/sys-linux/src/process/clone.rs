@@ -1,0 +1,108 @@
+//! The two ways a child is created: glibc's `clone(3)` wrapper and, on x86-64, `clone3(2)`
+//! with a small entry trampoline.
+//!
+//! Both run `entry(arg)` in the child on a [`ChildStack`] and write the child's pidfd (when
+//! `CLONE_PIDFD` is asked for) into `pidfd`. glibc's wrapper needs no assembly but can only
+//! pass the flags of the legacy `clone(2)`; `clone3` (Linux 5.3) also takes
+//! `CLONE_CLEAR_SIGHAND` (5.5), which lets the kernel reset the child's signal handlers.
+
+use std::ffi::{c_int, c_void};
+use std::io;
+
+use super::stack::ChildStack;
+use crate::cvt::cvt;
+
+/// Entry point of a child; must not return.
+pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;
+
+/// `CLONE_CLEAR_SIGHAND` (Linux 5.5). libc types it `c_int` on glibc, which overflows.
+pub(crate) const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
+
+/// Creates a child with glibc's `clone(3)`; `flags` include the exit signal.
+///
+/// # Safety
+///
+/// `entry(arg)` must be sound to run in the child the flags describe (with `CLONE_VM`: on
+/// our memory while this thread is suspended and others keep running), on `stack`.
+pub(crate) unsafe fn clone(
+    entry: Entry,
+    stack: &ChildStack,
+    flags: c_int,
+    arg: *mut c_void,
+    pidfd: &mut c_int,
+) -> io::Result<libc::pid_t> {
+    // SAFETY: the caller vouches for `entry` and `arg`; `stack` is a live mapping the child
+    // may use; `pidfd` is a valid c_int for the kernel to write.
+    cvt(unsafe { libc::clone(entry, stack.top(), flags, arg, std::ptr::from_mut(pidfd)) })
+}
+
+/// `struct clone_args` of Linux 5.3 (`CLONE_ARGS_SIZE_VER0`, 64 bytes).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Creates a child with `clone3(2)`, exit signal `SIGCHLD`.
+///
+/// The child starts on `stack` with nothing but registers; the trampoline calls
+/// `entry(arg)` from there.
+///
+/// # Safety
+///
+/// As for [`clone`].
+#[cfg(target_arch = "x86_64")]
+pub(crate) unsafe fn clone3(
+    entry: Entry,
+    stack: &ChildStack,
+    flags: u64,
+    arg: *mut c_void,
+    pidfd: &mut c_int,
+) -> io::Result<libc::pid_t> {
+    let args = CloneArgs {
+        flags,
+        pidfd: std::ptr::from_mut(pidfd) as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: stack.base() as u64,
+        stack_size: stack.len() as u64,
+        tls: 0,
+    };
+    let ret: libc::c_long;
+    // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd. In the
+    // parent the instruction only clobbers rax, rcx and r11. The child resumes after the
+    // syscall with rax = 0 and its stack pointer at the top of `stack` (16-byte aligned, so
+    // `call` gives `entry` the alignment the ABI expects); `entry` never returns, `ud2`
+    // stops it if it did. `entry` and `arg` are in registers the syscall preserves.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, {arg}",
+            "call {entry}",
+            "ud2",
+            "2:",
+            entry = in(reg) entry,
+            arg = in(reg) arg,
+            inlateout("rax") libc::SYS_clone3 => ret,
+            inout("rdi") std::ptr::from_ref(&args) => _,
+            in("rsi") std::mem::size_of::<CloneArgs>(),
+            out("rcx") _,
+            out("r11") _,
+        );
+    }
+    if ret < 0 {
+        Err(io::Error::from_raw_os_error(-ret as c_int))
+    } else {
+        Ok(ret as libc::pid_t)
+    }
+}
