@@ -1,10 +1,11 @@
 //! std-conformance suite.
 //!
 //! [`conformance_suite!`] expands to a module of tests written against a
-//! `process` module and a unix `CommandExt` trait. It is instantiated once for
-//! `std::process` and once for `process_ext::process`, so both
-//! implementations run the very same test bodies; each body asserts exact
-//! values (output bytes, exit codes, errno values, signals).
+//! `process` module and a unix `CommandExt` trait. It is instantiated for
+//! `std::process`, for `process_ext::process`, and for `process_ext::process`
+//! with a no-op `pre_exec` on every command (its fork path), so all run the
+//! very same test bodies; each body asserts exact values (output bytes, exit
+//! codes, errno values, signals).
 //!
 //! Tests outside the macro run one scenario through both implementations and
 //! compare the results byte for byte.
@@ -237,14 +238,25 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 /// `Output`; `$ext` is the unix `CommandExt` trait for that `Command`.
 macro_rules! conformance_suite {
     ($name:ident, $($process:ident)::+, $($ext:ident)::+) => {
+        conformance_suite!($name, $($process)::+, $($ext)::+, |_cmd| {});
+    };
+    ($name:ident, $($process:ident)::+, $($ext:ident)::+, $setup:expr) => {
         mod $name {
             use super::*;
             use $($process)::+::{Child, Command, Output, Stdio};
             use $($ext)::+ as _;
 
+            /// `Command::new`, followed by the instantiation's setup.
+            fn new_command<S: AsRef<OsStr>>(program: S) -> Command {
+                let mut cmd = Command::new(program);
+                let setup: fn(&mut Command) = $setup;
+                setup(&mut cmd);
+                cmd
+            }
+
             /// A command running the helper with the given subcommand.
             fn helper_cmd(sub: &str) -> Command {
-                let mut cmd = Command::new(helper());
+                let mut cmd = new_command(helper());
                 cmd.arg(sub);
                 cmd
             }
@@ -334,7 +346,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn arg_and_args_keep_their_order() {
-                let mut cmd = Command::new(helper());
+                let mut cmd = new_command(helper());
                 cmd.arg("args").args(["b", "c"]).arg("d").args(Vec::<String>::new()).arg("e");
                 let program = helper().to_string_lossy().into_owned();
                 assert_eq!(stdout_text(&mut cmd), lines(&[program.as_str(), "args", "b", "c", "d", "e"]));
@@ -949,7 +961,7 @@ macro_rules! conformance_suite {
             #[test]
             fn missing_program_path_is_enoent() {
                 let dir = TempDir::new("conformance-missing");
-                let mut cmd = Command::new(dir.path().join("no-such-program"));
+                let mut cmd = new_command(dir.path().join("no-such-program"));
                 assert_error(&spawn_err(&mut cmd), ErrorKind::NotFound, Some(libc::ENOENT));
             }
 
@@ -957,7 +969,7 @@ macro_rules! conformance_suite {
             fn missing_program_name_is_enoent() {
                 // An explicit PATH: a PATH entry the test user may not search
                 // would turn the result into EACCES.
-                let mut cmd = Command::new("process-ext-no-such-program-4b1d");
+                let mut cmd = new_command("process-ext-no-such-program-4b1d");
                 cmd.env("PATH", "/nonexistent-4b1d/a:/nonexistent-4b1d/b");
                 assert_error(&spawn_err(&mut cmd), ErrorKind::NotFound, Some(libc::ENOENT));
             }
@@ -965,7 +977,7 @@ macro_rules! conformance_suite {
             #[test]
             fn directory_as_program_is_eacces() {
                 let dir = TempDir::new("conformance-dirprog");
-                let mut cmd = Command::new(dir.path());
+                let mut cmd = new_command(dir.path());
                 assert_error(&spawn_err(&mut cmd), ErrorKind::PermissionDenied, Some(libc::EACCES));
             }
 
@@ -974,7 +986,7 @@ macro_rules! conformance_suite {
                 let dir = TempDir::new("conformance-noexec");
                 let path = dir.path().join("not-executable");
                 write_file(&path, b"#!/bin/sh\nexit 0\n", 0o644);
-                let mut cmd = Command::new(&path);
+                let mut cmd = new_command(&path);
                 assert_error(&spawn_err(&mut cmd), ErrorKind::PermissionDenied, Some(libc::EACCES));
             }
 
@@ -982,12 +994,12 @@ macro_rules! conformance_suite {
             fn output_and_status_report_spawn_errors() {
                 let dir = TempDir::new("conformance-outerr");
                 let missing = dir.path().join("no-such-program");
-                let err = match Command::new(&missing).output() {
+                let err = match new_command(&missing).output() {
                     Ok(output) => panic!("output() unexpectedly succeeded: {output:?}"),
                     Err(err) => err,
                 };
                 assert_error(&err, ErrorKind::NotFound, Some(libc::ENOENT));
-                let err = match Command::new(&missing).status() {
+                let err = match new_command(&missing).status() {
                     Ok(status) => panic!("status() unexpectedly succeeded: {status:?}"),
                     Err(err) => err,
                 };
@@ -996,7 +1008,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn nul_bytes_are_rejected_at_spawn() {
-                let mut cmd = Command::new("test\0helper");
+                let mut cmd = new_command("test\0helper");
                 assert_eq!(spawn_err(&mut cmd).kind(), ErrorKind::InvalidInput, "NUL in program");
 
                 let mut cmd = helper_cmd("args");
@@ -1034,7 +1046,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn program_is_found_through_the_childs_path() {
-                let mut cmd = Command::new("test-helper");
+                let mut cmd = new_command("test-helper");
                 cmd.arg("args").env("PATH", helper_dir());
                 assert_eq!(stdout_text(&mut cmd), "test-helper\nargs\n");
             }
@@ -1042,7 +1054,7 @@ macro_rules! conformance_suite {
             #[test]
             fn program_missing_from_the_childs_path_is_enoent() {
                 let empty = TempDir::new("conformance-emptypath");
-                let mut cmd = Command::new("test-helper");
+                let mut cmd = new_command("test-helper");
                 cmd.arg("args").env("PATH", empty.path());
                 assert_error(&spawn_err(&mut cmd), ErrorKind::NotFound, Some(libc::ENOENT));
             }
@@ -1052,14 +1064,14 @@ macro_rules! conformance_suite {
                 let decoy = TempDir::new("conformance-decoy");
                 write_file(&decoy.path().join("test-helper"), b"not a program", 0o644);
 
-                let mut cmd = Command::new("test-helper");
+                let mut cmd = new_command("test-helper");
                 cmd.arg("args").env("PATH", decoy.path());
                 assert_error(&spawn_err(&mut cmd), ErrorKind::PermissionDenied, Some(libc::EACCES));
 
                 let mut path = decoy.path().as_os_str().to_os_string();
                 path.push(":");
                 path.push(helper_dir());
-                let mut cmd = Command::new("test-helper");
+                let mut cmd = new_command("test-helper");
                 cmd.arg("args").env("PATH", path);
                 assert_eq!(stdout_text(&mut cmd), "test-helper\nargs\n");
             }
@@ -1246,7 +1258,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn arg0_does_not_change_program_or_args() {
-                let mut cmd = Command::new("prog");
+                let mut cmd = new_command("prog");
                 cmd.arg("a").arg0("custom").arg("b");
                 assert_eq!(cmd.get_program(), OsStr::new("prog"));
                 assert_eq!(cmd.get_args().collect::<Vec<_>>(), [OsStr::new("a"), OsStr::new("b")]);
@@ -1258,7 +1270,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn get_program_and_get_args() {
-                let mut cmd = Command::new("some-program");
+                let mut cmd = new_command("some-program");
                 assert_eq!(cmd.get_program(), OsStr::new("some-program"));
                 assert_eq!(cmd.get_args().len(), 0);
                 cmd.arg("one").args(["two", ""]).arg(OsStr::from_bytes(b"\xff"));
@@ -1270,7 +1282,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn get_envs_reports_sets_and_removals_sorted_by_key() {
-                let mut cmd = Command::new("p");
+                let mut cmd = new_command("p");
                 assert_eq!(cmd.get_envs().len(), 0);
                 cmd.env("C_VAR", "3").env_remove("B_VAR").env("A_VAR", "1").env("A_VAR", "2");
                 assert_eq!(
@@ -1294,7 +1306,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn get_envs_after_env_clear() {
-                let mut cmd = Command::new("p");
+                let mut cmd = new_command("p");
                 cmd.env("OLD", "x").env_clear();
                 assert_eq!(cmd.get_envs().len(), 0);
                 cmd.env("NEW", "y").env_remove("GONE");
@@ -1306,7 +1318,7 @@ macro_rules! conformance_suite {
 
             #[test]
             fn get_current_dir() {
-                let mut cmd = Command::new("p");
+                let mut cmd = new_command("p");
                 assert_eq!(cmd.get_current_dir(), None);
                 cmd.current_dir("/some/dir");
                 assert_eq!(cmd.get_current_dir(), Some(Path::new("/some/dir")));
@@ -1341,6 +1353,17 @@ conformance_suite!(
     ext_impl,
     process_ext::process,
     process_ext::os::unix::process::CommandExt
+);
+// The same suite on process-ext's fork path: a no-op `pre_exec` closure on every command
+// makes it copy the parent instead of sharing its memory.
+conformance_suite!(
+    ext_fork_impl,
+    process_ext::process,
+    process_ext::os::unix::process::CommandExt,
+    |cmd| {
+        // SAFETY: the closure does nothing.
+        unsafe { cmd.pre_exec(|| Ok(())) };
+    }
 );
 
 // -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
-use process_ext_tests::{helper, kernel_at_least};
+use process_ext_tests::{helper, kernel_at_least, not_applicable};
 
 fn cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(helper());
@@ -83,7 +83,7 @@ fn kill_and_wait_through_the_pidfd() {
         assert!(!kernel_at_least(5, 2));
         child.kill().unwrap();
         child.wait().unwrap();
-        return;
+        return not_applicable("no pidfds before Linux 5.2");
     };
     pidfd.kill().unwrap();
     // Killing again before the reap succeeds: the process still exists (as a zombie).
@@ -161,7 +161,7 @@ fn pidfd_wait_leaves_stdin_open() {
     let Ok(pidfd) = child.pidfd() else {
         assert!(!kernel_at_least(5, 2));
         child.wait().unwrap();
-        return;
+        return not_applicable("no pidfds before Linux 5.2");
     };
     assert!(pidfd.wait().unwrap().success());
     let stdin = child.stdin.as_mut().expect("stdin still held by the child");
@@ -178,9 +178,13 @@ fn pidfd_wait_leaves_stdin_open() {
 #[test]
 fn second_wait_depends_on_the_kernel() {
     let child = with_pidfd(&["exit", "17"]).spawn().unwrap();
-    let Ok(pidfd) = child.into_pidfd() else {
-        assert!(!kernel_at_least(5, 2));
-        return;
+    let pidfd = match child.into_pidfd() {
+        Ok(pidfd) => pidfd,
+        Err(mut child) => {
+            assert!(!kernel_at_least(5, 2));
+            assert_eq!(child.wait().unwrap().code(), Some(17));
+            return not_applicable("no pidfds before Linux 5.2");
+        }
     };
     assert_eq!(pidfd.wait().unwrap().code(), Some(17));
     if kernel_at_least(6, 15) {
@@ -198,7 +202,7 @@ fn child_wait_after_a_rogue_reap_depends_on_the_kernel() {
     if child.pidfd().is_err() {
         assert!(!kernel_at_least(5, 2));
         child.wait().unwrap();
-        return;
+        return not_applicable("no pidfds before Linux 5.2");
     }
     // Reap it behind the Child's back, as a stray waitpid would.
     let mut status = 0;
@@ -224,7 +228,7 @@ fn pidfd_of_self() -> Option<PidFd> {
 fn live_non_child_never_reports_a_status() {
     let Some(pidfd) = pidfd_of_self() else {
         assert!(!kernel_at_least(5, 3));
-        return;
+        return not_applicable("no pidfd_open before Linux 5.3");
     };
     assert_eq!(errno(pidfd.wait()), libc::ECHILD);
     assert_eq!(errno(pidfd.try_wait()), libc::ECHILD);
@@ -283,4 +287,20 @@ fn pre_exec_forces_nothing_special_with_a_pidfd() {
     let mut child = cmd.spawn().unwrap();
     assert_eq!(child.pidfd().is_ok(), kernel_at_least(5, 2));
     assert_eq!(child.wait().unwrap().code(), Some(4));
+}
+
+#[test]
+fn allow_fork_false_refuses_only_the_fork_path() {
+    let mut cmd = with_pidfd(&["exit", "0"]);
+    cmd.allow_fork(false);
+    let mut child = cmd.spawn().unwrap();
+    assert!(child.wait().unwrap().success());
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    let err = cmd.spawn().map(drop).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    assert_eq!(err.raw_os_error(), None);
+    cmd.allow_fork(true);
+    let mut child = cmd.spawn().unwrap();
+    assert!(child.wait().unwrap().success());
 }
