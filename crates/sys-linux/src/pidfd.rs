@@ -16,6 +16,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::time::{Duration, Instant};
 
 use crate::cvt::cvt;
 use crate::fd::FileDesc;
@@ -60,13 +61,22 @@ impl PidFd {
     /// reports `ECHILD`. Once the process has been reaped (by this call or any other),
     /// the status is returned again where the kernel keeps it (6.15+), and `ECHILD`
     /// otherwise.
+    ///
+    /// On a pidfd opened with `PIDFD_NONBLOCK`, `waitid` fails with `EAGAIN` while the
+    /// process runs; this then polls the pidfd until it is readable and tries again.
     pub fn wait(&self) -> io::Result<ExitStatus> {
-        match self.waitid(libc::WEXITED) {
-            Ok(Some(status)) => Ok(status),
-            // WNOHANG was not given, so waitid only returns once there is a status.
-            Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_status_after_reap(),
-            Err(e) => Err(e),
+        loop {
+            return match self.waitid(libc::WEXITED) {
+                Ok(Some(status)) => Ok(status),
+                // WNOHANG was not given, so waitid only returns once there is a status.
+                Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_status_after_reap(),
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    self.poll_readable(None)?;
+                    continue;
+                }
+                Err(e) => Err(e),
+            };
         }
     }
 
@@ -78,8 +88,173 @@ impl PidFd {
             Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
                 self.exit_status_after_reap().map(Some)
             }
+            // A PIDFD_NONBLOCK pidfd whose process is still running.
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(None),
             other => other,
         }
+    }
+
+    /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
+    ///
+    /// Polls the pidfd (readable once the process has exited, Linux 5.3+), then reaps with
+    /// [`try_wait`](Self::try_wait). Readiness is only a hint: if nothing can be reaped yet
+    /// the wait goes on, with the time that is left. On 5.2, where pidfds cannot be polled,
+    /// it checks with `try_wait` at growing intervals (1 ms to 50 ms) instead.
+    pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut nap = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            if probe::pidfd_open() {
+                if !self.poll_readable(deadline)? {
+                    return Ok(None);
+                }
+            } else {
+                let left = deadline.map_or(nap, |d| d.saturating_duration_since(Instant::now()));
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                std::thread::sleep(nap.min(left));
+                nap = (nap * 2).min(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Waits until the process has exited, or `timeout` has passed (`None`: no limit);
+    /// returns whether it exited. Never reaps, so it works for any process, not only
+    /// children: the pidfd becomes readable when the process exits (Linux 5.3).
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] on kernels whose pidfds cannot be polled.
+    pub fn wait_for_exit(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        if !probe::pidfd_open() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "pidfds can only be polled from Linux 5.3",
+            ));
+        }
+        self.poll_readable(timeout.and_then(|t| Instant::now().checked_add(t)))
+    }
+
+    /// Polls the pidfd until it is readable (`true`) or `deadline` passes (`false`; never
+    /// with `None`). `EINTR` is retried with the time that is left.
+    pub fn poll_readable(&self, deadline: Option<Instant>) -> io::Result<bool> {
+        let mut fds = [libc::pollfd {
+            fd: self.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        loop {
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Round up, so that we never wake up early and spin.
+                    let ms = left.as_nanos().div_ceil(1_000_000);
+                    libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+                }
+            };
+            // SAFETY: `fds` is a valid array of one pollfd.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+            if ready > 0 {
+                return Ok(true);
+            }
+            if ready == 0 {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(false);
+                }
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    /// Opens a pidfd for the process `pid`, with
+    /// [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+    /// (Linux 5.3; `ENOSYS` before). `nonblocking` sets `PIDFD_NONBLOCK` (Linux 5.10;
+    /// `EINVAL` before), with which waiting fails with `EAGAIN` instead of blocking.
+    ///
+    /// Unlike a pidfd from `CLONE_PIDFD`, this one refers to whatever process has `pid`
+    /// now: use it for processes that are not your children, or check its identity.
+    pub fn open(pid: u32, nonblocking: bool) -> io::Result<PidFd> {
+        let pid =
+            libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let flags = if nonblocking { libc::PIDFD_NONBLOCK } else { 0 };
+        // SAFETY: pidfd_open takes a pid and flags; on success the fd is ours.
+        let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
+        // SAFETY: the kernel just created this fd (close-on-exec) for us.
+        Ok(unsafe { PidFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`).
+    pub fn try_clone(&self) -> io::Result<PidFd> {
+        self.0.duplicate().map(PidFd)
+    }
+
+    /// Sends `signal` to the process group of the process.
+    ///
+    /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`, race-free.
+    /// Before: the group is looked up from the process (its pid, then `getpgid(2)`), the
+    /// pidfd is checked to still refer to a live process (so the group id was read from the
+    /// right process), and `killpg(2)` signals it. The remaining window is between that
+    /// check and `killpg`: the whole group would have to exit and its id be reused by a new
+    /// group meanwhile.
+    pub fn send_signal_to_group(&self, signal: i32) -> io::Result<()> {
+        if probe::pidfd_signal_process_group() {
+            // SAFETY: the siginfo pointer may be null; the fd is owned by `self`.
+            cvt(unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    self.as_raw_fd(),
+                    signal,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    libc::PIDFD_SIGNAL_PROCESS_GROUP,
+                )
+            })?;
+            return Ok(());
+        }
+        let pid = self.pid()? as libc::pid_t;
+        // SAFETY: getpgid takes a plain pid.
+        let pgid = cvt(unsafe { libc::getpgid(pid) })?;
+        self.send_signal(0)?;
+        // SAFETY: killpg takes plain integers.
+        cvt(unsafe { libc::killpg(pgid, signal) })?;
+        Ok(())
+    }
+
+    /// Duplicates the process's file descriptor `target_fd` into this process, with
+    /// [`pidfd_getfd(2)`](https://man7.org/linux/man-pages/man2/pidfd_getfd.2.html)
+    /// (Linux 5.6; `ENOSYS` before). Needs ptrace access to the process (`EPERM`
+    /// otherwise); the new fd is close-on-exec.
+    pub fn get_fd(&self, target_fd: RawFd) -> io::Result<OwnedFd> {
+        // SAFETY: plain integer arguments; on success the fd is ours.
+        let fd =
+            cvt(unsafe { libc::syscall(libc::SYS_pidfd_getfd, self.as_raw_fd(), target_fd, 0) })?;
+        // SAFETY: the kernel just created this fd for us.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// What the kernel reports about the process with `PIDFD_GET_INFO` (Linux 6.13): ids,
+    /// credentials, cgroup and, once it exited and was reaped, its exit status (6.15).
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] on older kernels, and with `ESRCH` once the
+    /// process was reaped and the kernel kept no exit status.
+    pub fn info(&self) -> io::Result<PidFdInfo> {
+        if !probe::pidfd_get_info() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "PIDFD_GET_INFO needs Linux 6.13",
+            ));
+        }
+        let mask = libc::PIDFD_INFO_PID
+            | libc::PIDFD_INFO_CREDS
+            | libc::PIDFD_INFO_CGROUPID
+            | libc::PIDFD_INFO_EXIT;
+        get_info(self.as_raw_fd(), mask.into()).map(PidFdInfo)
     }
 
     fn waitid(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
@@ -153,6 +328,84 @@ impl PidFd {
                 "unparsable Pid: line in fdinfo",
             )),
         }
+    }
+}
+
+/// Information about a process from `PIDFD_GET_INFO`; see [`PidFd::info`].
+///
+/// Only what the kernel marked valid is reported: each accessor returns `None` for a
+/// field the kernel did not fill in.
+#[derive(Clone, Copy)]
+pub struct PidFdInfo(libc::pidfd_info);
+
+impl PidFdInfo {
+    fn has(&self, bit: libc::c_uint) -> bool {
+        self.0.mask & u64::from(bit) != 0
+    }
+
+    /// Process id, in the caller's pid namespace (absent once only exit information is left).
+    pub fn pid(&self) -> Option<u32> {
+        (self.has(libc::PIDFD_INFO_PID) && self.0.pid != 0).then_some(self.0.pid)
+    }
+
+    /// Thread-group id.
+    pub fn tgid(&self) -> Option<u32> {
+        (self.has(libc::PIDFD_INFO_PID) && self.0.tgid != 0).then_some(self.0.tgid)
+    }
+
+    /// Parent's process id.
+    pub fn ppid(&self) -> Option<u32> {
+        self.has(libc::PIDFD_INFO_PID).then_some(self.0.ppid)
+    }
+
+    /// Real user and group id: `(ruid, rgid)`.
+    pub fn real_ids(&self) -> Option<(u32, u32)> {
+        self.has(libc::PIDFD_INFO_CREDS)
+            .then_some((self.0.ruid, self.0.rgid))
+    }
+
+    /// Effective user and group id: `(euid, egid)`.
+    pub fn effective_ids(&self) -> Option<(u32, u32)> {
+        self.has(libc::PIDFD_INFO_CREDS)
+            .then_some((self.0.euid, self.0.egid))
+    }
+
+    /// Saved user and group id: `(suid, sgid)`.
+    pub fn saved_ids(&self) -> Option<(u32, u32)> {
+        self.has(libc::PIDFD_INFO_CREDS)
+            .then_some((self.0.suid, self.0.sgid))
+    }
+
+    /// Filesystem user and group id: `(fsuid, fsgid)`.
+    pub fn fs_ids(&self) -> Option<(u32, u32)> {
+        self.has(libc::PIDFD_INFO_CREDS)
+            .then_some((self.0.fsuid, self.0.fsgid))
+    }
+
+    /// Id of the process's cgroup (v2).
+    pub fn cgroup_id(&self) -> Option<u64> {
+        self.has(libc::PIDFD_INFO_CGROUPID)
+            .then_some(self.0.cgroupid)
+    }
+
+    /// Exit status, once the process has exited and been reaped (Linux 6.15).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.has(libc::PIDFD_INFO_EXIT)
+            .then(|| ExitStatus::from_raw(self.0.exit_code))
+    }
+}
+
+impl std::fmt::Debug for PidFdInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PidFdInfo")
+            .field("pid", &self.pid())
+            .field("tgid", &self.tgid())
+            .field("ppid", &self.ppid())
+            .field("real_ids", &self.real_ids())
+            .field("effective_ids", &self.effective_ids())
+            .field("cgroup_id", &self.cgroup_id())
+            .field("exit_status", &self.exit_status())
+            .finish()
     }
 }
 

@@ -11,6 +11,9 @@
 //! | [`pidfd_open`] (5.3) | `pidfd_open(getpid(), 0)` | an fd |
 //! | [`clone3`] (5.3) | `clone3(NULL, 0)` | `EINVAL` |
 //! | [`waitid_pidfd`] (5.4) | `waitid(P_PIDFD, INT_MAX, ..)` | `EBADF` |
+//! | [`pidfd_nonblock`] (5.10) | `pidfd_open(getpid(), PIDFD_NONBLOCK)` | an fd |
+//! | [`pidfd_getfd`] (5.6) | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
+//! | [`pidfd_signal_process_group`] (6.9) | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
 //! | [`pidfd_get_info`] (6.13) | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
 //! | [`clone_pidfd`] (5.2) | implied by the above, else learnt from the first spawn | a pidfd |
 //! | [`exit_info_after_reap`] (6.15) | reap a throwaway child, then `PIDFD_GET_INFO` | exit bit |
@@ -30,6 +33,9 @@ const OPEN: u32 = 1 << 2;
 const CLONE3: u32 = 1 << 3;
 const WAITID: u32 = 1 << 4;
 const GET_INFO: u32 = 1 << 5;
+const NONBLOCK: u32 = 1 << 6;
+const GETFD: u32 = 1 << 7;
+const SIGNAL_GROUP: u32 = 1 << 8;
 
 /// Syscall probes, plus [`PROBED`] once they ran. Bits are only ever cleared after the
 /// first probe, when the kernel refuses something at run time (see [`record_waitid_pidfd_unsupported`]).
@@ -77,6 +83,26 @@ fn probe_syscalls() -> u32 {
         bits |= SEND_SIGNAL;
     }
 
+    // SAFETY: as above; kernels before 6.9 reject any flag with EINVAL before the fd.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            -1,
+            0,
+            std::ptr::null::<u8>(),
+            libc::PIDFD_SIGNAL_PROCESS_GROUP,
+        )
+    };
+    if r == -1 && last_errno() == Some(libc::EBADF) {
+        bits |= SIGNAL_GROUP;
+    }
+
+    // SAFETY: fd -1 is never valid, so the call fails with EBADF where it exists.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, -1, 0, 0) };
+    if r == -1 && last_errno() == Some(libc::EBADF) {
+        bits |= GETFD;
+    }
+
     // SAFETY: clone3 rejects a size below the first struct version with EINVAL before
     // reading anything, so no process is ever created.
     let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
@@ -111,6 +137,14 @@ fn probe_syscalls() -> u32 {
             bits |= GET_INFO;
         }
     }
+
+    // SAFETY: as above.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), libc::PIDFD_NONBLOCK) };
+    if r >= 0 {
+        bits |= NONBLOCK;
+        // SAFETY: the kernel just handed us this fd; closing it is all we do.
+        drop(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) });
+    }
     bits
 }
 
@@ -122,6 +156,22 @@ pub fn pidfd_send_signal() -> bool {
 /// `pidfd_open(2)` exists and pidfds can be polled (Linux 5.3).
 pub fn pidfd_open() -> bool {
     syscalls() & OPEN != 0
+}
+
+/// `pidfd_open(2)` takes `PIDFD_NONBLOCK` (Linux 5.10).
+pub fn pidfd_nonblock() -> bool {
+    syscalls() & NONBLOCK != 0
+}
+
+/// `pidfd_getfd(2)` exists (Linux 5.6). Whether a given call is permitted depends on ptrace
+/// access to the target (and Docker's profile refuses it without `CAP_SYS_PTRACE`).
+pub fn pidfd_getfd() -> bool {
+    syscalls() & GETFD != 0
+}
+
+/// `pidfd_send_signal(2)` takes `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9).
+pub fn pidfd_signal_process_group() -> bool {
+    syscalls() & SIGNAL_GROUP != 0
 }
 
 /// `clone3(2)` can be called (Linux 5.3, and not blocked by a seccomp policy).
@@ -217,6 +267,12 @@ pub struct Features {
     pub clone3: bool,
     /// See [`waitid_pidfd`].
     pub waitid_pidfd: bool,
+    /// See [`pidfd_getfd`].
+    pub pidfd_getfd: bool,
+    /// See [`pidfd_nonblock`].
+    pub pidfd_nonblock: bool,
+    /// See [`pidfd_signal_process_group`].
+    pub pidfd_signal_process_group: bool,
     /// See [`pidfd_get_info`].
     pub pidfd_get_info: bool,
     /// See [`exit_info_after_reap`].
@@ -231,6 +287,9 @@ pub fn features() -> Features {
         pidfd_open: pidfd_open(),
         clone3: clone3(),
         waitid_pidfd: waitid_pidfd(),
+        pidfd_getfd: pidfd_getfd(),
+        pidfd_nonblock: pidfd_nonblock(),
+        pidfd_signal_process_group: pidfd_signal_process_group(),
         pidfd_get_info: pidfd_get_info(),
         exit_info_after_reap: exit_info_after_reap(),
     }
