@@ -570,6 +570,12 @@ impl AsInner<sys::Process<PidFd>> for Child {
     }
 }
 
+impl AsInnerMut<sys::Process<PidFd>> for Child {
+    fn as_inner_mut(&mut self) -> &mut sys::Process<PidFd> {
+        &mut self.handle
+    }
+}
+
 impl IntoInner<sys::Process<PidFd>> for Child {
     fn into_inner(self) -> sys::Process<PidFd> {
         self.handle

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::cvt::cvt;
 use crate::fd::FileDesc;
 use crate::probe;
-use crate::wait::{waitid, WaitTarget};
+use crate::wait::{waitid, Backoff, WaitTarget};
 use crate::{AsInner, FromInner, IntoInner};
 
 /// A file descriptor referring to a process.
@@ -102,22 +102,18 @@ impl PidFd {
     /// it checks with `try_wait` at growing intervals (1 ms to 50 ms) instead.
     pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut nap = Duration::from_millis(1);
+        let mut backoff = Backoff::new(deadline);
         loop {
             if let Some(status) = self.try_wait()? {
                 return Ok(Some(status));
             }
-            if probe::pidfd_open() {
-                if !self.poll_readable(deadline)? {
-                    return Ok(None);
-                }
+            let more = if probe::pidfd_open() {
+                self.poll_readable(deadline)?
             } else {
-                let left = deadline.map_or(nap, |d| d.saturating_duration_since(Instant::now()));
-                if left.is_zero() {
-                    return Ok(None);
-                }
-                std::thread::sleep(nap.min(left));
-                nap = (nap * 2).min(Duration::from_millis(50));
+                backoff.nap()
+            };
+            if !more {
+                return Ok(None);
             }
         }
     }
@@ -188,6 +184,19 @@ impl PidFd {
         let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
         // SAFETY: the kernel just created this fd (close-on-exec) for us.
         Ok(unsafe { PidFd::from_raw_fd(fd as RawFd) })
+    }
+
+    /// Registers the pidfd with the current tokio runtime's reactor for readability (the
+    /// process has exited), taking ownership of it. Needs Linux 5.3 (`EPERM` from epoll on
+    /// 5.2, whose pidfds cannot be polled) and a runtime with I/O enabled.
+    #[cfg(feature = "tokio")]
+    pub fn register_readable(self) -> io::Result<tokio::io::unix::AsyncFd<PidFd>> {
+        let interest = tokio::io::Interest::READABLE;
+        // SAFETY: a PidFd owns its fd, keeps it open for as long as it lives and always
+        // returns that same fd from as_raw_fd, which is what the registration requires.
+        let registered =
+            unsafe { tokio::io::unix::AsyncFd::register_with_interest(self, interest) };
+        registered.map_err(io::Error::from)
     }
 
     /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`).

@@ -3,6 +3,7 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::time::{Duration, Instant};
 
 use crate::cvt::cvt_r;
 
@@ -32,6 +33,37 @@ pub(crate) fn waitid(target: WaitTarget, options: libc::c_int) -> io::Result<Opt
         return Ok(None);
     }
     Ok(Some(status_from_siginfo(info.si_code, status)))
+}
+
+/// Sleeps at growing intervals (1 ms doubling to 50 ms) until a deadline: the way to wait
+/// for a process whose pidfd cannot be polled (Linux 5.2) or that has no pidfd.
+pub(crate) struct Backoff {
+    deadline: Option<Instant>,
+    nap: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(deadline: Option<Instant>) -> Backoff {
+        Backoff {
+            deadline,
+            nap: Duration::from_millis(1),
+        }
+    }
+
+    /// Sleeps for the next interval, cut short at the deadline; `false` once the deadline
+    /// has passed.
+    pub(crate) fn nap(&mut self) -> bool {
+        let left = match self.deadline {
+            None => self.nap,
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+        };
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(self.nap.min(left));
+        self.nap = (self.nap * 2).min(Duration::from_millis(50));
+        true
+    }
 }
 
 /// Rebuilds the wait-status word (as `waitpid(2)` reports it) from `si_code` and `si_status`.

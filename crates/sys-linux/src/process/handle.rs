@@ -3,12 +3,13 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitStatus;
+use std::time::{Duration, Instant};
 
 use crate::cvt::{cvt, cvt_r};
 use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
 use crate::probe;
-use crate::wait::{waitid, WaitTarget};
+use crate::wait::{waitid, Backoff, WaitTarget};
 use crate::AsInner;
 
 /// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
@@ -95,6 +96,29 @@ impl<P: AsInner<PidFd>> Process<P> {
         };
         self.status = status;
         Ok(status)
+    }
+}
+
+impl<P: AsInner<PidFd>> Process<P> {
+    /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
+    ///
+    /// Polls the child's pidfd when it has one that can be polled (Linux 5.3+), else checks
+    /// at growing intervals (1 ms to 50 ms). The status is cached, as with [`wait`](Self::wait).
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            let more = match &self.pidfd {
+                Some(pidfd) if probe::pidfd_open() => pidfd.as_inner().poll_readable(deadline)?,
+                _ => backoff.nap(),
+            };
+            if !more {
+                return Ok(None);
+            }
+        }
     }
 }
 

@@ -1,3 +1,5 @@
 //! Linux extensions, laid out like `std::os::linux`.
 
+#[cfg(feature = "tokio")]
+mod async_wait;
 pub mod process;

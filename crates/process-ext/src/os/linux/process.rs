@@ -42,6 +42,9 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+pub use sys_linux::pidfd::PidFdInfo;
 
 use sys_linux::pidfd as sys;
 use sys_linux::{AsInner, AsInnerMut, FromInner, IntoInner};
@@ -152,11 +155,204 @@ impl PidFd {
     }
 }
 
+impl PidFd {
+    /// Opens a pidfd for the process `pid`, with
+    /// [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+    /// (Linux 5.3; `ENOSYS` before). Not in std.
+    ///
+    /// The pidfd refers to whichever process has `pid` at the time of the call; from then on
+    /// it refers to that process only. For your own children prefer
+    /// [`CommandExt::create_pidfd`], which has no such window. Fails with `ESRCH` if there
+    /// is no such process, `EINVAL` for pid 0 or a pid out of range.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::PidFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let me = PidFd::open(std::process::id())?;
+    /// assert_eq!(me.pid()?, std::process::id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn open(pid: u32) -> io::Result<PidFd> {
+        sys::PidFd::open(pid, false).map(PidFd::from_inner)
+    }
+
+    /// Like [`open`](Self::open), with `PIDFD_NONBLOCK` (Linux 5.10; `EINVAL` before): waiting
+    /// through it never blocks in the kernel. [`try_wait`](Self::try_wait) reports a running
+    /// process as `None` as usual, and [`wait`](Self::wait) polls until the process exits.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::PidFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let me = PidFd::open_nonblocking(std::process::id())?;
+    /// assert!(!me.wait_for_exit(Some(std::time::Duration::ZERO))?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn open_nonblocking(pid: u32) -> io::Result<PidFd> {
+        sys::PidFd::open(pid, true).map(PidFd::from_inner)
+    }
+
+    /// Sends `signal` to the process, with `pidfd_send_signal(2)` (Linux 5.1). Not in std,
+    /// which only has [`kill`](Self::kill). Signal 0 checks that the process still exists.
+    ///
+    /// Fails with `ESRCH` once the process was reaped, `EINVAL` for an invalid signal,
+    /// `EPERM` without permission to signal it.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sleep").arg("100").create_pidfd(true).spawn()?;
+    /// if let Ok(pidfd) = child.pidfd() {
+    ///     pidfd.send_signal(libc::SIGTERM)?;
+    /// }
+    /// # else { child.kill()?; }
+    /// # child.wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
+        self.inner.send_signal(signal)
+    }
+
+    /// Sends `signal` to the process group of the process. Not in std.
+    ///
+    /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`. Before, the group is
+    /// looked up from the process and signalled with `killpg(2)` after checking that the
+    /// pidfd still refers to a live process; the window left is the whole group exiting and
+    /// its id being reused between that check and the signal.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::os::unix::process::CommandExt as _;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sleep").arg("100").process_group(0).create_pidfd(true).spawn()?;
+    /// if let Ok(pidfd) = child.pidfd() {
+    ///     pidfd.send_signal_to_group(libc::SIGKILL)?;
+    /// }
+    /// # else { child.kill()?; }
+    /// child.wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_signal_to_group(&self, signal: i32) -> io::Result<()> {
+        self.inner.send_signal_to_group(signal)
+    }
+
+    /// The pid of the process, in this process's pid namespace. Not in std.
+    ///
+    /// Uses `PIDFD_GET_INFO` (Linux 6.13), else the `Pid:` line of `/proc/self/fdinfo`.
+    /// Fails with `ESRCH` once the process was reaped (never a stale number).
+    pub fn pid(&self) -> io::Result<u32> {
+        self.inner.pid()
+    }
+
+    /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
+    /// Not in std.
+    ///
+    /// Polls the pidfd (Linux 5.3+; growing naps on 5.2), then reaps with
+    /// [`try_wait`](Self::try_wait); readiness is only a hint, so an early wake-up just
+    /// waits on with the time left. Only children can be reaped: for any other process
+    /// see [`wait_for_exit`](Self::wait_for_exit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let child = Command::new("sleep").arg("100").create_pidfd(true).spawn()?;
+    /// if let Ok(pidfd) = child.into_pidfd() {
+    ///     assert_eq!(pidfd.wait_timeout(Duration::from_millis(10))?, None);
+    ///     pidfd.kill()?;
+    ///     assert!(pidfd.wait_timeout(Duration::from_secs(10))?.is_some());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        self.inner.wait_timeout(timeout)
+    }
+
+    /// Waits until the process exits, or `timeout` passes (`None`: no limit), and returns
+    /// whether it exited. Not in std.
+    ///
+    /// Works for any process, not only children, and never reaps: a pidfd becomes readable
+    /// when its process exits (Linux 5.3; [`io::ErrorKind::Unsupported`] before).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::PidFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let me = PidFd::open(std::process::id())?;
+    /// assert!(!me.wait_for_exit(Some(Duration::from_millis(1)))?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_for_exit(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        self.inner.wait_for_exit(timeout)
+    }
+
+    /// What the kernel reports about the process (`PIDFD_GET_INFO`, Linux 6.13): pid,
+    /// parent, credentials, cgroup, and once it has exited and been reaped its exit status
+    /// (6.15). Not in std.
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] before 6.13, with `ESRCH` once the process
+    /// was reaped and no exit status was kept.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::PidFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let me = PidFd::open(std::process::id())?;
+    /// match me.info() {
+    ///     Ok(info) => assert_eq!(info.pid(), Some(std::process::id())),
+    ///     Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::Unsupported),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn info(&self) -> io::Result<PidFdInfo> {
+        self.inner.info()
+    }
+
+    /// Duplicates the process's fd `target_fd` into this process, with
+    /// [`pidfd_getfd(2)`](https://man7.org/linux/man-pages/man2/pidfd_getfd.2.html)
+    /// (Linux 5.6; `ENOSYS` before). Needs ptrace access to the process (`EPERM`
+    /// otherwise). Not in std.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::PidFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let me = PidFd::open(std::process::id())?;
+    /// if let Ok(stdout) = me.get_fd(1) {
+    ///     drop(stdout); // a new fd for our own stdout
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_fd(&self, target_fd: RawFd) -> io::Result<OwnedFd> {
+        self.inner.get_fd(target_fd)
+    }
+
+    /// A second pidfd for the same process. Not in std.
+    pub fn try_clone(&self) -> io::Result<PidFd> {
+        self.inner.try_clone().map(PidFd::from_inner)
+    }
+}
+
 impl fmt::Debug for PidFd {
+    /// Shows the fd and, where one ioctl can tell (Linux 6.13+), the pid.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PidFd")
-            .field("fd", &self.as_raw_fd())
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
@@ -262,6 +458,28 @@ pub trait ChildExt: Sealed {
     fn into_pidfd(self) -> Result<PidFd, Self>
     where
         Self: Sized;
+
+    /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout. Not
+    /// in std.
+    ///
+    /// Polls the child's pidfd when it has one (Linux 5.3+); without one, checks at growing
+    /// intervals (1 ms to 50 ms). The status is cached like [`Child::wait`]'s. Unlike
+    /// `wait`, this leaves the child's stdin open.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sleep").arg("100").create_pidfd(true).spawn()?;
+    /// assert_eq!(child.wait_timeout(Duration::from_millis(10))?, None);
+    /// child.kill()?;
+    /// assert!(child.wait_timeout(Duration::from_secs(10))?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>>;
 }
 
 impl Sealed for Child {}
@@ -275,6 +493,10 @@ impl ChildExt for Child {
 
     fn into_pidfd(self) -> Result<PidFd, Child> {
         self.take_pidfd()
+    }
+
+    fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        self.as_inner_mut().wait_timeout(timeout)
     }
 }
 
