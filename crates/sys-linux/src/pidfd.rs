@@ -432,10 +432,16 @@ pub(crate) fn get_info(fd: RawFd, mask: u64) -> io::Result<libc::pidfd_info> {
 }
 
 impl std::fmt::Debug for PidFd {
+    /// Shows the fd and, where one ioctl can tell (Linux 6.13+), the pid.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PidFd")
-            .field("fd", &self.as_raw_fd())
-            .finish()
+        let mut d = f.debug_struct("PidFd");
+        d.field("fd", &self.as_raw_fd());
+        if probe::pidfd_get_info() {
+            if let Ok(pid) = self.pid() {
+                d.field("pid", &pid);
+            }
+        }
+        d.finish()
     }
 }
 
