@@ -226,6 +226,27 @@ impl Drop for TempDir {
     }
 }
 
+/// Prefix of the line [`not_applicable`] writes; `cargo xtask test-kernels` reports the
+/// named test as ignored, with the reason that follows.
+pub const NOT_APPLICABLE_MARKER: &str = "@@NOT-APPLICABLE";
+
+/// Declares that the calling test has nothing to check on this kernel (real or emulated),
+/// for `reason`; the test should return right after.
+///
+/// libtest has no way to ignore a test at run time, so this writes a marker line, naming the
+/// test (libtest names each test's thread after it), straight to stderr, where output
+/// capture does not reach: `cargo xtask test-kernels` then counts the test as ignored and
+/// shows the reason instead of a silent pass.
+pub fn not_applicable(reason: &str) {
+    use std::io::Write as _;
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    let line = format!("{NOT_APPLICABLE_MARKER} {test}: {reason}\n");
+    // One write, so the line is not torn by other tests' output; a failure to report
+    // must not fail the test.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 /// Environment variable naming the kernel the tests should expect, such as `5.3`, when a
 /// launcher emulates an older kernel's syscall surface with seccomp.
 pub const EMULATED_KERNEL_ENV: &str = "PROCESS_EXT_EMULATED_KERNEL";

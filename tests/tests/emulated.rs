@@ -10,26 +10,52 @@ use std::os::unix::process::ExitStatusExt;
 
 use process_ext::os::linux::process::{ChildExt, CommandExt as _};
 use process_ext::process::Command;
-use process_ext_tests::{helper, seccomp, EMULATED_KERNEL_ENV};
+use process_ext_tests::{helper, kernel_at_least, not_applicable, seccomp, EMULATED_KERNEL_ENV};
 use sys_linux::probe;
 
 const PROFILE_ENV: &str = "PROCESS_EXT_TEST_PROFILE";
 
 /// Runs `test` of this binary under `profile`; returns true when called inside that run.
+///
+/// Returns false, reporting the test as not applicable, when the process already runs under
+/// an emulated kernel (filters would stack and mix two surfaces) or when the real kernel is
+/// older than the one `profile` emulates (a filter can only take features away).
 fn emulate(profile: &str, test: &str) -> bool {
     if let Some(inner) = std::env::var_os(PROFILE_ENV) {
         assert_eq!(inner, profile, "profile mismatch");
         return true;
     }
+    if let Ok(outer) = std::env::var(EMULATED_KERNEL_ENV) {
+        not_applicable(&format!(
+            "already under the emulated kernel {outer}; profile {profile} would stack on it"
+        ));
+        return false;
+    }
+    if let Some(seccomp::Emulates::Kernel(major, minor)) = seccomp::emulates(profile) {
+        if !kernel_at_least(major, minor) {
+            not_applicable(&format!(
+                "the real kernel is older than {major}.{minor}, which {profile} emulates"
+            ));
+            return false;
+        }
+    }
+    let kernel = match seccomp::expected_kernel(profile) {
+        Some(Ok(kernel)) => kernel,
+        Some(Err(e)) => panic!("cannot read the kernel release: {e}"),
+        None => panic!("unknown profile {profile:?}"),
+    };
     let filters = seccomp::filters(profile);
-    let exe = std::env::current_exe().unwrap();
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| panic!("cannot find this test binary's path: {e}"));
     let mut cmd = std::process::Command::new(exe);
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(PROFILE_ENV, profile)
-        .env(EMULATED_KERNEL_ENV, profile);
+        .env(EMULATED_KERNEL_ENV, kernel);
     // SAFETY: `apply` only makes the prctl and seccomp syscalls on memory prepared before.
     unsafe { cmd.pre_exec(move || seccomp::apply(&filters)) };
-    let out = cmd.output().unwrap();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {test} under {profile}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("test result: ok. 1 passed"),
@@ -146,4 +172,57 @@ fn kernel_6_12_has_no_exit_info_after_reap() {
         .unwrap();
     assert_eq!(pidfd.wait().unwrap().code(), Some(2));
     assert_eq!(pidfd.wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
+}
+
+/// Kernel 5.4: waitid(P_PIDFD) exists, PIDFD_NONBLOCK (5.10) and PIDFD_GET_INFO do not.
+#[test]
+fn kernel_5_4_waits_through_the_pidfd() {
+    if !emulate("5.4", "kernel_5_4_waits_through_the_pidfd") {
+        return;
+    }
+    assert!(probe::pidfd_open() && probe::waitid_pidfd());
+    assert!(!probe::pidfd_get_info());
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), libc::O_NONBLOCK) };
+    assert_eq!(fd, -1, "PIDFD_NONBLOCK must be refused before 5.10");
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::EINVAL)
+    );
+    let pidfd = helper_cmd(&["exit", "4"])
+        .spawn()
+        .unwrap()
+        .into_pidfd()
+        .unwrap();
+    assert_eq!(pidfd.wait().unwrap().code(), Some(4));
+    assert_eq!(pidfd.wait().unwrap_err().raw_os_error(), Some(libc::ECHILD));
+}
+
+/// Docker's default profile: clone3 fails with ENOSYS (EPERM in older runtimes); spawning
+/// with a pidfd falls back to clone(CLONE_PIDFD) and everything else works.
+#[test]
+fn containers_refusing_clone3_still_spawn_with_a_pidfd() {
+    if !kernel_at_least(5, 2) {
+        return not_applicable("no pidfds before Linux 5.2");
+    }
+    for profile in ["docker", "docker-old"] {
+        if std::env::var_os(PROFILE_ENV).is_some_and(|p| p != profile) {
+            continue;
+        }
+        if !emulate(
+            profile,
+            "containers_refusing_clone3_still_spawn_with_a_pidfd",
+        ) {
+            continue;
+        }
+        let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+        child.pidfd().unwrap().kill().unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+        let pidfd = helper_cmd(&["exit", "12"])
+            .spawn()
+            .unwrap()
+            .into_pidfd()
+            .unwrap();
+        assert_eq!(pidfd.wait().unwrap().code(), Some(12));
+    }
 }
