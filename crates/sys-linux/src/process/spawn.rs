@@ -339,15 +339,14 @@ thread_local! {
 }
 
 fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
-    STACK.with(|cell| {
-        let stack = match cell.take() {
-            Some(stack) => stack,
-            None => ChildStack::new(CHILD_STACK_SIZE)?,
-        };
-        let result = f(&stack);
-        cell.set(Some(stack));
-        result
-    })
+    // A thread that is being torn down has no thread-locals left: it gets a fresh stack.
+    let stack = match STACK.try_with(Cell::take) {
+        Ok(Some(stack)) => stack,
+        _ => ChildStack::new(CHILD_STACK_SIZE)?,
+    };
+    let result = f(&stack);
+    let _ = STACK.try_with(|cell| cell.set(Some(stack)));
+    result
 }
 
 /// Blocks every signal in this thread (glibc's reserved ones too, hence the raw syscall)
@@ -503,6 +502,8 @@ fn pipe() -> io::Result<(FileDesc, FileDesc)> {
 pub(crate) fn exit_info_survives_reap() -> io::Result<bool> {
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD;
     let mut pidfd_slot: c_int = -1;
+    // The child keeps our handlers: with every signal blocked none can run in it.
+    let mask = block_all_signals()?;
     let pid = with_stack(|stack| {
         // SAFETY: the child runs `exit_immediately` on its own stack, which only makes the
         // exit syscall, so sharing our memory is harmless.
@@ -515,7 +516,9 @@ pub(crate) fn exit_info_survives_reap() -> io::Result<bool> {
                 &mut pidfd_slot,
             )
         }
-    })?;
+    });
+    restore_signal_mask(mask);
+    let pid = pid?;
     // A child without an exit signal is only waitable with __WALL.
     let options = libc::WEXITED | libc::__WALL;
     if pidfd_slot < 0 {
