@@ -26,6 +26,7 @@ fn main() -> io::Result<()> {
     row("waitid(P_PIDFD)", "5.4", f.waitid_pidfd);
     row("PIDFD_GET_INFO", "6.13", f.pidfd_get_info);
     row("exit status after reap", "6.15", f.exit_info_after_reap);
+    row("CLONE_VM shares memory", "any", f.vfork_shares_memory);
 
     let mut child = Command::new("sleep").arg("30").create_pidfd(true).spawn()?;
     println!("spawned `sleep 30` as pid {}", child.id());

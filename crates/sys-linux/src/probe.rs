@@ -17,6 +17,7 @@
 //! | [`pidfd_get_info`] (6.13) | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
 //! | [`clone_pidfd`] (5.2) | implied by the above, else learnt from the first spawn | a pidfd |
 //! | [`exit_info_after_reap`] (6.15) | reap a throwaway child, then `PIDFD_GET_INFO` | exit bit |
+//! | [`vfork_shares_memory`] | the throwaway child stores a byte in our memory | it arrives |
 //!
 //! Any other answer, `ENOSYS` and `EPERM` included, means "no". The answers are cached in
 //! atomics; two threads racing to probe compute the same answer, so no lock is needed.
@@ -49,6 +50,8 @@ const NO: u8 = 2;
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 static CLONE_PIDFD: AtomicU8 = AtomicU8::new(UNKNOWN);
+/// Both answered by one throwaway child; see [`throwaway_child_answers`].
+static SHARED_MEMORY: AtomicU8 = AtomicU8::new(UNKNOWN);
 static EXIT_AFTER_REAP: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 fn syscalls() -> u32 {
@@ -236,21 +239,49 @@ pub(crate) fn record_waitid_pidfd_unsupported() {
 /// The exit status of a process stays readable through its pidfd after it was reaped
 /// (`PIDFD_INFO_EXIT`, Linux 6.15).
 ///
-/// This cannot be seen on a live process, so the first call creates a throwaway child that
-/// exits at once (sharing our memory, without `SIGCHLD`), reaps it and asks for its status.
-/// Later calls return the cached answer.
+/// This cannot be seen on a live process, so the first call creates a throwaway child (see
+/// [`vfork_shares_memory`]), reaps it and asks for its status. Later calls return the
+/// cached answer.
 pub fn exit_info_after_reap() -> bool {
-    match EXIT_AFTER_REAP.load(Ordering::Relaxed) {
+    answer(&EXIT_AFTER_REAP)
+}
+
+/// A child cloned with `CLONE_VM | CLONE_VFORK` really shares our memory, which the vfork
+/// spawn path relies on to learn about exec failures. True on every Linux kernel; false
+/// under emulators that turn such a clone into a fork (valgrind, qemu-user), where spawns
+/// then take the fork path.
+///
+/// The first call creates a throwaway child that stores a byte and exits at once (no exit
+/// signal, all signals blocked), and checks that the store arrived.
+pub fn vfork_shares_memory() -> bool {
+    answer(&SHARED_MEMORY)
+}
+
+fn answer(slot: &AtomicU8) -> bool {
+    match slot.load(Ordering::Relaxed) {
         YES => return true,
         NO => return false,
         _ => {}
     }
-    let supported = clone_pidfd() != Some(false)
-        && waitid_pidfd()
-        && pidfd_get_info()
-        && crate::process::exit_info_survives_reap().unwrap_or(false);
-    EXIT_AFTER_REAP.store(if supported { YES } else { NO }, Ordering::Relaxed);
-    supported
+    throwaway_child_answers();
+    slot.load(Ordering::Relaxed) == YES
+}
+
+/// Runs the throwaway child once and stores both answers. If it cannot even be created,
+/// the vfork path is assumed to work (the next spawn will report the same error) and no
+/// exit status is assumed to survive the reap.
+fn throwaway_child_answers() {
+    let seen = crate::process::throwaway_child();
+    let (shared, exit_info) = match &seen {
+        Ok(seen) => (
+            seen.shared_memory,
+            seen.exit_info_after_reap && waitid_pidfd(),
+        ),
+        Err(_) => (true, false),
+    };
+    let flag = |yes: bool| if yes { YES } else { NO };
+    SHARED_MEMORY.store(flag(shared), Ordering::Relaxed);
+    EXIT_AFTER_REAP.store(flag(exit_info), Ordering::Relaxed);
 }
 
 /// A snapshot of every answer, for reports and diagnostics.
@@ -277,6 +308,8 @@ pub struct Features {
     pub pidfd_get_info: bool,
     /// See [`exit_info_after_reap`].
     pub exit_info_after_reap: bool,
+    /// See [`vfork_shares_memory`].
+    pub vfork_shares_memory: bool,
 }
 
 /// Probes everything (including [`exit_info_after_reap`]) and returns the answers.
@@ -292,6 +325,7 @@ pub fn features() -> Features {
         pidfd_signal_process_group: pidfd_signal_process_group(),
         pidfd_get_info: pidfd_get_info(),
         exit_info_after_reap: exit_info_after_reap(),
+        vfork_shares_memory: vfork_shares_memory(),
     }
 }
 

@@ -81,9 +81,12 @@ pub(crate) extern "C" fn child_main(arg: *mut c_void) -> c_int {
     exit()
 }
 
-/// Entry point of the throwaway child created by `probe::exit_info_after_reap`: exits at
-/// once, touching nothing.
-pub(crate) extern "C" fn exit_immediately(_: *mut c_void) -> c_int {
+/// Entry point of the throwaway children the probes create: stores 1 in the byte `arg`
+/// points to (which the parent sees only if the child shares its memory) and exits.
+pub(crate) extern "C" fn mark_and_exit(arg: *mut c_void) -> c_int {
+    // SAFETY: the prober passes a pointer to a byte it owns and does not read until the
+    // child has exited; a volatile write keeps the store from being optimised away.
+    unsafe { arg.cast::<u8>().write_volatile(1) };
     exit()
 }
 

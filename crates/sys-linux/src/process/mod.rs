@@ -26,7 +26,7 @@ mod stack;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
 pub use handle::{read2, Process};
-pub(crate) use spawn::exit_info_survives_reap;
+pub(crate) use spawn::throwaway_child;
 
 #[cfg(test)]
 mod tests;

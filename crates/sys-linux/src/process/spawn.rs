@@ -159,8 +159,8 @@ impl Command {
         prepared: &Prepared,
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let vfork = self.closures.is_empty();
-        if !vfork && !self.allow_fork {
+        let vfork = self.closures.is_empty() && probe::vfork_shares_memory();
+        if !self.closures.is_empty() && !self.allow_fork {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "pre_exec closures need fork(), which allow_fork(false) forbids",
@@ -494,39 +494,55 @@ fn pipe() -> io::Result<(FileDesc, FileDesc)> {
     Ok(unsafe { (FileDesc::from_raw_fd(fds[0]), FileDesc::from_raw_fd(fds[1])) })
 }
 
-/// Creates a child that exits at once, reaps it through its pidfd and reports whether the
-/// exit status is still readable afterwards (`PIDFD_INFO_EXIT`, Linux 6.15).
+/// What a throwaway child (see [`child::mark_and_exit`]) showed.
+pub(crate) struct Throwaway {
+    /// The child's store reached our memory: `CLONE_VM` is honoured.
+    pub(crate) shared_memory: bool,
+    /// The kernel still had its exit status after the reap (`PIDFD_INFO_EXIT`, 6.15); only
+    /// known when the child had a pidfd.
+    pub(crate) exit_info_after_reap: bool,
+}
+
+/// Creates a child that shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended
+/// until it is gone), stores a byte and exits; reaps it (through its pidfd when the kernel
+/// gave one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
+/// reaches the application, and every signal is blocked meanwhile, so none of our handlers
+/// can run in it.
 ///
-/// The child shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended until it is
-/// gone) and has no exit signal, so no `SIGCHLD` reaches the application.
-pub(crate) fn exit_info_survives_reap() -> io::Result<bool> {
-    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD;
+/// Emulators such as valgrind and qemu-user turn such a clone into a fork: the store then
+/// stays in the child's copy, which is how the vfork path knows not to rely on it.
+pub(crate) fn throwaway_child() -> io::Result<Throwaway> {
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    if probe::clone_pidfd() == Some(true) {
+        flags |= libc::CLONE_PIDFD;
+    }
     let mut pidfd_slot: c_int = -1;
-    // The child keeps our handlers: with every signal blocked none can run in it.
+    let mut mark: u8 = 0;
     let mask = block_all_signals()?;
     let pid = with_stack(|stack| {
-        // SAFETY: the child runs `exit_immediately` on its own stack, which only makes the
-        // exit syscall, so sharing our memory is harmless.
-        unsafe {
-            clone::clone(
-                child::exit_immediately,
-                stack,
-                flags,
-                ptr::null_mut(),
-                &mut pidfd_slot,
-            )
-        }
+        let arg = ptr::from_mut(&mut mark).cast::<c_void>();
+        // SAFETY: the child runs `mark_and_exit` on its own stack: one store to `mark`,
+        // which lives until after the child is gone, then the exit syscall.
+        unsafe { clone::clone(child::mark_and_exit, stack, flags, arg, &mut pidfd_slot) }
     });
     restore_signal_mask(mask);
     let pid = pid?;
+    // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
+    let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
     // A child without an exit signal is only waitable with __WALL.
     let options = libc::WEXITED | libc::__WALL;
     if pidfd_slot < 0 {
         waitid(WaitTarget::Pid(pid), options)?;
-        return Ok(false);
+        return Ok(Throwaway {
+            shared_memory,
+            exit_info_after_reap: false,
+        });
     }
     // SAFETY: the kernel just created this pidfd for us.
     let pidfd = unsafe { PidFd::from_raw_fd(pidfd_slot) };
     waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options)?;
-    Ok(pidfd.exit_status_after_reap().is_ok())
+    Ok(Throwaway {
+        shared_memory,
+        exit_info_after_reap: probe::pidfd_get_info() && pidfd.exit_status_after_reap().is_ok(),
+    })
 }
