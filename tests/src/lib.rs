@@ -282,6 +282,55 @@ pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     kernel_version() >= (major, minor)
 }
 
+/// Returns the open file descriptors of the current process that a child would inherit
+/// across `execve` (those without `FD_CLOEXEC`), ascending.
+///
+/// Like [`open_fds`], this is a snapshot: callers must make sure no other test opens or
+/// closes inheritable descriptors meanwhile.
+///
+/// # Panics
+///
+/// Panics if `/proc/self/fd` cannot be read.
+pub fn inheritable_fds() -> Vec<i32> {
+    open_fds()
+        .into_iter()
+        .filter(|&fd| {
+            // SAFETY: F_GETFD only reads the descriptor flags.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            flags >= 0 && flags & libc::FD_CLOEXEC == 0
+        })
+        .collect()
+}
+
+/// Whether the current process has no child at all: none running, none a zombie, including
+/// children created without an exit signal (`waitid(P_ALL, ..)` with `__WALL` and `WNOWAIT`,
+/// which reaps nothing, fails with `ECHILD`).
+///
+/// Stricter than [`zombie_children`] being empty, and like it only meaningful while no other
+/// test of the same process has children.
+///
+/// # Panics
+///
+/// Panics if `waitid` fails with anything but `ECHILD`.
+pub fn has_no_children() -> bool {
+    // SAFETY: an all-zero siginfo_t is valid and `info` is writable for the call.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    loop {
+        // SAFETY: as above; WNOWAIT leaves any child waitable.
+        let rc = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, options) };
+        if rc == 0 {
+            return false;
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ECHILD) => return true,
+            Some(libc::EINTR) => continue,
+            _ => panic!("waitid(P_ALL) failed: {err}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_stat;
