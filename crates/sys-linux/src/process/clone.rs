@@ -80,19 +80,21 @@ pub(crate) unsafe fn clone3(
     // parent the instruction only clobbers rax, rcx and r11. The child resumes after the
     // syscall with rax = 0 and its stack pointer at the top of `stack` (16-byte aligned, so
     // `call` gives `entry` the alignment the ABI expects); `entry` never returns, `ud2`
-    // stops it if it did. `entry` and `arg` are in registers the syscall preserves.
+    // stops it if it did. `entry` and `arg` sit in r12 and r13, which the syscall
+    // preserves; they are named explicitly so that neither can be given rbp, which the
+    // child clears to end the frame chain.
     unsafe {
         std::arch::asm!(
             "syscall",
             "test rax, rax",
             "jnz 2f",
             "xor ebp, ebp",
-            "mov rdi, {arg}",
-            "call {entry}",
+            "mov rdi, r13",
+            "call r12",
             "ud2",
             "2:",
-            entry = in(reg) entry,
-            arg = in(reg) arg,
+            in("r12") entry,
+            in("r13") arg,
             inlateout("rax") libc::SYS_clone3 => ret,
             inout("rdi") std::ptr::from_ref(&args) => _,
             in("rsi") std::mem::size_of::<CloneArgs>(),
