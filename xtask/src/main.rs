@@ -1,21 +1,28 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: everything CI checks, in order: formatting, clippy, the test suite, the docs
-//!   (warnings are errors) and the `pidfd` example.
+//!   (warnings are errors), the `pidfd` example and the kernel matrix.
+//! - `test-kernels`: the test suite on real kernels in QEMU, on the host, and on older
+//!   kernels emulated with seccomp (see [`kernels`]).
 
 use std::process::{Command, ExitCode};
 
 mod ci;
+mod kernels;
+mod runner;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci    run every check CI runs (fmt, clippy, tests, docs, example)";
+  ci            run every check CI runs (fmt, clippy, tests, docs, example, kernel matrix)
+  test-kernels  run the test suite on a matrix of real and emulated kernels
+                (`cargo xtask test-kernels --help` for its options)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("test-kernels") => kernels::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

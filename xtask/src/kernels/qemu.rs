@@ -1,0 +1,283 @@
+//! Booting a kernel with the test initramfs in QEMU and reading the results off its serial
+//! console.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::runner::{BinaryRun, Decoder};
+
+/// The emulator binary.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// How the guest CPU runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+impl Accel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+/// KVM when the CPU advertises virtualisation (`vmx`/`svm`) and `/dev/kvm` opens for
+/// reading and writing; TCG otherwise. (A `/dev/kvm` without the flag, as in some nested
+/// setups, hangs guests.)
+pub fn detect_accel() -> Accel {
+    let flag = std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines()
+            .filter(|l| l.starts_with("flags"))
+            .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
+    });
+    let usable = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    if flag && usable {
+        Accel::Kvm
+    } else {
+        Accel::Tcg
+    }
+}
+
+fn qemu_works() -> bool {
+    Command::new(QEMU)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|uids| uids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+fn apt_install(package: &str) -> Result<(), String> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .status()
+    };
+    eprintln!("{QEMU} not found: installing {package} with apt-get");
+    if install().is_ok_and(|s| s.success()) {
+        return Ok(());
+    }
+    // The package lists may be missing or stale on a fresh machine.
+    let updated = Command::new("apt-get")
+        .args(["update", "-q"])
+        .stdin(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if updated && install().is_ok_and(|s| s.success()) {
+        return Ok(());
+    }
+    Err(format!("`apt-get install {package}` failed"))
+}
+
+/// Makes sure QEMU is there: installs `qemu-system-x86` when running as root on
+/// Debian/Ubuntu, else says exactly what to install.
+pub fn ensure_installed() -> Result<(), String> {
+    if qemu_works() {
+        return Ok(());
+    }
+    let debian_like = Path::new("/etc/debian_version").exists();
+    let has_apt = Command::new("apt-get")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if debian_like && has_apt && is_root() {
+        apt_install("qemu-system-x86")?;
+        if qemu_works() {
+            return Ok(());
+        }
+        return Err(format!(
+            "installed qemu-system-x86 but {QEMU} still does not run"
+        ));
+    }
+    let hint = if debian_like {
+        "run `sudo apt-get install qemu-system-x86` (Debian/Ubuntu)"
+    } else {
+        "install QEMU's x86-64 system emulator: `qemu-system-x86` on Debian/Ubuntu, \
+         `qemu-system-x86-core` on Fedora, `qemu-system-x86` on Arch"
+    };
+    Err(format!(
+        "{QEMU} is missing and this xtask installs it only as root on Debian/Ubuntu: {hint}, \
+         or narrow the matrix to host rows with --kernels host,<profiles>"
+    ))
+}
+
+/// One boot.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub accel: Accel,
+    pub memory_mib: u32,
+    pub cpus: u32,
+    pub timeout: Duration,
+    pub log: PathBuf,
+}
+
+/// What a boot produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub runs: Vec<BinaryRun>,
+    /// The guest's `uname -r`, as init reported it.
+    pub release: Option<String>,
+    /// Problems that make the row fail beyond failed tests: panic, timeout, no `@@DONE`.
+    pub problems: Vec<String>,
+}
+
+/// Boots `boot`, calling `progress` for each binary that finished, and keeps the console
+/// output in `boot.log`.
+pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut log = match std::fs::File::create(&boot.log) {
+        Ok(file) => std::io::BufWriter::new(file),
+        Err(err) => {
+            outcome
+                .problems
+                .push(format!("cannot create {}: {err}", boot.log.display()));
+            return outcome;
+        }
+    };
+    let mut command = Command::new(QEMU);
+    command
+        .args(["-accel", boot.accel.name()])
+        .args([
+            "-cpu",
+            if boot.accel == Accel::Kvm {
+                "host"
+            } else {
+                "max"
+            },
+        ])
+        .args(["-m", &boot.memory_mib.to_string()])
+        .args(["-smp", &boot.cpus.to_string()])
+        .args(["-nographic", "-no-reboot", "-kernel"])
+        .arg(&boot.kernel)
+        .arg("-initrd")
+        .arg(&boot.initrd)
+        .args(["-append", "console=ttyS0 quiet panic=-1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let _ = writeln!(log, "# {command:?}");
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            outcome.problems.push(format!("cannot start {QEMU}: {err}"));
+            return outcome;
+        }
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+                let line = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned();
+                buf.clear();
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let started = Instant::now();
+    let mut decoder = Decoder::default();
+    let mut done = false;
+    let mut panicked_at = None;
+    loop {
+        let left = boot.timeout.saturating_sub(started.elapsed());
+        // After a panic, give the kernel a moment to print the rest of its report.
+        let left = match panicked_at {
+            Some(at) => left.min(Duration::from_secs(3).saturating_sub(Instant::elapsed(&at))),
+            None => left,
+        };
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let _ = writeln!(log, "{line}");
+                if let Some(run) = decoder.feed(&line) {
+                    progress(&run);
+                    outcome.runs.push(run);
+                } else if let Some(at) = line.find("@@KERNEL ") {
+                    outcome.release = Some(line[at + 9..].trim().to_owned());
+                } else if line.contains("@@DONE") {
+                    done = true;
+                } else if let Some(at) = line.find("@@ERROR ") {
+                    outcome.problems.push(format!("init: {}", &line[at + 8..]));
+                } else if line.contains("Kernel panic") && panicked_at.is_none() {
+                    outcome
+                        .problems
+                        .push(format!("kernel panic: {}", line.trim()));
+                    panicked_at = Some(Instant::now());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if panicked_at.is_none() {
+                    outcome.problems.push(format!(
+                        "timed out after {} s (see the log)",
+                        boot.timeout.as_secs()
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    // Normally QEMU has exited by now (power-off); after a timeout or panic it is killed.
+    let _ = child.kill();
+    let status = child.wait();
+    let _ = writeln!(
+        log,
+        "# {QEMU} ended after {:.1} s: {status:?}",
+        started.elapsed().as_secs_f64()
+    );
+    let _ = log.flush();
+    if !done && outcome.problems.is_empty() {
+        outcome.problems.push(format!(
+            "the guest stopped before reporting @@DONE ({QEMU}: {})",
+            match status {
+                Ok(status) => status.to_string(),
+                Err(err) => err.to_string(),
+            }
+        ));
+    }
+    outcome
+}
