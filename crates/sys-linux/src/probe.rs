@@ -64,10 +64,18 @@ fn syscalls() -> u32 {
     bits
 }
 
+/// Errors that say "not now" rather than "not on this kernel": a probe that meets one
+/// answers no for the moment but is not cached, so the next call probes again.
+fn transient(errno: Option<i32>) -> bool {
+    matches!(errno, Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM))
+}
+
 fn last_errno() -> Option<i32> {
     io::Error::last_os_error().raw_os_error()
 }
 
+/// Runs every syscall probe; the result carries [`PROBED`] unless a probe met a
+/// [`transient`] error (the process at its fd limit, say), in which case it is not cached.
 fn probe_syscalls() -> u32 {
     let mut bits = PROBED;
 
@@ -130,6 +138,9 @@ fn probe_syscalls() -> u32 {
 
     // SAFETY: pidfd_open takes a pid and flags; on success the returned fd is ours.
     let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if r < 0 && transient(last_errno()) {
+        bits &= !PROBED;
+    }
     if r >= 0 {
         bits |= OPEN;
         // SAFETY: the kernel just handed us this fd.
@@ -143,6 +154,9 @@ fn probe_syscalls() -> u32 {
 
     // SAFETY: as above.
     let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), libc::PIDFD_NONBLOCK) };
+    if r < 0 && transient(last_errno()) {
+        bits &= !PROBED;
+    }
     if r >= 0 {
         bits |= NONBLOCK;
         // SAFETY: the kernel just handed us this fd; closing it is all we do.
@@ -264,24 +278,29 @@ fn answer(slot: &AtomicU8) -> bool {
         _ => {}
     }
     throwaway_child_answers();
-    slot.load(Ordering::Relaxed) == YES
+    match slot.load(Ordering::Relaxed) {
+        // Not answered this time: assume the vfork path works, and no exit status.
+        UNKNOWN => std::ptr::eq(slot, &SHARED_MEMORY),
+        answer => answer == YES,
+    }
 }
 
-/// Runs the throwaway child once and stores both answers. If it cannot even be created,
-/// the vfork path is assumed to work (the next spawn will report the same error) and no
-/// exit status is assumed to survive the reap.
+/// Runs the throwaway child and stores its answers. If it cannot be created (no free fd
+/// for its pidfd, no memory, the process limit), nothing is cached: the vfork path is
+/// assumed to work for now (the spawn will meet the same error), no exit status is assumed
+/// to survive the reap, and the next call tries again. The exit-status question needs the
+/// child to have a pidfd, so it is only answered (and cached) once [`clone_pidfd`] is known.
 fn throwaway_child_answers() {
-    let seen = crate::process::throwaway_child();
-    let (shared, exit_info) = match &seen {
-        Ok(seen) => (
-            seen.shared_memory,
-            seen.exit_info_after_reap && waitid_pidfd(),
-        ),
-        Err(_) => (true, false),
+    let pidfds = clone_pidfd();
+    let Ok(seen) = crate::process::throwaway_child(pidfds == Some(true)) else {
+        return;
     };
     let flag = |yes: bool| if yes { YES } else { NO };
-    SHARED_MEMORY.store(flag(shared), Ordering::Relaxed);
-    EXIT_AFTER_REAP.store(flag(exit_info), Ordering::Relaxed);
+    SHARED_MEMORY.store(flag(seen.shared_memory), Ordering::Relaxed);
+    if pidfds.is_some() {
+        let exit_info = seen.exit_info_after_reap && waitid_pidfd();
+        EXIT_AFTER_REAP.store(flag(exit_info), Ordering::Relaxed);
+    }
 }
 
 /// A snapshot of every answer, for reports and diagnostics.

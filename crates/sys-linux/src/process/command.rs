@@ -62,9 +62,24 @@ impl CommandEnv {
         self.vars.clear();
     }
 
-    /// The child's complete environment: the parent's (unless cleared) with the changes
-    /// applied.
-    pub(crate) fn capture(&self) -> BTreeMap<OsString, OsString> {
+    /// The child's environment as `KEY=VALUE` strings, and the value of its `PATH`; `None`
+    /// if a variable holds a NUL byte.
+    ///
+    /// The parent's variables are read with [`std::env::vars_os`], under std's environment
+    /// lock, so a concurrent `set_var` cannot tear them.
+    pub(crate) fn envp(&self) -> Option<(Vec<CString>, Option<Vec<u8>>)> {
+        if !self.clear && self.vars.is_empty() {
+            // Unchanged, the common case: no map to build.
+            let mut path = None;
+            let mut envp = Vec::new();
+            for (key, value) in std::env::vars_os() {
+                if key == "PATH" {
+                    path = Some(value.as_bytes().to_vec());
+                }
+                envp.push(env_entry(key, &value)?);
+            }
+            return Some((envp, path));
+        }
         let mut env: BTreeMap<OsString, OsString> = if self.clear {
             BTreeMap::new()
         } else {
@@ -76,8 +91,22 @@ impl CommandEnv {
                 None => env.remove(key),
             };
         }
-        env
+        let path = env.get(OsStr::new("PATH")).map(|p| p.as_bytes().to_vec());
+        let envp = env
+            .into_iter()
+            .map(|(key, value)| env_entry(key, &value))
+            .collect::<Option<_>>()?;
+        Some((envp, path))
     }
+}
+
+/// `KEY=VALUE` as a C string; `None` if either holds a NUL byte.
+fn env_entry(key: OsString, value: &OsStr) -> Option<CString> {
+    let mut entry = key.into_vec();
+    entry.reserve_exact(value.len() + 2);
+    entry.push(b'=');
+    entry.extend_from_slice(value.as_bytes());
+    CString::new(entry).ok()
 }
 
 /// The inner command builder behind `process_ext::process::Command`.
@@ -262,18 +291,6 @@ fn os2c(s: &OsStr, saw_nul: &mut bool) -> CString {
         *saw_nul = true;
         c"<string-with-nul>".to_owned()
     })
-}
-
-/// Turns the captured environment into `KEY=VALUE` strings; `None` if one holds a NUL.
-pub(crate) fn envp_strings(env: BTreeMap<OsString, OsString>) -> Option<Vec<CString>> {
-    env.into_iter()
-        .map(|(key, value)| {
-            let mut entry = key.into_vec();
-            entry.push(b'=');
-            entry.extend_from_slice(value.as_bytes());
-            CString::new(entry).ok()
-        })
-        .collect()
 }
 
 /// The error std gives for a NUL byte in a program, argument, directory or variable.

@@ -1,16 +1,14 @@
 //! The parent's side of a spawn: prepare everything, clone, learn whether exec worked.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
-use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr, OsString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::ptr;
 
 use super::child::{self, ChildPlan, Signals};
 use super::clone;
-use super::command::{envp_strings, nul_error, Command, Stdio, StdioPipes};
+use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::handle::Process;
 use super::stack::ChildStack;
 use crate::cvt::{cvt, cvt_r};
@@ -94,9 +92,8 @@ impl Command {
         if self.saw_nul {
             return Err(nul_error());
         }
-        let env = self.env.capture();
-        let (programs, path_search) = candidates(&self.program, &env);
-        let env = envp_strings(env).ok_or_else(nul_error)?;
+        let (env, path) = self.env.envp().ok_or_else(nul_error)?;
+        let (programs, path_search) = candidates(&self.program, path.as_deref());
         Ok(Prepared {
             argv: null_terminated(&self.args),
             envp: null_terminated(&env),
@@ -406,7 +403,7 @@ fn reap(pid: libc::pid_t) -> io::Result<()> {
 
 /// Where the child looks for the program: the program itself if it contains a `/`, else each
 /// directory of the child's `PATH` in turn (an empty entry meaning the working directory).
-fn candidates(program: &CStr, env: &BTreeMap<OsString, OsString>) -> (Vec<CString>, bool) {
+fn candidates(program: &CStr, path: Option<&[u8]>) -> (Vec<CString>, bool) {
     let name = program.to_bytes();
     if name.contains(&b'/') {
         return (vec![program.to_owned()], false);
@@ -414,9 +411,7 @@ fn candidates(program: &CStr, env: &BTreeMap<OsString, OsString>) -> (Vec<CStrin
     if name.is_empty() {
         return (Vec::new(), true);
     }
-    let path = env
-        .get(OsStr::new("PATH"))
-        .map_or(DEFAULT_PATH, |path| path.as_bytes());
+    let path = path.unwrap_or(DEFAULT_PATH);
     let programs = path
         .split(|&b| b == b':')
         .filter_map(|dir| {
@@ -504,16 +499,16 @@ pub(crate) struct Throwaway {
 }
 
 /// Creates a child that shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended
-/// until it is gone), stores a byte and exits; reaps it (through its pidfd when the kernel
-/// gave one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
+/// until it is gone), stores a byte and exits; reaps it (through its pidfd, if asked for
+/// one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
 /// reaches the application, and every signal is blocked meanwhile, so none of our handlers
 /// can run in it.
 ///
 /// Emulators such as valgrind and qemu-user turn such a clone into a fork: the store then
 /// stays in the child's copy, which is how the vfork path knows not to rely on it.
-pub(crate) fn throwaway_child() -> io::Result<Throwaway> {
+pub(crate) fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
     let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
-    if probe::clone_pidfd() == Some(true) {
+    if with_pidfd {
         flags |= libc::CLONE_PIDFD;
     }
     let mut pidfd_slot: c_int = -1;
