@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use process_ext::os::linux::process::{ChildExt, CommandExt as _};
 use process_ext::process::Command;
-use process_ext_tests::{helper, kernel_at_least};
+use process_ext_tests::{helper, kernel_at_least, not_applicable};
 
 fn pollable_pidfds() -> bool {
     kernel_at_least(5, 3)
@@ -15,7 +15,7 @@ fn pollable_pidfds() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_children_at_once() {
     if !pollable_pidfds() {
-        return;
+        return not_applicable("pidfds can only be polled from 5.3");
     }
     let mut children = Vec::new();
     for i in 0..200u32 {
@@ -39,7 +39,7 @@ async fn two_hundred_children_at_once() {
 #[tokio::test]
 async fn pidfd_wait_async_and_cancellation() {
     if !pollable_pidfds() {
-        return;
+        return not_applicable("pidfds can only be polled from 5.3");
     }
     let child = Command::new(helper())
         .args(["sleep", "30"])
@@ -55,24 +55,28 @@ async fn pidfd_wait_async_and_cancellation() {
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 }
 
-#[tokio::test]
+/// The future is registered and pending when the child is reaped synchronously behind its
+/// back; it must then report what the kernel still knows, never hang or invent a status.
+/// The runtime has one thread and the reap blocks it, so the order is fixed: register,
+/// reap, then let the future see the readiness.
+#[tokio::test(flavor = "current_thread")]
 async fn child_reaped_behind_the_futures_back() {
     if !pollable_pidfds() {
-        return;
+        return not_applicable("pidfds can only be polled from 5.3");
     }
     let child = Command::new(helper())
-        .args(["sleep", "0.1"])
+        .args(["sleep", "0.2"])
         .create_pidfd(true)
         .spawn()
         .unwrap();
     let pidfd = child.into_pidfd().unwrap();
     let waiter = pidfd.try_clone().unwrap();
     let pending = tokio::spawn(async move { waiter.wait_async().await });
-    // Reap it synchronously, behind the pending future's back.
-    let reaped = tokio::task::spawn_blocking(move || pidfd.wait())
-        .await
-        .unwrap();
-    assert!(reaped.unwrap().success());
+    // Let the task run until it waits for readiness (the child sleeps for 200 ms).
+    tokio::task::yield_now().await;
+    assert!(!pending.is_finished());
+    // Reap it synchronously, on the runtime's only thread.
+    assert!(pidfd.wait().unwrap().success());
     let result = pending.await.unwrap();
     if kernel_at_least(6, 15) {
         assert!(result.unwrap().success());
