@@ -26,7 +26,8 @@ pub fn run() -> Result<(), String> {
         &["doc", "--no-deps", "--workspace"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
-    examples()
+    examples()?;
+    crate::stress::run(&["--seconds".into(), "15".into()])
 }
 
 /// Runs every example of `process-ext` in a way that exercises it, checking exit codes.

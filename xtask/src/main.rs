@@ -1,28 +1,35 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks, in order: formatting, clippy, the test suite, the docs
-//!   (warnings are errors), the `pidfd` example and the kernel matrix.
+//! - `ci`: everything CI checks, in order: formatting, clippy, the test suite (debug and
+//!   release), the kernel matrix, the docs (warnings are errors), the examples and a short
+//!   soak test.
 //! - `test-kernels`: the test suite on real kernels in QEMU, on the host, and on older
 //!   kernels emulated with seccomp (see [`kernels`]).
+//! - `stress`: the soak test (see [`stress`]).
 
 use std::process::{Command, ExitCode};
 
 mod ci;
 mod kernels;
 mod runner;
+mod stress;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci            run every check CI runs (fmt, clippy, tests, docs, example, kernel matrix)
+  ci            run every check CI runs (fmt, clippy, tests, kernel matrix, docs,
+                examples, soak)
   test-kernels  run the test suite on a matrix of real and emulated kernels
-                (`cargo xtask test-kernels --help` for its options)";
+                (`cargo xtask test-kernels --help` for its options)
+  stress        spawn, kill and wait from many threads, then check for leaks
+                ([--seconds N] [--threads T])";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("test-kernels") => kernels::run(&args[1..]),
+        Some("stress") => stress::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
