@@ -86,7 +86,8 @@ pub fn open_fds() -> Vec<i32> {
     }
 }
 
-fn try_open_fds() -> io::Result<Vec<i32>> {
+/// Like [`open_fds`], returning the error instead of panicking.
+pub fn try_open_fds() -> io::Result<Vec<i32>> {
     // SAFETY: the argument is a valid NUL-terminated string.
     let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
     if dir.is_null() {

@@ -35,7 +35,7 @@
 //! subcommand, 102 for bad arguments to a known subcommand or an unexpected
 //! runtime failure (for example a failed write).
 
-use std::ffi::{CStr, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
@@ -171,48 +171,8 @@ fn cmd_cwd() -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists the open file descriptors of this process, excluding the one used
-/// to read `/proc/self/fd` itself.
-fn open_fds() -> io::Result<Vec<i32>> {
-    // SAFETY: the argument is a valid NUL-terminated string.
-    let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
-    if dir.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `dir` is a valid, open directory stream.
-    let own_fd = unsafe { libc::dirfd(dir) };
-    let mut fds = Vec::new();
-    let result = loop {
-        // SAFETY: resetting the thread-local errno is always sound; it is
-        // needed to tell the end of the stream from a read error.
-        unsafe { *libc::__errno_location() = 0 };
-        // SAFETY: `dir` is a valid, open directory stream.
-        let entry = unsafe { libc::readdir(dir) };
-        if entry.is_null() {
-            let err = io::Error::last_os_error();
-            break match err.raw_os_error() {
-                Some(0) => Ok(()),
-                _ => Err(err),
-            };
-        }
-        // SAFETY: `readdir` returned a valid entry whose name is
-        // NUL-terminated; it stays valid until the next `readdir` call.
-        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
-        if let Some(fd) = name.to_str().ok().and_then(|s| s.parse::<i32>().ok()) {
-            if fd != own_fd {
-                fds.push(fd);
-            }
-        }
-    };
-    // SAFETY: `dir` is valid and not used after this call.
-    unsafe { libc::closedir(dir) };
-    result?;
-    fds.sort_unstable();
-    Ok(fds)
-}
-
 fn cmd_fds() -> Outcome {
-    let fds = open_fds()?;
+    let fds = process_ext_tests::try_open_fds()?;
     let line: Vec<String> = fds.iter().map(i32::to_string).collect();
     let mut out = io::stdout().lock();
     writeln!(out, "{}", line.join(" "))?;

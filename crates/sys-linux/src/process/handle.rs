@@ -97,9 +97,7 @@ impl<P: AsInner<PidFd>> Process<P> {
         self.status = status;
         Ok(status)
     }
-}
 
-impl<P: AsInner<PidFd>> Process<P> {
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
     ///
     /// Polls the child's pidfd when it has one that can be polled (Linux 5.3+), else checks

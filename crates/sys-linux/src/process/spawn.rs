@@ -246,14 +246,7 @@ impl Command {
             }
         };
         restore_signal_mask(mask);
-        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
-        if errno == 0 {
-            return Ok((pid, pidfd));
-        }
-        drop(pidfd);
-        reap(pid)?;
-        Err(io::Error::from_raw_os_error(errno))
+        finish(pid, pidfd_slot, Ok((errno != 0).then_some(errno)))
     }
 
     /// The fork path, for `pre_exec` closures: the child has a copy of our memory, so it
@@ -274,23 +267,33 @@ impl Command {
         // our memory, so the plan it reads and the stack it writes are private to it.
         let pid = unsafe { clone_legacy(libc::SIGCHLD, want_pidfd, stack, arg, &mut pidfd_slot)? };
         drop(error_write);
-        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
-        match read_exec_result(&error_read) {
-            Ok(None) => Ok((pid, pidfd)),
-            Ok(Some(errno)) => {
-                reap(pid)?;
-                Err(io::Error::from_raw_os_error(errno))
-            }
-            Err(e) => {
-                // We cannot tell whether exec worked: do not leave a half-spawned child.
-                // SAFETY: the child is unreaped, so `pid` still names it.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                reap(pid)?;
-                Err(e)
-            }
-        }
+        finish(pid, pidfd_slot, read_exec_result(&error_read))
     }
+}
+
+/// The result of a spawn once the clone returned: the child and the pidfd the kernel wrote
+/// into `pidfd_slot` (-1: none), or, when exec failed (`Ok(Some(errno))`) or its outcome
+/// cannot be known (`Err`), the error, with the child killed if need be and reaped.
+fn finish(
+    pid: libc::pid_t,
+    pidfd_slot: c_int,
+    exec_failure: io::Result<Option<c_int>>,
+) -> io::Result<(libc::pid_t, Option<PidFd>)> {
+    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+    let err = match exec_failure {
+        Ok(None) => return Ok((pid, pidfd)),
+        Ok(Some(errno)) => io::Error::from_raw_os_error(errno),
+        Err(e) => {
+            // Do not leave a half-spawned child running.
+            // SAFETY: the child is unreaped, so `pid` still names it.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            e
+        }
+    };
+    drop(pidfd);
+    reap(pid)?;
+    Err(err)
 }
 
 /// glibc's `clone(3)` with `flags`, plus `CLONE_PIDFD` when wanted and not refused.
