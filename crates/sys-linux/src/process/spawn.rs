@@ -186,7 +186,8 @@ impl Command {
         stack: &ChildStack,
         want_pidfd: bool,
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let mask = block_all_signals()?;
+        let blocked = BlockedSignals::new()?;
+        let mask = blocked.previous;
         let mut pidfd_slot: c_int = -1;
         let mut result = None;
         #[cfg(target_arch = "x86_64")]
@@ -217,10 +218,7 @@ impl Command {
                 {
                     probe::record_clone3_spawn_unusable()
                 }
-                Err(e) => {
-                    restore_signal_mask(mask);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
         let (pid, errno) = match result {
@@ -235,17 +233,11 @@ impl Command {
                 let arg = ptr::from_mut(&mut plan).cast::<c_void>();
                 // SAFETY: as for clone3 above; the child also resets our signal handlers in
                 // its copy of the handler table before unblocking anything.
-                let pid = unsafe { clone_legacy(flags, want_pidfd, stack, arg, &mut pidfd_slot) };
-                match pid {
-                    Ok(pid) => (pid, plan.errno),
-                    Err(e) => {
-                        restore_signal_mask(mask);
-                        return Err(e);
-                    }
-                }
+                let pid = unsafe { clone_legacy(flags, want_pidfd, stack, arg, &mut pidfd_slot)? };
+                (pid, plan.errno)
             }
         };
-        restore_signal_mask(mask);
+        drop(blocked);
         finish(pid, pidfd_slot, Ok((errno != 0).then_some(errno)))
     }
 
@@ -349,35 +341,44 @@ fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> 
     result
 }
 
-/// Blocks every signal in this thread (glibc's reserved ones too, hence the raw syscall)
-/// and returns the previous mask.
-fn block_all_signals() -> io::Result<u64> {
-    let all: u64 = !0;
-    let mut old: u64 = 0;
-    // SAFETY: both pointers are valid u64 sigsets of the kernel's size (8 bytes).
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &all,
-            &mut old,
-            8usize,
-        )
-    })?;
-    Ok(old)
+/// Every signal blocked in this thread (glibc's reserved ones too, hence the raw syscall)
+/// until dropped, when the previous mask comes back.
+struct BlockedSignals {
+    previous: u64,
 }
 
-fn restore_signal_mask(mask: u64) {
-    // SAFETY: a valid u64 sigset of the kernel's size; restoring a mask we read cannot fail.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &mask,
-            ptr::null_mut::<u64>(),
-            8usize,
-        )
-    };
+impl BlockedSignals {
+    fn new() -> io::Result<BlockedSignals> {
+        let all: u64 = !0;
+        let mut previous: u64 = 0;
+        // SAFETY: both pointers are valid u64 sigsets of the kernel's size (8 bytes).
+        cvt(unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &all,
+                &mut previous,
+                8usize,
+            )
+        })?;
+        Ok(BlockedSignals { previous })
+    }
+}
+
+impl Drop for BlockedSignals {
+    fn drop(&mut self) {
+        // SAFETY: a valid u64 sigset of the kernel's size; restoring a mask we read cannot
+        // fail.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &self.previous,
+                ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
+    }
 }
 
 /// Reads the child's report: EOF (`None`) when exec succeeded, or the errno it failed with.
@@ -516,14 +517,14 @@ pub(crate) fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
     }
     let mut pidfd_slot: c_int = -1;
     let mut mark: u8 = 0;
-    let mask = block_all_signals()?;
+    let blocked = BlockedSignals::new()?;
     let pid = with_stack(|stack| {
         let arg = ptr::from_mut(&mut mark).cast::<c_void>();
         // SAFETY: the child runs `mark_and_exit` on its own stack: one store to `mark`,
         // which lives until after the child is gone, then the exit syscall.
         unsafe { clone::clone(child::mark_and_exit, stack, flags, arg, &mut pidfd_slot) }
     });
-    restore_signal_mask(mask);
+    drop(blocked);
     let pid = pid?;
     // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
     let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
