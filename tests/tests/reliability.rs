@@ -153,11 +153,33 @@ fn assert_survives(unrelated: &mut std::process::Child) {
 /// unrelated process, `Child::kill`, `PidFd::kill` and `PidFd::send_signal` fail with ESRCH
 /// and the unrelated process lives on; `Child::wait` reports the status where the kernel
 /// keeps it (6.15+) and ECHILD before, and never reaps the unrelated process.
+///
+/// Per kernel: below 5.2 children get no pidfd (nothing to check here; the plain-pid control
+/// below is what such a child does). On 5.2 and 5.3 (no `waitid(P_PIDFD)`) `Child::wait`
+/// is documented to wait through the plain pid, so it is not called while the pid names the
+/// unrelated process; `PidFd::wait` and `PidFd::try_wait`, which wait through the pid the
+/// pidfd refers to, must fail with ECHILD instead, and `Child::wait` must once the pid is
+/// free again.
 #[test]
 fn pidfd_never_signals_a_recycled_pid() {
     let _guard = serial();
     warm_up();
     assert_no_children("before the test");
+    if !kernel_at_least(5, 2) {
+        let mut child = Command::new(helper())
+            .args(["sleep", "30"])
+            .create_pidfd(true)
+            .spawn()
+            .unwrap();
+        assert!(child.pidfd().is_err(), "a pidfd below Linux 5.2");
+        child.kill().unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+        assert_no_children("after the child without a pidfd");
+        return not_applicable(
+            "children get no pidfd below Linux 5.2 (ChildExt::pidfd is an error, the child \
+             works through its pid, as plain_pid_kill_hits_the_recycled_pid checks)",
+        );
+    }
     for _round in 0..10 {
         let mut child = Command::new(helper())
             .args(["sleep", "30"])
@@ -201,6 +223,20 @@ fn pidfd_never_signals_a_recycled_pid() {
         assert_eq!(errno(pidfd.pid()), libc::ESRCH, "PidFd::pid");
         assert_survives(&mut unrelated);
 
+        if !kernel_at_least(5, 4) {
+            // No waitid(P_PIDFD): the pidfd's own waits go through the pid it refers to, and
+            // it refers to no process any more.
+            assert_eq!(errno(pidfd.try_wait()), libc::ECHILD, "PidFd::try_wait");
+            assert_eq!(errno(pidfd.wait()), libc::ECHILD, "PidFd::wait");
+            assert_survives(&mut unrelated);
+            // Child::wait goes through the plain pid on these kernels (documented), so only
+            // once the pid is free again.
+            unrelated.kill().unwrap();
+            assert_eq!(unrelated.wait().unwrap().signal(), Some(libc::SIGKILL));
+            assert_eq!(errno(child.wait()), libc::ECHILD, "Child::wait");
+            assert_no_children("after the pidfd round");
+            return;
+        }
         let waited = child.wait();
         if kernel_at_least(6, 15) {
             assert_eq!(waited.unwrap().signal(), Some(libc::SIGKILL));
@@ -281,6 +317,7 @@ fn open_inheritable() -> OwnedFd {
 
 /// Creates and drops fds of every kind the library and its callers make (pipes, sockets,
 /// pidfds, duplicates), and spawns long-lived children with piped stdio, until `stop`.
+/// `PidFd::open` needs Linux 5.3 (`ENOSYS` before), so older kernels get no pidfd of our own.
 fn make_noise(stop: &AtomicBool, fork_path: bool) {
     let me = std::process::id();
     while !stop.load(Ordering::Relaxed) {
@@ -297,7 +334,18 @@ fn make_noise(stop: &AtomicBool, fork_path: bool) {
         );
         // SAFETY: just created, owned by nobody else.
         let sockets = unsafe { [OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])] };
-        let own = PidFd::open(me).unwrap();
+        let own = match PidFd::open(me) {
+            Ok(own) => Some(own),
+            Err(err) if !kernel_at_least(5, 3) => {
+                assert_eq!(
+                    err.raw_os_error(),
+                    Some(libc::ENOSYS),
+                    "PidFd::open below 5.3"
+                );
+                None
+            }
+            Err(err) => panic!("PidFd::open: {err}"),
+        };
         let dup = pipe[0].try_clone().unwrap();
 
         // A sibling whose pipes and pidfd stay open while other threads spawn.
@@ -413,6 +461,10 @@ enum GiveUp {
 /// Case 3: dropping a `PidFd` (or a `Child` holding one) of a child that was never waited
 /// for closes the fd and does not reap: the child is left as exactly one zombie, as with
 /// std's `Child`, and can then be reaped by its pid.
+///
+/// Per kernel: below 5.2 the child has no pidfd, `into_pidfd` gives it back, and dropping
+/// that `Child` must leave the zombie all the same. On 5.2 the pidfd cannot be polled:
+/// `wait_for_exit` must fail with `Unsupported`, and the exit is seen as the zombie appearing.
 #[test]
 fn dropping_an_unwaited_pidfd_closes_it_and_leaves_one_zombie() {
     let _guard = serial();
@@ -430,15 +482,35 @@ fn dropping_an_unwaited_pidfd_closes_it_and_leaves_one_zombie() {
             }
             let child = cmd.spawn().unwrap();
             let pid = child.id();
-            let pidfd_fd = child.pidfd().unwrap().as_raw_fd();
-            assert!(open_fds().contains(&pidfd_fd));
+            if kernel_at_least(5, 2) {
+                let pidfd_fd = child.pidfd().unwrap().as_raw_fd();
+                assert!(open_fds().contains(&pidfd_fd));
+            } else {
+                assert!(child.pidfd().is_err(), "a pidfd below Linux 5.2: {context}");
+            }
             match give_up {
-                GiveUp::DropPidFd => {
-                    let pidfd = child.into_pidfd().unwrap();
-                    // Exited (the pidfd is readable), not reaped: wait_for_exit never reaps.
-                    assert!(pidfd.wait_for_exit(Some(Duration::from_secs(10))).unwrap());
-                    drop(pidfd);
-                }
+                GiveUp::DropPidFd => match child.into_pidfd() {
+                    Ok(pidfd) if kernel_at_least(5, 3) => {
+                        // Exited (the pidfd is readable), not reaped: wait_for_exit never reaps.
+                        assert!(pidfd.wait_for_exit(Some(Duration::from_secs(10))).unwrap());
+                        drop(pidfd);
+                    }
+                    Ok(pidfd) => {
+                        assert!(kernel_at_least(5, 2), "a pidfd below Linux 5.2: {context}");
+                        let polled = pidfd.wait_for_exit(Some(Duration::from_secs(10)));
+                        assert_eq!(
+                            polled.unwrap_err().kind(),
+                            io::ErrorKind::Unsupported,
+                            "wait_for_exit on 5.2: {context}"
+                        );
+                        drop(pidfd);
+                    }
+                    Err(child) => {
+                        assert!(!kernel_at_least(5, 2), "no pidfd on 5.2+: {context}");
+                        assert_eq!(child.id(), pid, "{context}");
+                        drop(child);
+                    }
+                },
                 GiveUp::DropChild => drop(child),
             }
             assert_eq!(open_fds(), before, "the pidfd was not closed: {context}");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
-use process_ext_tests::{has_no_children, helper};
+use process_ext_tests::{has_no_children, helper, kernel_at_least};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -150,7 +150,8 @@ const MIN_SIGNALS: u64 = 50;
 /// it only once this thread has handled [`MIN_SIGNALS`] signals, so a child that reads its
 /// stdin cannot exit, and `f`'s wait cannot end, before (however loaded the machine is).
 /// After 20 s the gate opens regardless, and the count shows it. Returns what `f` returned
-/// and how many signals were handled while it ran.
+/// and how many signals were handled while it ran. If `f` panics, the signalling thread is
+/// stopped all the same (the scope joins it), so the panic is reported instead of a hang.
 fn interrupted<T>(f: impl FnOnce(OwnedFd, RawFd) -> T) -> (T, u64) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for two fds.
@@ -181,8 +182,16 @@ fn interrupted<T>(f: impl FnOnce(OwnedFd, RawFd) -> T) -> (T, u64) {
                 std::thread::sleep(Duration::from_micros(200));
             }
         });
+        /// Stops the signalling thread when `f` returns or unwinds.
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let stopper = Stop(stop);
         let result = f(read, write_raw);
-        stop.store(true, Ordering::SeqCst);
+        drop(stopper);
         sender.join().unwrap();
         result
     });
@@ -208,6 +217,36 @@ fn gated_child(gate: OwnedFd, pidfd: bool) -> process_ext::process::Child {
         .create_pidfd(pidfd)
         .spawn()
         .unwrap()
+}
+
+/// A gated child's pidfd (`Ok`) where the kernel gives children one (5.2+); below, the
+/// child that `into_pidfd` must give back (`Err`), to be waited for through its pid as the
+/// crate docs advise. The opposite outcome on either side is an error.
+fn gated_pidfd(gate: OwnedFd) -> io::Result<Result<PidFd, process_ext::process::Child>> {
+    match gated_child(gate, true).into_pidfd() {
+        Ok(pidfd) if kernel_at_least(5, 2) => Ok(Ok(pidfd)),
+        Err(child) if !kernel_at_least(5, 2) => Ok(Err(child)),
+        Ok(_) => Err(io::Error::other("into_pidfd gave a pidfd below Linux 5.2")),
+        Err(mut child) => {
+            child.kill()?;
+            child.wait()?;
+            Err(io::Error::other("into_pidfd gave no pidfd on Linux 5.2+"))
+        }
+    }
+}
+
+/// The error an unsupported call must fail with, if `result` is not it.
+fn expect_errno<T: std::fmt::Debug>(
+    result: io::Result<T>,
+    errno: i32,
+    what: &str,
+) -> io::Result<()> {
+    match result {
+        Err(err) if err.raw_os_error() == Some(errno) => Ok(()),
+        other => Err(io::Error::other(format!(
+            "{what}: {other:?}, expected errno {errno}"
+        ))),
+    }
 }
 
 /// Case 5b: with a `SIGUSR2` handler installed without `SA_RESTART` and the waiting thread
@@ -244,31 +283,59 @@ fn waits_interrupted_without_sa_restart_are_retried() {
             "Child::wait (pid)",
             Box::new(|gate, _| Ok(ok(gated_child(gate, false).wait()?))),
         ),
+        // Below 5.2 the child has no pidfd: into_pidfd gives it back, and the fallback, the
+        // child's own wait through its pid, is what gets interrupted.
         (
             "PidFd::wait",
-            Box::new(|gate, _| {
-                let pidfd = gated_child(gate, true).into_pidfd().unwrap();
-                Ok(ok(pidfd.wait()?))
+            Box::new(|gate, _| match gated_pidfd(gate)? {
+                Ok(pidfd) => Ok(ok(pidfd.wait()?)),
+                Err(mut child) => Ok(ok(child.wait()?)),
             }),
         ),
         (
             "PidFd::wait_timeout",
-            Box::new(move |gate, _| {
-                let pidfd = gated_child(gate, true).into_pidfd().unwrap();
-                Ok(pidfd.wait_timeout(ten_s)?.is_some_and(ok))
+            Box::new(move |gate, _| match gated_pidfd(gate)? {
+                Ok(pidfd) => Ok(pidfd.wait_timeout(ten_s)?.is_some_and(ok)),
+                Err(mut child) => Ok(child.wait_timeout(ten_s)?.is_some_and(ok)),
             }),
         ),
         (
             "PidFd::wait_for_exit, then wait",
-            Box::new(|gate, _| {
-                let pidfd = gated_child(gate, true).into_pidfd().unwrap();
-                Ok(pidfd.wait_for_exit(None)? && ok(pidfd.wait()?))
+            Box::new(|gate, _| match gated_pidfd(gate)? {
+                Ok(pidfd) if kernel_at_least(5, 3) => {
+                    Ok(pidfd.wait_for_exit(None)? && ok(pidfd.wait()?))
+                }
+                // 5.2: pidfds cannot be polled.
+                Ok(pidfd) => match pidfd.wait_for_exit(None) {
+                    Err(err) if err.kind() == io::ErrorKind::Unsupported => Ok(ok(pidfd.wait()?)),
+                    other => {
+                        // Reap it before reporting, so that nothing is left behind.
+                        let _ = pidfd.wait();
+                        Err(io::Error::other(format!(
+                            "wait_for_exit on 5.2: {other:?}, expected Unsupported"
+                        )))
+                    }
+                },
+                Err(mut child) => Ok(ok(child.wait()?)),
             }),
         ),
         (
             "PidFd::open_nonblocking(..).wait",
             Box::new(|gate, _| {
                 let mut child = gated_child(gate, false);
+                if !kernel_at_least(5, 10) {
+                    // PIDFD_NONBLOCK is 5.10, pidfd_open itself 5.3: the documented error,
+                    // then the child's own wait is the one interrupted.
+                    let errno = if kernel_at_least(5, 3) {
+                        libc::EINVAL
+                    } else {
+                        libc::ENOSYS
+                    };
+                    let opened = PidFd::open_nonblocking(child.id());
+                    let status = child.wait()?;
+                    expect_errno(opened, errno, "PidFd::open_nonblocking")?;
+                    return Ok(ok(status));
+                }
                 let pidfd = PidFd::open_nonblocking(child.id())?;
                 let status = pidfd.wait()?;
                 // Reaped through the pidfd; the Child's own wait now finds nothing.
