@@ -1,9 +1,9 @@
 //! `cargo xtask stress [--seconds N] [--threads T]`: the soak test.
 //!
-//! Builds the `stress` and `test-helper` programs of the tests package (release, so that
-//! the run exercises optimised spawn code) and runs `stress`, which spawns, kills and waits
+//! Builds the `soak` and `test-helper` programs of the tests package (release, so that
+//! the run exercises optimised spawn code) and runs `soak`, which spawns, kills and waits
 //! from many threads for N seconds (default 10), then checks open fds, zombies and resident
-//! memory. See `tests/src/bin/stress.rs`.
+//! memory. See `tests/src/bin/soak.rs`.
 
 use std::process::Command;
 
@@ -27,7 +27,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "-p",
             "process-ext-tests",
             "--bin",
-            "stress",
+            "soak",
             "--bin",
             "test-helper",
         ],
@@ -35,11 +35,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )?;
     let bin = workspace_root().join("target/release");
     eprintln!("+ stress {}", args.join(" "));
-    let status = Command::new(bin.join("stress"))
+    let status = Command::new(bin.join("soak"))
         .args(args)
         .env("PROCESS_EXT_TEST_HELPER", bin.join("test-helper"))
         .status()
-        .map_err(|e| format!("cannot run stress: {e}"))?;
+        .map_err(|e| format!("cannot run soak: {e}"))?;
     if status.success() {
         Ok(())
     } else {

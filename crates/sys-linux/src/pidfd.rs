@@ -275,8 +275,10 @@ impl PidFd {
                 other => return other,
             }
         }
-        // Linux 5.3: the pidfd cannot be waited on, but while the process is unreaped it
-        // still holds its pid, so waiting on that pid reaches the same process.
+        // Linux 5.2 and 5.3: the pidfd cannot be waited on, but while the process is
+        // unreaped it still holds its pid, so waiting on that pid reaches the same process.
+        // The window left: the process reaped elsewhere, and its pid reused by a new child
+        // of ours, between reading the pid and waiting on it.
         let pid = match self.pid_from_fdinfo() {
             Ok(pid) => pid,
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
@@ -328,14 +330,32 @@ impl PidFd {
             .find_map(|line| line.strip_prefix("Pid:"))
             // Not a pidfd: same answer as the pidfd syscalls give for any other fd.
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
+        let esrch = || io::Error::from_raw_os_error(libc::ESRCH);
         match value.trim().parse::<i32>() {
-            // -1: the process is gone; 0: it lives in a pid namespace we cannot see.
-            Ok(pid) if pid > 0 => Ok(pid as u32),
-            Ok(_) => Err(io::Error::from_raw_os_error(libc::ESRCH)),
+            // Kernels before 5.10 keep showing the number after the process was reaped, when
+            // it may already belong to another process: only trust it if the process still
+            // existed after it was read (it cannot come back once reaped).
+            Ok(pid) if pid > 0 => match self.still_exists()? {
+                true => Ok(pid as u32),
+                false => Err(esrch()),
+            },
+            // -1: the process is gone (5.10+); 0: it lives in a pid namespace we cannot see.
+            Ok(_) => Err(esrch()),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "unparsable Pid: line in fdinfo",
             )),
+        }
+    }
+
+    /// Whether the process has not been reaped yet (a zombie still exists): signal 0
+    /// through the pidfd, where `ESRCH` means reaped and `EPERM` still means it exists.
+    pub(crate) fn still_exists(&self) -> io::Result<bool> {
+        match self.send_signal(0) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }

@@ -78,8 +78,11 @@ impl<P: AsInner<PidFd>> Process<P> {
         }
         let status = match &self.pidfd {
             Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().wait()?,
-            _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED)?
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?,
+            _ => {
+                self.check_pid_is_ours()?;
+                waitid(WaitTarget::Pid(self.pid), libc::WEXITED)?
+                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?
+            }
         };
         self.status = Some(status);
         Ok(status)
@@ -92,10 +95,26 @@ impl<P: AsInner<PidFd>> Process<P> {
         }
         let status = match &self.pidfd {
             Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().try_wait()?,
-            _ => waitid(WaitTarget::Pid(self.pid), libc::WEXITED | libc::WNOHANG)?,
+            _ => {
+                self.check_pid_is_ours()?;
+                waitid(WaitTarget::Pid(self.pid), libc::WEXITED | libc::WNOHANG)?
+            }
         };
         self.status = status;
         Ok(status)
+    }
+
+    /// Before waiting by pid with a pidfd at hand (Linux 5.2 and 5.3, no `waitid(P_PIDFD)`):
+    /// `ECHILD` if the pidfd says the child was reaped behind our back, since its pid may
+    /// now name another process. The window left is a reap and reuse between this check
+    /// and the wait.
+    fn check_pid_is_ours(&self) -> io::Result<()> {
+        match &self.pidfd {
+            Some(pidfd) if !pidfd.as_inner().still_exists()? => {
+                Err(io::Error::from_raw_os_error(libc::ECHILD))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.

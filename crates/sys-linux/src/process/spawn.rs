@@ -528,20 +528,16 @@ pub(crate) fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
     let pid = pid?;
     // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
     let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
-    // A child without an exit signal is only waitable with __WALL.
-    let options = libc::WEXITED | libc::__WALL;
-    if pidfd_slot < 0 {
-        waitid(WaitTarget::Pid(pid), options)?;
-        return Ok(Throwaway {
-            shared_memory,
-            exit_info_after_reap: false,
-        });
-    }
-    // SAFETY: the kernel just created this pidfd for us.
-    let pidfd = unsafe { PidFd::from_raw_fd(pidfd_slot) };
-    waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options)?;
+    // A child without an exit signal is only waitable with __WALL. It is reaped by pid,
+    // which works on every kernel (waitid(P_PIDFD) needs 5.4) and is safe: nobody else
+    // knows of this child, so its pid cannot have been reused.
+    waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL)?;
+    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+    let exit_info_after_reap = pidfd
+        .is_some_and(|pidfd| probe::pidfd_get_info() && pidfd.exit_status_after_reap().is_ok());
     Ok(Throwaway {
         shared_memory,
-        exit_info_after_reap: probe::pidfd_get_info() && pidfd.exit_status_after_reap().is_ok(),
+        exit_info_after_reap,
     })
 }

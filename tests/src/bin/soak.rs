@@ -1,4 +1,4 @@
-//! Soak test: `stress [--seconds N] [--threads T]`, run by `cargo xtask stress`.
+//! Soak test: `soak [--seconds N] [--threads T]`, run by `cargo xtask stress`.
 //!
 //! Threads spawn, kill and wait for children in every way the library offers (vfork and
 //! fork paths, pidfds and plain pids, exec failures, bad working directories, timeouts,
@@ -121,7 +121,7 @@ fn main() -> ExitCode {
     let (duration, threads) = match parse_args() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("stress: {e}\nusage: stress [--seconds N] [--threads T]");
+            eprintln!("soak: {e}\nusage: soak [--seconds N] [--threads T]");
             return ExitCode::from(2);
         }
     };
@@ -130,12 +130,12 @@ fn main() -> ExitCode {
         None => match std::env::current_exe() {
             Ok(exe) => exe.with_file_name("test-helper"),
             Err(e) => {
-                eprintln!("stress: cannot find test-helper: {e}");
+                eprintln!("soak: cannot find test-helper: {e}");
                 return ExitCode::FAILURE;
             }
         },
     };
-    let dir = TempDir::new("stress");
+    let dir = TempDir::new("soak");
     // Warm up: lazily created state (probes, per-thread stacks) is not a leak.
     for n in 0..8 {
         operation(n, &helper, dir.path());
@@ -164,22 +164,22 @@ fn main() -> ExitCode {
     let (fds_after, rss_after, zombies) = (open_fds(), rss_kib(), zombie_children());
     let ops = done.load(Ordering::Relaxed);
     println!(
-        "stress: {ops} operations on {threads} threads in {:.1} s ({:.0}/s)",
+        "soak: {ops} operations on {threads} threads in {:.1} s ({:.0}/s)",
         elapsed.as_secs_f64(),
         ops as f64 / elapsed.as_secs_f64()
     );
-    println!("stress: open fds before {fds_before:?}, after {fds_after:?}");
-    println!("stress: zombies after: {zombies:?}");
-    println!("stress: rss {rss_before} KiB after warm-up, {rss_mid} KiB half-way, {rss_after} KiB at the end");
+    println!("soak: open fds before {fds_before:?}, after {fds_after:?}");
+    println!("soak: zombies after: {zombies:?}");
+    println!("soak: rss {rss_before} KiB after warm-up, {rss_mid} KiB half-way, {rss_after} KiB at the end");
     // The second half of the run must not have grown the heap noticeably: per-thread
     // stacks and allocator caches settle in the first half.
     let growth = rss_after.saturating_sub(rss_mid);
     let ok = fds_after == fds_before && zombies.is_empty() && growth < 8 * 1024 && ops > 0;
     if ok {
-        println!("stress: ok");
+        println!("soak: ok");
         ExitCode::SUCCESS
     } else {
-        println!("stress: FAILED (rss growth in the second half: {growth} KiB)");
+        println!("soak: FAILED (rss growth in the second half: {growth} KiB)");
         ExitCode::FAILURE
     }
 }
