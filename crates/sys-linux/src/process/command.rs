@@ -62,24 +62,17 @@ impl CommandEnv {
         self.vars.clear();
     }
 
-    /// The child's environment as `KEY=VALUE` strings, and the value of its `PATH`; `None`
-    /// if a variable holds a NUL byte.
+    /// Whether the child simply inherits the parent's environment.
+    pub(crate) fn is_unchanged(&self) -> bool {
+        !self.clear && self.vars.is_empty()
+    }
+
+    /// The child's environment, when it differs from the parent's, as `KEY=VALUE` strings,
+    /// and the value of its `PATH`; `None` if a variable holds a NUL byte.
     ///
     /// The parent's variables are read with [`std::env::vars_os`], under std's environment
-    /// lock, so a concurrent `set_var` cannot tear them.
+    /// lock.
     pub(crate) fn envp(&self) -> Option<(Vec<CString>, Option<Vec<u8>>)> {
-        if !self.clear && self.vars.is_empty() {
-            // Unchanged, the common case: no map to build.
-            let mut path = None;
-            let mut envp = Vec::new();
-            for (key, value) in std::env::vars_os() {
-                if key == "PATH" {
-                    path = Some(value.as_bytes().to_vec());
-                }
-                envp.push(env_entry(key, &value)?);
-            }
-            return Some((envp, path));
-        }
         let mut env: BTreeMap<OsString, OsString> = if self.clear {
             BTreeMap::new()
         } else {

@@ -28,10 +28,11 @@ const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 /// The strings and pointer arrays a child reads; kept alive until the spawn is over.
 struct Prepared {
     argv: Vec<*const c_char>,
-    envp: Vec<*const c_char>,
+    /// The child's environment: the parent's own `environ`, or `_env` as pointers.
+    envp: *const *const c_char,
     programs: Vec<*const c_char>,
     path_search: bool,
-    _env: Vec<CString>,
+    _env: Option<(Vec<CString>, Vec<*const c_char>)>,
     _programs: Vec<CString>,
 }
 
@@ -92,11 +93,18 @@ impl Command {
         if self.saw_nul {
             return Err(nul_error());
         }
-        let (env, path) = self.env.envp().ok_or_else(nul_error)?;
+        let (envp, env, path) = if self.env.is_unchanged() {
+            let (envp, path) = inherited_environment();
+            (envp, None, path.map(<[u8]>::to_vec))
+        } else {
+            let (strings, path) = self.env.envp().ok_or_else(nul_error)?;
+            let pointers = null_terminated(&strings);
+            (pointers.as_ptr(), Some((strings, pointers)), path)
+        };
         let (programs, path_search) = candidates(&self.program, path.as_deref());
         Ok(Prepared {
             argv: null_terminated(&self.args),
-            envp: null_terminated(&env),
+            envp,
             programs: programs.iter().map(|p| p.as_ptr()).collect(),
             path_search,
             _env: env,
@@ -133,7 +141,7 @@ impl Command {
     ) -> ChildPlan<'a> {
         ChildPlan {
             argv: prepared.argv.as_ptr(),
-            envp: prepared.envp.as_ptr(),
+            envp: prepared.envp,
             programs: &prepared.programs,
             path_search: prepared.path_search,
             stdio: stdio.each_ref().map(ChildStdio::raw),
@@ -378,6 +386,37 @@ impl Drop for BlockedSignals {
                 8usize,
             )
         };
+    }
+}
+
+extern "C" {
+    /// The process's environment, as libc keeps it (POSIX `environ`).
+    static environ: *const *const c_char;
+}
+
+/// The parent's environment as the child inherits it: libc's `environ` array itself, with
+/// no copy (as `execvp(3)` and `posix_spawnp(3)` use it), and the value of its `PATH`.
+///
+/// Reading it without std's environment lock is sound under std's own contract: changing
+/// the environment (`std::env::set_var`, `remove_var`) while another thread may read it
+/// through anything but `std::env`, libc included, is the caller's undefined behaviour
+/// (which is why those functions are `unsafe` since Rust 2024).
+fn inherited_environment() -> (*const *const c_char, Option<&'static [u8]>) {
+    // SAFETY: libc keeps `environ` pointing at a null-terminated array of NUL-terminated
+    // strings; nothing changes it concurrently (see above).
+    unsafe {
+        let envp = environ;
+        let mut path = None;
+        let mut entry = envp;
+        while !entry.is_null() && !(*entry).is_null() {
+            let bytes = CStr::from_ptr(*entry).to_bytes();
+            if let Some(value) = bytes.strip_prefix(b"PATH=") {
+                path = Some(value);
+                break;
+            }
+            entry = entry.add(1);
+        }
+        (envp, path)
     }
 }
 
