@@ -54,9 +54,13 @@ use crate::sealed::Sealed;
 
 /// A file descriptor that refers to a process, like `std::os::linux::process::PidFd`.
 ///
-/// Obtained from a child spawned with [`CommandExt::create_pidfd`], or built from any
-/// [`OwnedFd`] holding a pidfd (for example one from `pidfd_open(2)`). Closing it does not
-/// affect the process.
+/// Obtained from a child spawned with [`CommandExt::create_pidfd`], from [`PidFd::open`],
+/// or built from any [`OwnedFd`] holding a pidfd.
+///
+/// Dropping a `PidFd` closes the fd and nothing else: the process is neither signalled nor
+/// reaped. A child that was never waited for stays a zombie until something reaps it (its
+/// [`Child`], another pidfd, or `waitpid` on its pid), exactly as when a std `Child` is
+/// dropped.
 ///
 /// ```
 /// use process_ext::os::linux::process::{ChildExt, CommandExt};
