@@ -404,10 +404,11 @@ fn waits_interrupted_without_sa_restart_are_retried() {
                 cmd.args(["exit", "0"])
                     .stdin(Stdio::from(gate))
                     .create_pidfd(true);
+                // The closure waits for the gate's byte on stdin, keeping the parent
+                // blocked on the exec report meanwhile. The write end is still open here:
+                // the gate closes only after MIN_SIGNALS.
                 // SAFETY: the closure only makes async-signal-safe calls (close, read) on
-                // the child's own copies of the gate's ends: it waits for the gate's byte
-                // on stdin, keeping the parent blocked on the exec report meanwhile. The
-                // write end is still open here: the gate closes only after MIN_SIGNALS.
+                // the child's own copies of the gate's ends.
                 unsafe {
                     cmd.pre_exec(move || {
                         libc::close(gate_writer);

@@ -76,13 +76,13 @@ pub(crate) unsafe fn clone3(
         tls: 0,
     };
     let ret: libc::c_long;
-    // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd. In the
-    // parent the instruction only clobbers rax, rcx and r11. The child resumes after the
-    // syscall with rax = 0 and its stack pointer at the top of `stack` (16-byte aligned, so
-    // `call` gives `entry` the alignment the ABI expects); `entry` never returns, `ud2`
-    // stops it if it did. `entry` and `arg` sit in r12 and r13, which the syscall
-    // preserves; they are named explicitly so that neither can be given rbp, which the
-    // child clears to end the frame chain.
+    // The child resumes after the syscall with rax = 0 and its stack pointer at the top of
+    // `stack` (16-byte aligned, so `call` gives `entry` the alignment the ABI expects);
+    // `entry` never returns, `ud2` stops it if it did. `entry` and `arg` sit in r12 and r13,
+    // which the syscall preserves; they are named explicitly so that neither can be given
+    // rbp, which the child clears to end the frame chain.
+    // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd; in the
+    // parent the instruction only clobbers rax, rcx and r11; the child's path is above.
     unsafe {
         std::arch::asm!(
             "syscall",
