@@ -3,19 +3,29 @@
 //! - [`command`]: the builder: program, arguments, environment, stdio, credentials.
 //! - [`handle`]: [`Process`], a spawned child: its pid, its pidfd, its cached status.
 //! - `spawn`: the parent's side of a spawn (everything prepared before the clone).
+//! - `clone`: the two ways a child is created (`clone3` with a trampoline, glibc's `clone`).
 //! - `child`: the only code that runs in the child between the clone and `execve`.
+//! - `stack`: the guarded stack a child runs on.
 //!
 //! # How a child is created
 //!
-//! The child is created with glibc's `clone(3)` wrapper and `CLONE_PIDFD` (Linux 5.2), so the
-//! kernel hands out the pidfd as part of creating the process: there is no window in which
-//! the pid could be recycled before the pidfd exists. The child runs on a stack of its own
-//! with fork semantics (its own copy of the parent's memory), performs the plan that the
-//! parent prepared, and `execve`s. If anything fails, it writes its `errno` into a
-//! close-on-exec pipe; the parent reads the pipe, reaps the child and returns the error.
+//! The kernel hands out the pidfd as part of creating the process (`CLONE_PIDFD`, Linux
+//! 5.2), so there is no window in which the pid could be recycled before the pidfd exists.
 //!
-//! On a kernel that ignores `CLONE_PIDFD` (before 5.2) the spawn still succeeds, without a
-//! pidfd; [`probe`](crate::probe) remembers the answer.
+//! - Without `pre_exec` closures (the vfork path), the child shares the parent's memory
+//!   until it execs (`clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND)`,
+//!   or glibc's `clone(3)` where `clone3` is refused), so the cost does not depend on the
+//!   parent's size. Every signal is blocked in the parent around the clone so none of its
+//!   handlers can run in the child; an exec failure is stored by the child in the plan,
+//!   which the parent reads once the clone returns.
+//! - With closures (the fork path), the child gets a copy of the parent's memory (glibc's
+//!   `clone(3)` without `CLONE_VM`) and reports an exec failure through a close-on-exec
+//!   pipe.
+//!
+//! Either way the child carries out the plan the parent prepared and `execve`s; on failure
+//! the parent reaps it and returns its `errno`. On a kernel that ignores `CLONE_PIDFD`
+//! (before 5.2) the spawn still succeeds, without a pidfd. Every such choice is made by
+//! [`probe`](crate::probe).
 
 mod child;
 mod clone;
