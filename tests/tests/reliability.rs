@@ -79,6 +79,16 @@ enum Reuse {
     Impossible(io::Error),
 }
 
+/// The only acceptable reasons a pid cannot be handed out through `ns_last_pid`: not root,
+/// no CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE, or a read-only /proc.
+fn assert_reuse_refused(err: &io::Error) {
+    let code = err.raw_os_error();
+    assert!(
+        matches!(code, Some(libc::EPERM | libc::EACCES | libc::EROFS)),
+        "unexpected error writing {NS_LAST_PID}: {err}"
+    );
+}
+
 /// Starts `test-helper sleep 30` through std so that it gets exactly `pid`: the kernel hands
 /// out `ns_last_pid + 1` next (if free), so write `pid - 1` there just before spawning.
 /// Another process of the machine may grab the pid in between; then retry a few times.
@@ -193,12 +203,7 @@ fn pidfd_never_signals_a_recycled_pid() {
             Reuse::Done(unrelated) => unrelated,
             Reuse::Lost => continue,
             Reuse::Impossible(err) => {
-                // Not root, no CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE, or a read-only /proc.
-                let code = err.raw_os_error();
-                assert!(
-                    matches!(code, Some(libc::EPERM | libc::EACCES | libc::EROFS)),
-                    "unexpected error writing {NS_LAST_PID}: {err}"
-                );
+                assert_reuse_refused(&err);
                 // The pid is free (or someone else's): the pidfd still says ESRCH.
                 assert_eq!(errno(child.kill()), libc::ESRCH);
                 assert_eq!(errno(child.pidfd().unwrap().kill()), libc::ESRCH);
@@ -275,11 +280,7 @@ fn plain_pid_kill_hits_the_recycled_pid() {
             Reuse::Done(unrelated) => unrelated,
             Reuse::Lost => continue,
             Reuse::Impossible(err) => {
-                let code = err.raw_os_error();
-                assert!(
-                    matches!(code, Some(libc::EPERM | libc::EACCES | libc::EROFS)),
-                    "unexpected error writing {NS_LAST_PID}: {err}"
-                );
+                assert_reuse_refused(&err);
                 return not_applicable(&format!(
                     "cannot force pid reuse ({NS_LAST_PID}: {err}); run as root, as the \
                      kernel-matrix VM does"
