@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sys_linux::procfs;
+
 /// Environment variable that, when set, overrides the path of the
 /// `test-helper` binary returned by [`helper`].
 pub const HELPER_ENV: &str = "PROCESS_EXT_TEST_HELPER";
@@ -130,13 +132,23 @@ pub fn try_open_fds() -> io::Result<Vec<i32>> {
 ///
 /// This scans `/proc/*/stat` for processes whose parent is this process (by
 /// thread-group id, so children forked by any thread count). Processes that
-/// vanish during the scan are skipped.
+/// vanish during the scan are skipped. `/proc` may number processes in a parent
+/// pid namespace ([`sys_linux::procfs`]): parents are compared in its numbering
+/// and the pids returned are translated into ours, as [`Child::id`] gives them.
+///
+/// [`Child::id`]: std::process::Child::id
 ///
 /// # Panics
 ///
 /// Panics if `/proc` cannot be listed or a stat file is malformed.
 pub fn zombie_children() -> Vec<u32> {
-    let me = std::process::id();
+    let me: u32 = match std::fs::read_link("/proc/self") {
+        Ok(link) => link.to_str().and_then(|s| s.parse().ok()),
+        Err(err) => panic!("cannot read /proc/self: {err}"),
+    }
+    .unwrap_or_else(|| panic!("/proc/self does not name a pid"));
+    let depth = procfs::own_namespace_depth()
+        .unwrap_or_else(|err| panic!("cannot read /proc/self/status: {err}"));
     let entries = match std::fs::read_dir("/proc") {
         Ok(entries) => entries,
         Err(err) => panic!("cannot list /proc: {err}"),
@@ -163,8 +175,18 @@ pub fn zombie_children() -> Vec<u32> {
         };
         let (state, ppid) =
             parse_stat(&stat).unwrap_or_else(|| panic!("malformed /proc/{pid}/stat: {stat:?}"));
-        if ppid == me && state == 'Z' {
-            zombies.push(pid);
+        if ppid != me || state != 'Z' {
+            continue;
+        }
+        let status = match std::fs::read_to_string(entry.path().join("status")) {
+            Ok(status) => status,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => panic!("cannot read /proc/{pid}/status: {err}"),
+        };
+        match procfs::pid_in_own_namespace(&status, depth) {
+            Ok(Some(own)) => zombies.push(own),
+            Ok(None) => panic!("our child {pid} is not visible in our own pid namespace"),
+            Err(err) => panic!("malformed /proc/{pid}/status: {err}: {status:?}"),
         }
     }
     zombies.sort_unstable();

@@ -21,6 +21,21 @@ const PROFILE_ENV: &str = "PROCESS_EXT_TEST_PROFILE";
 /// an emulated kernel (filters would stack and mix two surfaces) or when the real kernel is
 /// older than the one `profile` emulates (a filter can only take features away).
 fn emulate(profile: &str, test: &str) -> bool {
+    emulate_in(profile, test, Namespace::Same)
+}
+
+/// Where the emulated run lives relative to `/proc`'s pid namespace.
+#[derive(PartialEq)]
+enum Namespace {
+    /// The same pid namespace as the test (and, normally, as `/proc`).
+    Same,
+    /// A new pid namespace below the one `/proc` numbers processes in, as in a container
+    /// started with `unshare --pid` that did not remount `/proc` (needs root).
+    BelowProc,
+}
+
+/// [`emulate`], optionally in a pid namespace below `/proc`'s.
+fn emulate_in(profile: &str, test: &str, namespace: Namespace) -> bool {
     if let Some(inner) = std::env::var_os(PROFILE_ENV) {
         assert_eq!(inner, profile, "profile mismatch");
         return true;
@@ -39,6 +54,11 @@ fn emulate(profile: &str, test: &str) -> bool {
             return false;
         }
     }
+    // SAFETY: geteuid has no memory-safety requirements.
+    if namespace == Namespace::BelowProc && unsafe { libc::geteuid() } != 0 {
+        not_applicable("creating a pid namespace needs root; the kernel matrix runs it as root");
+        return false;
+    }
     let kernel = match seccomp::expected_kernel(profile) {
         Some(Ok(kernel)) => kernel,
         Some(Err(e)) => panic!("cannot read the kernel release: {e}"),
@@ -47,7 +67,14 @@ fn emulate(profile: &str, test: &str) -> bool {
     let filters = seccomp::filters(profile);
     let exe = std::env::current_exe()
         .unwrap_or_else(|e| panic!("cannot find this test binary's path: {e}"));
-    let mut cmd = std::process::Command::new(exe);
+    let mut cmd = match namespace {
+        Namespace::Same => std::process::Command::new(exe),
+        Namespace::BelowProc => {
+            let mut cmd = std::process::Command::new(helper());
+            cmd.arg("in-new-pid-ns").arg(exe);
+            cmd
+        }
+    };
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(PROFILE_ENV, profile)
         .env(EMULATED_KERNEL_ENV, kernel);
@@ -126,9 +153,43 @@ fn clone_pidfd_support_is_learnt_at_spawn() {
 /// Kernel 5.3: pidfds but no waitid(P_PIDFD); waits go through the pid (core point 8).
 #[test]
 fn kernel_5_3_waits_through_the_pid() {
-    if !emulate("5.3", "kernel_5_3_waits_through_the_pid") {
+    if emulate("5.3", "kernel_5_3_waits_through_the_pid") {
+        waits_through_the_pid_on_5_3();
+    }
+}
+
+/// Kernel 5.3 inside a pid namespace whose `/proc` belongs to its parent namespace: the
+/// pid read from fdinfo must still be the one this namespace uses, or waits would miss the
+/// child (or reach another one).
+#[test]
+fn kernel_5_3_waits_through_the_pid_below_procs_namespace() {
+    let test = "kernel_5_3_waits_through_the_pid_below_procs_namespace";
+    if !emulate_in("5.3", test, Namespace::BelowProc) {
         return;
     }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let nspid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .unwrap();
+    assert_eq!(
+        nspid.split_whitespace().last(),
+        Some("1"),
+        "not pid 1 of a new namespace: {nspid}"
+    );
+    assert!(
+        nspid.split_whitespace().count() >= 2,
+        "/proc is this namespace's: {nspid}"
+    );
+
+    let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+    assert_eq!(child.pidfd().unwrap().pid().unwrap(), child.id());
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    waits_through_the_pid_on_5_3();
+}
+
+fn waits_through_the_pid_on_5_3() {
     assert!(probe::pidfd_open());
     assert!(!probe::waitid_pidfd());
     assert!(!probe::pidfd_get_info());

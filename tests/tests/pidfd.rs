@@ -9,6 +9,7 @@ use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
 use process_ext_tests::{helper, kernel_at_least, not_applicable};
+use sys_linux::procfs;
 
 fn cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(helper());
@@ -22,11 +23,10 @@ fn with_pidfd(args: &[&str]) -> Command {
     cmd
 }
 
-/// The `Pid:` line of the fdinfo of `fd` in this process.
-fn fdinfo_pid(fd: i32) -> i32 {
+/// The pid the fdinfo of `fd` names, in our pid namespace.
+fn fdinfo_pid(fd: i32) -> Option<u32> {
     let text = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap();
-    let line = text.lines().find_map(|l| l.strip_prefix("Pid:")).unwrap();
-    line.trim().parse().unwrap()
+    procfs::pid_in_own_namespace(&text, procfs::own_namespace_depth().unwrap()).unwrap()
 }
 
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
@@ -42,7 +42,7 @@ fn requested_pidfd_refers_to_the_child() {
         // SAFETY: F_GETFD only reads the fd flags.
         let flags = unsafe { libc::fcntl(pidfd.as_raw_fd(), libc::F_GETFD) };
         assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
-        assert_eq!(fdinfo_pid(pidfd.as_raw_fd()), child.id() as i32);
+        assert_eq!(fdinfo_pid(pidfd.as_raw_fd()), Some(child.id()));
     } else {
         assert!(child.pidfd().is_err());
     }

@@ -107,7 +107,12 @@ fn start_with_pid(pid: u32) -> Reuse {
         }
         child.kill().unwrap();
         assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
-        if Path::new(&format!("/proc/{pid}")).exists() {
+        // Someone else holds the pid (kill(2) rather than /proc, which may number
+        // processes in a parent pid namespace).
+        // SAFETY: signal 0 only checks that the pid exists.
+        let taken = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if taken {
             return Reuse::Lost;
         }
     }

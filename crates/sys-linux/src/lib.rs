@@ -13,6 +13,7 @@
 //! - [`probe`]: what the running kernel supports, probed once and cached. Every fallback the
 //!   crate takes is decided by asking this module.
 //! - [`process`]: the inner `Command`, `Process` and the spawn machinery.
+//! - [`procfs`]: pids read from `/proc`, translated into the caller's pid namespace.
 //!
 //! Only Linux is supported.
 
@@ -24,6 +25,7 @@ pub mod fd;
 pub mod pidfd;
 pub mod probe;
 pub mod process;
+pub mod procfs;
 mod wait;
 
 /// Borrows the inner (sys-layer) value of a wrapper, like std's `sys_common::AsInner`.

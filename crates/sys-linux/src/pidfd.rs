@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use crate::cvt::cvt;
 use crate::fd::FileDesc;
 use crate::probe;
+use crate::procfs;
 use crate::wait::{waitid, Backoff, WaitTarget};
 use crate::{AsInner, FromInner, IntoInner};
 
@@ -308,7 +309,8 @@ impl PidFd {
 
     /// The pid of the process in the caller's pid namespace.
     ///
-    /// Uses `PIDFD_GET_INFO` (6.13+), else the `Pid:` line of `/proc/self/fdinfo/<fd>`.
+    /// Uses `PIDFD_GET_INFO` (6.13+), else the `NSpid:` (or `Pid:`) line of
+    /// `/proc/self/fdinfo/<fd>`, taking the entry of the caller's own pid namespace.
     /// Fails with `ESRCH` once the process has been reaped, or when it is not visible in
     /// the caller's pid namespace.
     pub fn pid(&self) -> io::Result<u32> {
@@ -323,28 +325,21 @@ impl PidFd {
     }
 
     fn pid_from_fdinfo(&self) -> io::Result<u32> {
-        let path = format!("/proc/self/fdinfo/{}", self.as_raw_fd());
-        let text = std::fs::read_to_string(path)?;
-        let value = text
-            .lines()
-            .find_map(|line| line.strip_prefix("Pid:"))
-            // Not a pidfd: same answer as the pidfd syscalls give for any other fd.
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
+        let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.as_raw_fd()))?;
         let esrch = || io::Error::from_raw_os_error(libc::ESRCH);
-        match value.trim().parse::<i32>() {
+        if !fdinfo.lines().any(|line| line.starts_with("Pid:")) {
+            // Not a pidfd: same answer as the pidfd syscalls give for any other fd.
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        match procfs::pid_in_own_namespace(&fdinfo, procfs::own_namespace_depth()?)? {
             // Kernels before 5.10 keep showing the number after the process was reaped, when
             // it may already belong to another process: only trust it if the process still
             // existed after it was read (it cannot come back once reaped).
-            Ok(pid) if pid > 0 => match self.still_exists()? {
-                true => Ok(pid as u32),
+            Some(pid) => match self.still_exists()? {
+                true => Ok(pid),
                 false => Err(esrch()),
             },
-            // -1: the process is gone (5.10+); 0: it lives in a pid namespace we cannot see.
-            Ok(_) => Err(esrch()),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "unparsable Pid: line in fdinfo",
-            )),
+            None => Err(esrch()),
         }
     }
 

@@ -27,6 +27,9 @@
 //! | `ids`               | prints `uid=U gid=G pgid=P sid=S groups=A,B`                     |
 //! | `sigstate`          | prints the `SigBlk:` and `SigIgn:` lines of `/proc/self/status`  |
 //! | `pid`               | prints `pid=N ppid=M`                                            |
+//! | `in-new-pid-ns P A…`| runs `P A…` as pid 1 of a new pid namespace, keeping this        |
+//! |                     | `/proc` (so it numbers processes as the parent namespace does),  |
+//! |                     | and exits with its code (128 + N if killed by signal N)          |
 //!
 //! Environment values, the current directory and `TEXT` arguments are written
 //! as raw bytes; `args` converts lossily to UTF-8.
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         b"ids" => cmd_ids(),
         b"sigstate" => cmd_sigstate(),
         b"pid" => cmd_pid(),
+        b"in-new-pid-ns" => cmd_in_new_pid_ns(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);
@@ -395,4 +399,24 @@ fn cmd_pid() -> Outcome {
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_in_new_pid_ns(rest: &[OsString]) -> Outcome {
+    let Some((program, args)) = rest.split_first() else {
+        return Err(Failure("expected a program to run".into()));
+    };
+    // SAFETY: unshare has no memory-safety requirements; it only decides the pid namespace
+    // of the children created from now on.
+    if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
+        return Err(Failure(format!(
+            "unshare(CLONE_NEWPID): {}",
+            io::Error::last_os_error()
+        )));
+    }
+    let status = std::process::Command::new(program).args(args).status()?;
+    let code = status
+        .code()
+        .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|n| 128 + n))
+        .unwrap_or(EXIT_FAILURE.into());
+    Ok(ExitCode::from(code as u8))
 }
