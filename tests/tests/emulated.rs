@@ -71,7 +71,9 @@ fn emulate_in(profile: &str, test: &str, namespace: Namespace) -> bool {
         Namespace::Same => std::process::Command::new(exe),
         Namespace::BelowProc => {
             let mut cmd = std::process::Command::new(helper());
-            cmd.arg("in-new-pid-ns").arg(exe);
+            // A group of its own: a test that signals its group by mistake must not reach
+            // this test harness.
+            cmd.arg("in-new-pid-ns").arg(exe).process_group(0);
             cmd
         }
     };
@@ -187,6 +189,30 @@ fn kernel_5_3_waits_through_the_pid_below_procs_namespace() {
     child.kill().unwrap();
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
     waits_through_the_pid_on_5_3();
+}
+
+/// Kernel 5.10 (no `PIDFD_SIGNAL_PROCESS_GROUP`) in a pid namespace below the one of the
+/// child's group leader: the group has no id here (`getpgid` gives 0, as for every process
+/// of a session that never called `setsid`), so the `killpg` fallback must refuse instead of
+/// calling `killpg(0)`, which would signal our own group.
+#[test]
+fn kernel_5_10_refuses_to_signal_a_group_without_an_id() {
+    let test = "kernel_5_10_refuses_to_signal_a_group_without_an_id";
+    if !emulate_in("5.10", test, Namespace::BelowProc) {
+        return;
+    }
+    assert!(!probe::pidfd_signal_process_group());
+    let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
+    let pidfd = child.pidfd().unwrap();
+    // SAFETY: getpgid takes a plain pid.
+    let pgid = unsafe { libc::getpgid(child.id() as libc::pid_t) };
+    assert_eq!(pgid, 0, "the child's group has an id in this namespace");
+    let err = pidfd.send_signal_to_group(libc::SIGTERM).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{err}");
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
 }
 
 fn waits_through_the_pid_on_5_3() {

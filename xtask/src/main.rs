@@ -50,19 +50,50 @@ fn main() -> ExitCode {
 
 /// Runs `cargo` with `args` from the workspace root, echoing the command line.
 pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    cargo_under(&[], args, env)
+}
+
+/// Runs `cargo` with `args` as the last arguments of the `wrapper` command line (such as
+/// `unshare --pid --fork`), or directly when `wrapper` is empty.
+pub fn cargo_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("+ cargo {}", args.join(" "));
-    let status = Command::new(cargo)
+    let line: Vec<&str> = wrapper
+        .iter()
+        .copied()
+        .chain(std::iter::once("cargo"))
+        .chain(args.iter().copied())
+        .collect();
+    eprintln!("+ {}", line.join(" "));
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(&cargo);
+            command
+        }
+        None => Command::new(&cargo),
+    };
+    let status = command
         .args(args)
         .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(|e| format!("cannot run `{}`: {e}", line.join(" ")))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`cargo {}` failed: {status}", args.join(" ")))
+        Err(format!("`{}` failed: {status}", line.join(" ")))
     }
+}
+
+/// Whether this process runs with real uid 0.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|uids| uids.split_whitespace().nth(1))
+            == Some("0")
+    })
 }
 
 /// The workspace root: the parent of this package's directory.

@@ -212,7 +212,10 @@ impl PidFd {
     /// pidfd is checked to still refer to a live process (so the group id was read from the
     /// right process), and `killpg(2)` signals it. The remaining window is between that
     /// check and `killpg`: the whole group would have to exit and its id be reused by a new
-    /// group meanwhile.
+    /// group meanwhile. A group without an id in the caller's pid namespace (`getpgid` gives
+    /// 0: its leader lives in a parent namespace, or it is the kernel's initial group of
+    /// processes that never called `setsid`) cannot be named, and `killpg(0)` would signal
+    /// the caller's own group instead: that is an `Unsupported` error.
     pub fn send_signal_to_group(&self, signal: i32) -> io::Result<()> {
         if probe::pidfd_signal_process_group() {
             // SAFETY: the siginfo pointer may be null; the fd is owned by `self`.
@@ -230,6 +233,13 @@ impl PidFd {
         let pid = self.pid()? as libc::pid_t;
         // SAFETY: getpgid takes a plain pid.
         let pgid = cvt(unsafe { libc::getpgid(pid) })?;
+        if pgid == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the process group has no id in this pid namespace; \
+                 signalling it needs PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9)",
+            ));
+        }
         self.send_signal(0)?;
         // SAFETY: killpg takes plain integers.
         cvt(unsafe { libc::killpg(pgid, signal) })?;

@@ -58,16 +58,6 @@ fn qemu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|uids| uids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
-
 fn apt_install(package: &str) -> Result<(), String> {
     let install = || {
         Command::new("apt-get")
@@ -104,7 +94,7 @@ pub fn ensure_installed() -> Result<(), String> {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if debian_like && has_apt && is_root() {
+    if debian_like && has_apt && crate::is_root() {
         apt_install("qemu-system-x86")?;
         if qemu_works() {
             return Ok(());

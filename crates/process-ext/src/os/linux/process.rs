@@ -228,7 +228,10 @@ impl PidFd {
     /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`. Before, the group is
     /// looked up from the process and signalled with `killpg(2)` after checking that the
     /// pidfd still refers to a live process; the window left is the whole group exiting and
-    /// its id being reused between that check and the signal.
+    /// its id being reused between that check and the signal. Before 6.9, a group that has
+    /// no id in this pid namespace (its leader lives in a parent namespace, or the process
+    /// belongs to the kernel's initial group, id 0) cannot be signalled: the error is
+    /// [`io::ErrorKind::Unsupported`], never a signal to the caller's own group.
     ///
     /// ```
     /// use process_ext::os::linux::process::{ChildExt, CommandExt};
