@@ -53,8 +53,9 @@ impl Ids {
                 libc::getsid(0),
             )
         };
-        // getsid and getpgrp give 0, not an error, when the session or group
-        // leader lives outside our pid namespace (as under `unshare --pid`);
+        // getsid and getpgrp give 0, not an error, for the kernel's initial
+        // session and group (a CI runner started by pid 1 without setsid), and
+        // when the leader lives outside our pid namespace (`unshare --pid`);
         // the child then sees the same 0.
         assert!(sid >= 0, "getsid failed: {}", io::Error::last_os_error());
         // SAFETY: a size of 0 only queries the number of groups.
