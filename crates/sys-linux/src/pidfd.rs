@@ -342,7 +342,7 @@ impl PidFd {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
         match procfs::pid_in_own_namespace(&fdinfo, procfs::own_namespace_depth()?)? {
-            // Kernels before 5.10 keep showing the number after the process was reaped, when
+            // Kernels before 5.5 keep showing the number after the process was reaped, when
             // it may already belong to another process: only trust it if the process still
             // existed after it was read (it cannot come back once reaped).
             Some(pid) => match self.still_exists()? {

@@ -7,7 +7,7 @@
 //! `fdinfo` then name a number that means a different process, or none, to
 //! [`waitid(2)`](https://man7.org/linux/man-pages/man2/waitid.2.html) or
 //! [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html) from here. The `NSpid:`
-//! lines (Linux 4.1 for `status`, 5.3 for pidfd `fdinfo`) list the number in every
+//! lines (Linux 4.1 for `status`, 5.5 for pidfd `fdinfo`) list the number in every
 //! namespace from procfs's own down to the process's, so the entry at the caller's depth
 //! below procfs's namespace is the one the caller's syscalls understand.
 
@@ -30,13 +30,23 @@ pub fn own_namespace_depth() -> io::Result<usize> {
 ///
 /// `None` when the process is not visible there: it belongs to a namespace above it, or
 /// procfs shows `0` (not visible to procfs either) or `-1` (a pidfd whose process was
-/// reaped, 5.10+). Without an `NSpid:` line only `depth` 0 can be answered. A file without
-/// a `Pid:` line, or with a malformed one, is `InvalidData`.
+/// reaped, 5.5+). A file without a `Pid:` line, or with a malformed one, is `InvalidData`.
+/// Without an `NSpid:` line (a pidfd's `fdinfo` on 5.3 and 5.4, or a kernel without pid
+/// namespaces) only `depth` 0 can be answered; below it the error is `Unsupported`, never
+/// procfs's number.
 pub fn pid_in_own_namespace(text: &str, depth: usize) -> io::Result<Option<u32>> {
     let invalid = || io::Error::new(io::ErrorKind::InvalidData, "no valid Pid: line");
-    let list = field(text, "NSpid:")
-        .or_else(|| field(text, "Pid:"))
-        .ok_or_else(invalid)?;
+    let list = match field(text, "NSpid:") {
+        Some(list) => list,
+        None if depth == 0 => field(text, "Pid:").ok_or_else(invalid)?,
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "/proc numbers processes in a parent pid namespace and this file has no \
+                 NSpid: line (pidfd fdinfo gained it in Linux 5.5) to translate its pid",
+            ))
+        }
+    };
     let numbers: Vec<&str> = list.split_whitespace().collect();
     let first: i32 = numbers
         .first()

@@ -44,15 +44,26 @@ fn status_files_and_kernels_without_nspid() {
 }
 
 #[test]
+fn without_nspid_only_procs_own_namespace_is_answered() {
+    // A pidfd's fdinfo on 5.3 and 5.4.
+    let old_fdinfo = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nPid:\t412\n";
+    assert_eq!(pid_in_own_namespace(old_fdinfo, 0).unwrap(), Some(412));
+    let err = pid_in_own_namespace(old_fdinfo, 1).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+}
+
+#[test]
 fn files_without_a_valid_pid_line_are_invalid_data() {
     for text in [
         "pos:\t0\nflags:\t02\n",
         "Pid:\tx\n",
-        "Pid:\t5\nNSpid:\t5\ty\n",
+        "Pid:\t5\nNSpid:\ty\t5\n",
     ] {
-        let err = pid_in_own_namespace(text, 1).unwrap_err();
+        let err = pid_in_own_namespace(text, 0).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{text:?}");
     }
+    let err = pid_in_own_namespace("Pid:\t5\nNSpid:\t5\ty\n", 1).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
 }
 
 #[test]

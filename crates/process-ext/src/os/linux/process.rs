@@ -255,9 +255,10 @@ impl PidFd {
     /// The pid of the process, in this process's pid namespace. Not in std.
     ///
     /// Uses `PIDFD_GET_INFO` (Linux 6.13), else `/proc/self/fdinfo` (5.3), whose `NSpid:`
-    /// line gives the number in this namespace even when `/proc` was mounted by a parent
-    /// namespace. Fails with `ESRCH` once the process was reaped (never a stale number) or
-    /// when it is not visible in this namespace.
+    /// line (5.5) gives the number in this namespace even when `/proc` was mounted by a
+    /// parent namespace (on 5.3 and 5.4 that case is [`io::ErrorKind::Unsupported`]). Fails
+    /// with `ESRCH` once the process was reaped (never a stale number) or when it is not
+    /// visible in this namespace.
     pub fn pid(&self) -> io::Result<u32> {
         self.inner.pid()
     }
