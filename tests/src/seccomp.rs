@@ -26,6 +26,7 @@
 //! | `PIDFD_GET_INFO` on 6.13/6.14 answering without `PIDFD_INFO_EXIT` | the ioctl's output is written by the kernel | the real newest kernel (and the host) only for the >= 6.15 side |
 //! | status kept after the reap (6.15) | it is kernel state, not a syscall result | the real 6.12 (absent) and newest (present) kernels |
 //! | pidfs inode numbers (6.9) | `fstat` results are written by the kernel | the real 6.12 and newest kernels |
+//! | a pidfd's `fdinfo` before 5.5: no `NSpid:` line, `Pid:` kept after the reap | file contents are written by the kernel | nothing in the default matrix (the real 5.10 has both); the parser's unit tests in `sys_linux::procfs` and the liveness check in `PidFd::pid` |
 //!
 //! Apply a profile in a `pre_exec` closure or just before `exec` (see [`apply`]) so that the
 //! program under test sees the older surface from its first instruction.
