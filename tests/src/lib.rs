@@ -2,15 +2,21 @@
 //!
 //! The tests spawn the `test-helper` binary of this package (see
 //! `src/bin/test-helper.rs`) rather than tools from `/bin`, so that they also
-//! run in a minimal environment. [`helper`] locates that binary.
+//! run in a minimal environment. [`helper`] locates that binary, and
+//! [`helper_for_any_user`] gives a copy that children running with another uid can reach.
 
 pub mod seccomp;
 
 use std::ffi::CStr;
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sys_linux::procfs;
 
@@ -54,6 +60,218 @@ pub fn helper() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Prefix of the names of the directories [`helper_for_any_user`] creates under
+/// [`std::env::temp_dir`].
+const SHARED_HELPER_PREFIX: &str = "process-ext-test-helper";
+
+/// Name of the lock file in such a directory: its creator holds an exclusive `flock` on it
+/// for as long as it runs, so a directory whose lock can be taken is left over.
+const SHARED_HELPER_LOCK: &str = "lock";
+
+/// Returns the path of a copy of the `test-helper` binary (see [`helper`]) that every user
+/// can execute, for children that change their uid or gid.
+///
+/// A child that drops root to another uid must be able to reach the program it execs, but
+/// the checkout (and so `target/`) may sit below a directory only its owner can enter, such
+/// as one made by `mktemp -d`. The copy lives in a fresh directory under
+/// [`std::env::temp_dir`] created by this process: created mode 0700 with a unique name
+/// (failing rather than reusing an existing entry), filled, then opened up to mode 0755, the
+/// file likewise 0755. It is made once per test process and reused; it is removed when the
+/// process exits normally, and directories left by test processes that were killed are
+/// removed by the next call in any process of the same user.
+///
+/// # Panics
+///
+/// Panics if the helper cannot be found or copied, or if the temporary directory is not
+/// traversable by every user (then set `TMPDIR` to one that is).
+pub fn helper_for_any_user() -> &'static Path {
+    static COPY: OnceLock<SharedHelper> = OnceLock::new();
+    &COPY.get_or_init(SharedHelper::create).path
+}
+
+/// The copy made by [`helper_for_any_user`].
+struct SharedHelper {
+    path: PathBuf,
+    /// Holds the directory's lock for the lifetime of the process.
+    _lock: File,
+}
+
+/// The directory of the copy, removed at exit by the process that created it.
+static SHARED_HELPER_DIR: OnceLock<(u32, PathBuf)> = OnceLock::new();
+
+extern "C" fn remove_shared_helper_dir() {
+    if let Some((pid, dir)) = SHARED_HELPER_DIR.get() {
+        // A child forked by a test that ends with `exit` runs the handlers too; only the
+        // creator removes the directory. Best effort: a failure must not mask a test result.
+        if *pid == std::process::id() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl SharedHelper {
+    fn create() -> SharedHelper {
+        let source = helper();
+        let base = std::env::temp_dir();
+        assert_traversable_by_all(&base);
+        remove_stale_helper_copies(&base);
+
+        let dir = create_private_dir(&base, SHARED_HELPER_PREFIX);
+        let fail = |what: &str, path: &Path, err: io::Error| -> ! {
+            let _ = std::fs::remove_dir_all(&dir);
+            panic!("cannot {what} {}: {err}", path.display())
+        };
+        // Locked before it gets its final name, so that no other process can mistake the
+        // directory for a left-over one.
+        let staging = dir.join(format!("{SHARED_HELPER_LOCK}.new"));
+        let lock = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&staging)
+            .unwrap_or_else(|err| fail("create", &staging, err));
+        if let Err(err) = flock(&lock, libc::LOCK_EX | libc::LOCK_NB) {
+            fail("lock", &staging, err);
+        }
+        let lock_path = dir.join(SHARED_HELPER_LOCK);
+        if let Err(err) = std::fs::rename(&staging, &lock_path) {
+            fail("rename the lock to", &lock_path, err);
+        }
+        let path = dir.join("test-helper");
+        let copy = || -> io::Result<()> {
+            let mut from = File::open(&source)?;
+            let mut to = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o700)
+                .open(&path)?;
+            io::copy(&mut from, &mut to)?;
+            drop(to);
+            std::fs::set_permissions(&path, Permissions::from_mode(0o755))?;
+            std::fs::set_permissions(&dir, Permissions::from_mode(0o755))
+        };
+        if let Err(err) = copy() {
+            fail(&format!("copy {} to", source.display()), &path, err);
+        }
+        wait_until_executable(&path);
+        // Only reached once per process: `OnceLock::get_or_init` runs this until it succeeds.
+        if SHARED_HELPER_DIR.set((std::process::id(), dir)).is_ok() {
+            // SAFETY: the handler is a plain function that stays valid until exit.
+            unsafe { libc::atexit(remove_shared_helper_dir) };
+        }
+        SharedHelper { path, _lock: lock }
+    }
+}
+
+/// Creates a new directory with mode 0700 under `base`, named `prefix-<pid>-<n>-<nanos>`.
+/// `mkdir` fails on any existing entry (symbolic links included), so the directory is
+/// always a new one of ours.
+fn create_private_dir(base: &Path, prefix: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = base.join(format!("{prefix}-{}-{n}-{nanos}", std::process::id()));
+        match DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return path,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => panic!("cannot create {}: {err}", path.display()),
+        }
+    }
+}
+
+/// Panics unless every directory from the root down to `dir` can be searched by others.
+fn assert_traversable_by_all(dir: &Path) {
+    let dir = std::fs::canonicalize(dir)
+        .unwrap_or_else(|err| panic!("cannot resolve {}: {err}", dir.display()));
+    for ancestor in dir.ancestors() {
+        let mode = match std::fs::metadata(ancestor) {
+            Ok(meta) => meta.permissions().mode(),
+            Err(err) => panic!("cannot stat {}: {err}", ancestor.display()),
+        };
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:o}) cannot be searched by other users, so children running with \
+             another uid could not reach a helper below {}; set TMPDIR to a directory \
+             they can reach",
+            ancestor.display(),
+            mode & 0o7777,
+            dir.display()
+        );
+    }
+}
+
+/// Removes the directories of [`helper_for_any_user`] under `base` that belong to this user
+/// and whose creator is gone (their lock is free). Best effort.
+fn remove_stale_helper_copies(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    // SAFETY: geteuid has no memory-safety requirements.
+    let me = unsafe { libc::geteuid() };
+    let prefix = format!("{SHARED_HELPER_PREFIX}-");
+    for entry in entries.flatten() {
+        if !entry.file_name().as_bytes().starts_with(prefix.as_bytes()) {
+            continue;
+        }
+        let dir = entry.path();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() && meta.uid() == me => {}
+            _ => continue,
+        }
+        // A directory without its lock is still being set up (or its creator died in the
+        // middle of that): leave it.
+        let Ok(lock) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dir.join(SHARED_HELPER_LOCK))
+        else {
+            continue;
+        };
+        if flock(&lock, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// `flock(2)` on `file`.
+fn flock(file: &File, operation: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: the descriptor is open for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Waits until the freshly written `path` can be executed. A child forked by another thread
+/// while the copy was open for writing holds that descriptor until it execs or exits, and
+/// until then `execve` of the file fails with `ETXTBSY`; once the last such descriptor is
+/// closed the file stays executable, as nothing opens it for writing again.
+fn wait_until_executable(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match std::process::Command::new(path)
+            .args(["exit", "0"])
+            .status()
+        {
+            Ok(status) if status.success() => return,
+            Ok(status) => panic!("{} exit 0 failed: {status}", path.display()),
+            Err(err) if err.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(err) => panic!("cannot run {}: {err}", path.display()),
+        }
+    }
 }
 
 /// The byte at `index` of the data the helper's `spew` subcommand writes to

@@ -24,7 +24,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use process_ext_tests::{helper, spew_data, TempDir};
+use process_ext_tests::{helper, helper_for_any_user, spew_data, TempDir};
 
 /// Size used by the tests that move a lot of data through pipes.
 const MIB: usize = 1 << 20;
@@ -261,6 +261,14 @@ macro_rules! conformance_suite {
             /// A command running the helper with the given subcommand.
             fn helper_cmd(sub: &str) -> Command {
                 let mut cmd = new_command(helper());
+                cmd.arg(sub);
+                cmd
+            }
+
+            /// Like [`helper_cmd`], with the copy of the helper that every user can
+            /// execute, for children that change their uid or gid.
+            fn any_user_helper_cmd(sub: &str) -> Command {
+                let mut cmd = new_command(helper_for_any_user());
                 cmd.arg(sub);
                 cmd
             }
@@ -1157,7 +1165,7 @@ macro_rules! conformance_suite {
             fn uid_and_gid_change_credentials() {
                 let me = Ids::current();
                 let (uid, gid) = (other_id(me.uid), other_id(me.gid));
-                let mut cmd = helper_cmd("ids");
+                let mut cmd = any_user_helper_cmd("ids");
                 cmd.uid(uid).gid(gid);
                 if is_root() {
                     // Without explicit groups, dropping the uid as root also
@@ -1173,7 +1181,7 @@ macro_rules! conformance_suite {
             fn uid_alone_keeps_gid_and_drops_groups() {
                 let me = Ids::current();
                 let uid = other_id(me.uid);
-                let mut cmd = helper_cmd("ids");
+                let mut cmd = any_user_helper_cmd("ids");
                 cmd.uid(uid);
                 if is_root() {
                     let ids = Ids { uid, groups: String::new(), ..me };
@@ -1187,7 +1195,7 @@ macro_rules! conformance_suite {
             fn gid_alone_keeps_uid_and_groups() {
                 let me = Ids::current();
                 let gid = other_id(me.gid);
-                let mut cmd = helper_cmd("ids");
+                let mut cmd = any_user_helper_cmd("ids");
                 cmd.gid(gid);
                 if is_root() {
                     let ids = Ids { gid, ..me };
