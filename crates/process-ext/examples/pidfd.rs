@@ -1,5 +1,8 @@
-//! Prints what the running kernel supports, then spawns a child with a pidfd, signals it and
-//! waits for it through the pidfd.
+//! Spawns a child with a pidfd, prints what the running kernel supports, then signals the
+//! child and waits for it through the pidfd, saying how it was reaped.
+//!
+//! Whether `clone` honours `CLONE_PIDFD` is only learnt from a spawn that asks for a pidfd,
+//! so the table is printed after the spawn.
 //!
 //! ```text
 //! cargo run -p process-ext --example pidfd
@@ -11,43 +14,47 @@ use std::os::unix::process::ExitStatusExt;
 
 use process_ext::os::linux::process::{ChildExt, CommandExt};
 use process_ext::process::Command;
+use sys_linux::probe;
 
 fn main() -> io::Result<()> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
     println!("kernel {}", release.trim());
-    let f = sys_linux::probe::features();
-    let row = |name: &str, since: &str, yes: bool| {
-        println!("  {name:<28} {since:<6} {}", if yes { "yes" } else { "no" });
-    };
-    row("pidfd_send_signal", "5.1", f.pidfd_send_signal);
-    row("clone(CLONE_PIDFD)", "5.2", f.clone_pidfd.unwrap_or(false));
-    row("pidfd_open", "5.3", f.pidfd_open);
-    row("clone3", "5.3", f.clone3);
-    row("waitid(P_PIDFD)", "5.4", f.waitid_pidfd);
-    row("PIDFD_GET_INFO", "6.13", f.pidfd_get_info);
-    row("exit status after reap", "6.15", f.exit_info_after_reap);
-    row("CLONE_VM shares memory", "any", f.vfork_shares_memory);
 
     let mut child = Command::new("sleep").arg("30").create_pidfd(true).spawn()?;
     println!("spawned `sleep 30` as pid {}", child.id());
+    print_features();
+
     let status = match child.pidfd() {
         Ok(pidfd) => {
-            println!(
-                "  pidfd {} (created by clone with CLONE_PIDFD)",
-                pidfd.as_raw_fd()
-            );
+            let origin = match probe::clone_pidfd() {
+                Some(true) => " (created with the child, CLONE_PIDFD)",
+                _ => "",
+            };
+            println!("  pidfd {}{origin}", pidfd.as_raw_fd());
             pidfd.kill()?;
             println!("  SIGKILL sent with pidfd_send_signal");
             let status = pidfd.wait()?;
-            println!("  reaped with waitid(P_PIDFD): {status}");
+            // Asked after the wait, which records a waitid(P_PIDFD) the kernel refused at
+            // run time and then reaps through the pid instead.
+            if probe::waitid_pidfd() {
+                println!("  reaped with waitid(P_PIDFD): {status}");
+            } else {
+                println!(
+                    "  reaped with waitid(P_PID) on the pid the pidfd refers to \
+                     (no waitid(P_PIDFD) before 5.4): {status}"
+                );
+            }
             match pidfd.wait() {
                 Ok(again) => println!("  waited again: {again} (kept by the kernel, 6.15+)"),
-                Err(e) => println!("  waited again: {e} (no exit status after reap before 6.15)"),
+                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+                    println!("  waited again: {e} (no exit status after reap before 6.15)")
+                }
+                Err(e) => println!("  waited again: {e}"),
             }
             status
         }
         Err(e) => {
-            println!("  no pidfd ({e}); using the pid");
+            println!("  no pidfd ({e}); signalling and reaping by pid");
             child.kill()?;
             child.wait()?
         }
@@ -55,4 +62,33 @@ fn main() -> io::Result<()> {
     assert_eq!(status.signal(), Some(libc::SIGKILL));
     println!("ok");
     Ok(())
+}
+
+/// Prints the answers of [`probe::features`], one per line.
+fn print_features() {
+    let f = probe::features();
+    let rows = [
+        ("pidfd_send_signal", "5.1", Some(f.pidfd_send_signal)),
+        // `None` until a spawn that asked for a pidfd has shown it.
+        ("clone(CLONE_PIDFD)", "5.2", f.clone_pidfd),
+        ("pidfd_open", "5.3", Some(f.pidfd_open)),
+        ("clone3", "5.3", Some(f.clone3)),
+        ("waitid(P_PIDFD)", "5.4", Some(f.waitid_pidfd)),
+        ("PIDFD_GET_INFO", "6.13", Some(f.pidfd_get_info)),
+        (
+            "exit status after reap",
+            "6.15",
+            Some(f.exit_info_after_reap),
+        ),
+        ("CLONE_VM shares memory", "any", Some(f.vfork_shares_memory)),
+    ];
+    println!("kernel features:");
+    for (name, since, answer) in rows {
+        let answer = match answer {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not known until a spawn asks for a pidfd",
+        };
+        println!("  {name:<28} {since:<6} {answer}");
+    }
 }
