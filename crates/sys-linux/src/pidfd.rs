@@ -66,18 +66,16 @@ impl PidFd {
     /// On a pidfd opened with `PIDFD_NONBLOCK`, `waitid` fails with `EAGAIN` while the
     /// process runs; this then polls the pidfd until it is readable and tries again.
     pub fn wait(&self) -> io::Result<ExitStatus> {
-        loop {
-            return match self.waitid(libc::WEXITED) {
-                Ok(Some(status)) => Ok(status),
-                // WNOHANG was not given, so waitid only returns once there is a status.
-                Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
-                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_status_after_reap(),
-                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                    self.poll_readable(None)?;
-                    continue;
-                }
-                Err(e) => Err(e),
-            };
+        match self.waitid(libc::WEXITED) {
+            Ok(Some(status)) => Ok(status),
+            // WNOHANG was not given, so waitid only returns once there is a status.
+            Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_status_after_reap(),
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                wait_until(Some(self), None, || self.try_wait())?
+                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -97,26 +95,10 @@ impl PidFd {
 
     /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
     ///
-    /// Polls the pidfd (readable once the process has exited, Linux 5.3+), then reaps with
-    /// [`try_wait`](Self::try_wait). Readiness is only a hint: if nothing can be reaped yet
-    /// the wait goes on, with the time that is left. On 5.2, where pidfds cannot be polled,
-    /// it checks with `try_wait` at growing intervals (1 ms to 50 ms) instead.
+    /// See [`wait_until`] for how: the pidfd is polled, and readiness is only a hint.
     pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut backoff = Backoff::new(deadline);
-        loop {
-            if let Some(status) = self.try_wait()? {
-                return Ok(Some(status));
-            }
-            let more = if probe::pidfd_open() {
-                self.poll_readable(deadline)?
-            } else {
-                backoff.nap()
-            };
-            if !more {
-                return Ok(None);
-            }
-        }
+        wait_until(Some(self), deadline, || self.try_wait())
     }
 
     /// Waits until the process has exited, or `timeout` has passed (`None`: no limit);
@@ -361,6 +343,38 @@ impl PidFd {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// Calls `reap` until it gives a status or `deadline` passes (`Ok(None)`; `None`: never),
+/// the one waiting loop behind every timed or nonblocking wait.
+///
+/// Between calls it polls `pidfd`, which becomes readable when the process exits (Linux
+/// 5.3+). Readiness is only a hint: a process that exited may not be reapable yet (a
+/// ptracer other than its parent has to see it first), and the pidfd stays readable
+/// meanwhile, so once it was readable (or without a pollable pidfd: no pidfd, or Linux 5.2)
+/// `reap` is retried at growing intervals, 1 ms doubling to 50 ms, instead of spinning.
+pub(crate) fn wait_until(
+    pidfd: Option<&PidFd>,
+    deadline: Option<Instant>,
+    mut reap: impl FnMut() -> io::Result<Option<ExitStatus>>,
+) -> io::Result<Option<ExitStatus>> {
+    let mut backoff = Backoff::new(deadline);
+    let mut readable = false;
+    loop {
+        if let Some(status) = reap()? {
+            return Ok(Some(status));
+        }
+        let more = match pidfd {
+            Some(pidfd) if !readable && probe::pidfd_open() => {
+                readable = pidfd.poll_readable(deadline)?;
+                readable
+            }
+            _ => backoff.nap(),
+        };
+        if !more {
+            return Ok(None);
         }
     }
 }

@@ -1,9 +1,11 @@
-//! What the running kernel supports, probed once and cached.
+//! What the running kernel supports, each question probed on its own when first asked, and
+//! cached.
 //!
 //! pidfd support arrived piece by piece between Linux 5.1 and 6.15, and container runtimes
 //! hide parts of it with seccomp (Docker's default profile fails `clone3` with `ENOSYS`, older
-//! versions with `EPERM`). Every fallback this crate takes is decided here, from the answers
-//! of cheap probes that cannot harm the process:
+//! versions with `EPERM`; some Android versions kill the process on a pidfd syscall). Every
+//! fallback this crate takes is decided here, from the answers of cheap probes that cannot
+//! harm the process:
 //!
 //! | question | probe | "yes" when |
 //! |---|---|---|
@@ -15,197 +17,238 @@
 //! | [`pidfd_getfd`] (5.6) | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
 //! | [`pidfd_signal_process_group`] (6.9) | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
 //! | [`pidfd_get_info`] (6.13) | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
-//! | [`clone_pidfd`] (5.2) | implied by the above, else learnt from the first spawn | a pidfd |
+//! | [`clone_pidfd`] (5.2) | learnt from the first spawn that asks for a pidfd | a pidfd |
 //! | [`exit_info_after_reap`] (6.15) | reap a throwaway child, then `PIDFD_GET_INFO` | exit bit |
-//! | [`vfork_shares_memory`] | the throwaway child stores a byte in our memory | it arrives |
+//! | [`vfork_shares_memory`] | a throwaway child stores a byte in our memory | it arrives |
 //!
-//! Any other answer, `ENOSYS` and `EPERM` included, means "no". The answers are cached in
-//! atomics; two threads racing to probe compute the same answer, so no lock is needed.
+//! A question is only probed when an operation needs its answer, so a program that never
+//! asks for a pidfd never makes a pidfd syscall (a seccomp policy that kills on one cannot
+//! hurt it). Any answer but the expected one, `ENOSYS` and `EPERM` included, means "no".
+//! Errors that say "not now" (`EMFILE`, `ENFILE`, `ENOMEM`: the process at its fd limit,
+//! say) answer "no" for the moment without being cached. Two threads racing to probe
+//! compute the same answer, so no lock is needed.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::pidfd;
-
-const PROBED: u32 = 1 << 0;
-const SEND_SIGNAL: u32 = 1 << 1;
-const OPEN: u32 = 1 << 2;
-const CLONE3: u32 = 1 << 3;
-const WAITID: u32 = 1 << 4;
-const GET_INFO: u32 = 1 << 5;
-const NONBLOCK: u32 = 1 << 6;
-const GETFD: u32 = 1 << 7;
-const SIGNAL_GROUP: u32 = 1 << 8;
-
-/// Syscall probes, plus [`PROBED`] once they ran. Bits are only ever cleared after the
-/// first probe, when the kernel refuses something at run time (see [`record_waitid_pidfd_unsupported`]).
-static SYSCALLS: AtomicU32 = AtomicU32::new(0);
 
 const UNKNOWN: u8 = 0;
 const YES: u8 = 1;
 const NO: u8 = 2;
 
+/// The cached answer to one question.
+struct Answer(AtomicU8);
+
+/// What one probe found.
+enum Found {
+    Yes,
+    No,
+    /// A transient failure: answer no, but ask again next time.
+    NotNow,
+}
+
+impl Answer {
+    const fn new() -> Answer {
+        Answer(AtomicU8::new(UNKNOWN))
+    }
+
+    /// The cached answer, if the question was asked before.
+    fn known(&self) -> Option<bool> {
+        match self.0.load(Ordering::Relaxed) {
+            YES => Some(true),
+            NO => Some(false),
+            _ => None,
+        }
+    }
+
+    fn record(&self, yes: bool) {
+        self.0.store(if yes { YES } else { NO }, Ordering::Relaxed);
+    }
+
+    /// The cached answer, or `probe`'s, cached unless it was [`Found::NotNow`].
+    fn get(&self, probe: impl FnOnce() -> Found) -> bool {
+        if let Some(known) = self.known() {
+            return known;
+        }
+        match probe() {
+            Found::Yes => {
+                self.record(true);
+                true
+            }
+            Found::No => {
+                self.record(false);
+                false
+            }
+            Found::NotNow => false,
+        }
+    }
+}
+
+static SEND_SIGNAL: Answer = Answer::new();
+static SIGNAL_GROUP: Answer = Answer::new();
+static OPEN: Answer = Answer::new();
+static NONBLOCK: Answer = Answer::new();
+static GETFD: Answer = Answer::new();
+static CLONE3: Answer = Answer::new();
+static WAITID: Answer = Answer::new();
+static GET_INFO: Answer = Answer::new();
+static CLONE_PIDFD: Answer = Answer::new();
+static SHARED_MEMORY: Answer = Answer::new();
+static EXIT_AFTER_REAP: Answer = Answer::new();
+
 /// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
-static CLONE_PIDFD: AtomicU8 = AtomicU8::new(UNKNOWN);
-/// Both answered by one throwaway child; see [`throwaway_child_answers`].
-static SHARED_MEMORY: AtomicU8 = AtomicU8::new(UNKNOWN);
-static EXIT_AFTER_REAP: AtomicU8 = AtomicU8::new(UNKNOWN);
-
-fn syscalls() -> u32 {
-    let bits = SYSCALLS.load(Ordering::Relaxed);
-    if bits & PROBED != 0 {
-        return bits;
-    }
-    let bits = probe_syscalls();
-    SYSCALLS.store(bits, Ordering::Relaxed);
-    bits
-}
-
-/// Errors that say "not now" rather than "not on this kernel": a probe that meets one
-/// answers no for the moment but is not cached, so the next call probes again.
-fn transient(errno: Option<i32>) -> bool {
-    matches!(errno, Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM))
+/// Errors that say "not now" rather than "not on this kernel".
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN)
+    )
 }
 
 fn last_errno() -> Option<i32> {
     io::Error::last_os_error().raw_os_error()
 }
 
-/// Runs every syscall probe; the result carries [`PROBED`] unless a probe met a
-/// [`transient`] error (the process at its fd limit, say), in which case it is not cached.
-fn probe_syscalls() -> u32 {
-    let mut bits = PROBED;
-
-    // SAFETY: fd -1 is never valid, so a kernel with the syscall fails with EBADF before
-    // looking at the (null) siginfo pointer.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            -1,
-            0,
-            std::ptr::null::<u8>(),
-            0,
-        )
-    };
-    if r == -1 && last_errno() == Some(libc::EBADF) {
-        bits |= SEND_SIGNAL;
+/// "Yes" when a probe with an invalid fd failed with `EBADF`: the kernel knew the call (and
+/// its flags) and only then looked at the fd.
+fn ebadf_means_yes(ret: libc::c_long) -> Found {
+    if ret == -1 && last_errno() == Some(libc::EBADF) {
+        Found::Yes
+    } else {
+        Found::No
     }
+}
 
-    // SAFETY: as above; kernels before 6.9 reject any flag with EINVAL before the fd.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            -1,
-            0,
-            std::ptr::null::<u8>(),
-            libc::PIDFD_SIGNAL_PROCESS_GROUP,
-        )
-    };
-    if r == -1 && last_errno() == Some(libc::EBADF) {
-        bits |= SIGNAL_GROUP;
-    }
-
-    // SAFETY: fd -1 is never valid, so the call fails with EBADF where it exists.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, -1, 0, 0) };
-    if r == -1 && last_errno() == Some(libc::EBADF) {
-        bits |= GETFD;
-    }
-
-    // SAFETY: clone3 rejects a size below the first struct version with EINVAL before
-    // reading anything, so no process is ever created.
-    let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
-    if r == -1 && last_errno() == Some(libc::EINVAL) {
-        bits |= CLONE3;
-    }
-
-    // SAFETY: `info` is a valid siginfo_t; fd INT_MAX is never open, so a kernel that knows
-    // P_PIDFD fails with EBADF and one that does not fails with EINVAL.
-    let r = unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
-            libc::P_PIDFD,
-            libc::c_int::MAX as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG,
-        )
-    };
-    if r == -1 && last_errno() == Some(libc::EBADF) {
-        bits |= WAITID;
-    }
-
+/// Opens a pidfd of ourselves with `flags`, or tells why not.
+fn open_self(flags: libc::c_uint) -> Result<OwnedFd, Found> {
     // SAFETY: pidfd_open takes a pid and flags; on success the returned fd is ours.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
-    if r < 0 && transient(last_errno()) {
-        bits &= !PROBED;
-    }
-    if r >= 0 {
-        bits |= OPEN;
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), flags) };
+    if ret >= 0 {
         // SAFETY: the kernel just handed us this fd.
-        let own = unsafe { OwnedFd::from_raw_fd(r as libc::c_int) };
-        if pidfd::get_info(own.as_raw_fd(), libc::PIDFD_INFO_PID.into())
-            .is_ok_and(|info| info.mask & u64::from(libc::PIDFD_INFO_PID) != 0)
-        {
-            bits |= GET_INFO;
-        }
+        return Ok(unsafe { OwnedFd::from_raw_fd(ret as libc::c_int) });
     }
-
-    // SAFETY: as above.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), libc::PIDFD_NONBLOCK) };
-    if r < 0 && transient(last_errno()) {
-        bits &= !PROBED;
+    if transient(&io::Error::last_os_error()) {
+        Err(Found::NotNow)
+    } else {
+        Err(Found::No)
     }
-    if r >= 0 {
-        bits |= NONBLOCK;
-        // SAFETY: the kernel just handed us this fd; closing it is all we do.
-        drop(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) });
-    }
-    bits
 }
 
 /// `pidfd_send_signal(2)` exists (Linux 5.1).
 pub fn pidfd_send_signal() -> bool {
-    syscalls() & SEND_SIGNAL != 0
+    SEND_SIGNAL.get(|| {
+        // SAFETY: fd -1 is never valid, so a kernel with the syscall fails with EBADF
+        // before looking at the (null) siginfo pointer.
+        ebadf_means_yes(unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                -1,
+                0,
+                std::ptr::null::<u8>(),
+                0,
+            )
+        })
+    })
+}
+
+/// `pidfd_send_signal(2)` takes `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9).
+pub fn pidfd_signal_process_group() -> bool {
+    SIGNAL_GROUP.get(|| {
+        // SAFETY: as for `pidfd_send_signal`; kernels before 6.9 reject any flag with
+        // EINVAL before looking at the fd.
+        ebadf_means_yes(unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                -1,
+                0,
+                std::ptr::null::<u8>(),
+                libc::PIDFD_SIGNAL_PROCESS_GROUP,
+            )
+        })
+    })
 }
 
 /// `pidfd_open(2)` exists and pidfds can be polled (Linux 5.3).
 pub fn pidfd_open() -> bool {
-    syscalls() & OPEN != 0
+    OPEN.get(|| match open_self(0) {
+        Ok(_) => Found::Yes,
+        Err(found) => found,
+    })
 }
 
 /// `pidfd_open(2)` takes `PIDFD_NONBLOCK` (Linux 5.10).
 pub fn pidfd_nonblock() -> bool {
-    syscalls() & NONBLOCK != 0
+    NONBLOCK.get(|| match open_self(libc::PIDFD_NONBLOCK as libc::c_uint) {
+        Ok(_) => Found::Yes,
+        Err(found) => found,
+    })
 }
 
 /// `pidfd_getfd(2)` exists (Linux 5.6). Whether a given call is permitted depends on ptrace
 /// access to the target (and Docker's profile refuses it without `CAP_SYS_PTRACE`).
 pub fn pidfd_getfd() -> bool {
-    syscalls() & GETFD != 0
-}
-
-/// `pidfd_send_signal(2)` takes `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9).
-pub fn pidfd_signal_process_group() -> bool {
-    syscalls() & SIGNAL_GROUP != 0
+    GETFD.get(|| {
+        // SAFETY: fd -1 is never valid, so the call fails with EBADF where it exists.
+        ebadf_means_yes(unsafe { libc::syscall(libc::SYS_pidfd_getfd, -1, 0, 0) })
+    })
 }
 
 /// `clone3(2)` can be called (Linux 5.3, and not blocked by a seccomp policy).
 pub fn clone3() -> bool {
-    syscalls() & CLONE3 != 0
+    CLONE3.get(|| {
+        // SAFETY: clone3 rejects a size below the first struct version with EINVAL before
+        // reading anything, so no process is ever created.
+        let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
+        if ret == -1 && last_errno() == Some(libc::EINVAL) {
+            Found::Yes
+        } else {
+            Found::No
+        }
+    })
 }
 
 /// `waitid(P_PIDFD, ..)` is understood (Linux 5.4). Without it, waiting on a child falls
 /// back to its pid.
 pub fn waitid_pidfd() -> bool {
-    syscalls() & WAITID != 0
+    WAITID.get(|| {
+        // SAFETY: `info` is a valid siginfo_t; fd INT_MAX is never open, so a kernel that
+        // knows P_PIDFD fails with EBADF and one that does not fails with EINVAL.
+        let ret = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PIDFD,
+                libc::c_int::MAX as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG,
+            )
+        };
+        ebadf_means_yes(ret.into())
+    })
+}
+
+/// Records that the kernel refused `waitid(P_PIDFD)` with `EINVAL` although the probe said
+/// yes (a seccomp filter installed after the probe); later waits go through the pid.
+pub(crate) fn record_waitid_pidfd_unsupported() {
+    WAITID.record(false);
 }
 
 /// The `PIDFD_GET_INFO` ioctl exists (Linux 6.13). Older kernels answer `ENOTTY` (before 6.9)
 /// or `EINVAL` (6.9 to 6.12); both mean "no".
 pub fn pidfd_get_info() -> bool {
-    syscalls() & GET_INFO != 0
+    GET_INFO.get(|| match open_self(0) {
+        Ok(own) => {
+            let pid = u64::from(libc::PIDFD_INFO_PID);
+            match pidfd::get_info(own.as_raw_fd(), pid) {
+                Ok(info) if info.mask & pid != 0 => Found::Yes,
+                _ => Found::No,
+            }
+        }
+        Err(found) => found,
+    })
 }
 
 /// Whether children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND` (Linux 5.5), which
@@ -213,7 +256,7 @@ pub fn pidfd_get_info() -> bool {
 /// refused, with `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later
 /// spawns use `clone(2)`.
 pub fn clone3_spawn() -> bool {
-    clone3() && !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed)
+    !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed) && clone3()
 }
 
 /// Records that a `clone3` spawn was refused; see [`clone3_spawn`].
@@ -221,43 +264,51 @@ pub(crate) fn record_clone3_spawn_unusable() {
     CLONE3_SPAWN_UNUSABLE.store(true, Ordering::Relaxed);
 }
 
-/// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` when known, `None`
-/// when it has to be learnt from the next spawn (a 5.1 or 5.2 kernel, where only
-/// `pidfd_send_signal` could be probed). Kernels before 5.2 silently ignore the flag.
+/// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` once a spawn that
+/// asked for a pidfd has shown it (kernels before 5.2 silently ignore the flag), or when
+/// another answer already implies it; `None` until then. Asking never probes.
 pub fn clone_pidfd() -> Option<bool> {
-    match CLONE_PIDFD.load(Ordering::Relaxed) {
-        YES => return Some(true),
-        NO => return Some(false),
-        _ => {}
-    }
-    if pidfd_open() {
-        Some(true)
-    } else if !pidfd_send_signal() {
-        Some(false)
-    } else {
-        None
-    }
+    CLONE_PIDFD.known().or_else(|| {
+        // pidfd_open came with 5.3, pidfd_send_signal with 5.1: either known answer
+        // settles the question, without a new syscall.
+        match (OPEN.known(), SEND_SIGNAL.known()) {
+            (Some(true), _) => Some(true),
+            (_, Some(false)) => Some(false),
+            _ => None,
+        }
+    })
 }
 
 /// Records what a spawn that asked for `CLONE_PIDFD` learnt about it.
 pub(crate) fn record_clone_pidfd(supported: bool) {
-    CLONE_PIDFD.store(if supported { YES } else { NO }, Ordering::Relaxed);
-}
-
-/// Records that the kernel refused `waitid(P_PIDFD)` with `EINVAL` although the probe said
-/// yes (a seccomp filter installed after the probe); later waits go through the pid.
-pub(crate) fn record_waitid_pidfd_unsupported() {
-    SYSCALLS.fetch_and(!WAITID, Ordering::Relaxed);
+    CLONE_PIDFD.record(supported);
 }
 
 /// The exit status of a process stays readable through its pidfd after it was reaped
 /// (`PIDFD_INFO_EXIT`, Linux 6.15).
 ///
-/// This cannot be seen on a live process, so the first call creates a throwaway child (see
-/// [`vfork_shares_memory`]), reaps it and asks for its status. Later calls return the
-/// cached answer.
+/// This cannot be seen on a live process, so the first call creates a throwaway child with
+/// a pidfd (see [`vfork_shares_memory`]), reaps it and asks for its status. Later calls
+/// return the cached answer.
 pub fn exit_info_after_reap() -> bool {
-    answer(&EXIT_AFTER_REAP)
+    EXIT_AFTER_REAP.get(|| {
+        if !waitid_pidfd() || !pidfd_get_info() {
+            return Found::No;
+        }
+        match crate::process::throwaway_child(true) {
+            Ok(seen) => {
+                record_clone_pidfd(seen.had_pidfd);
+                if seen.exit_info_after_reap {
+                    Found::Yes
+                } else {
+                    Found::No
+                }
+            }
+            Err(e) if transient(&e) => Found::NotNow,
+            // Refused: CLONE_PIDFD by a seccomp policy (EINVAL), or the clone itself.
+            Err(_) => Found::No,
+        }
+    })
 }
 
 /// A child cloned with `CLONE_VM | CLONE_VFORK` really shares our memory, which the vfork
@@ -265,41 +316,20 @@ pub fn exit_info_after_reap() -> bool {
 /// under emulators that turn such a clone into a fork (valgrind, qemu-user), where spawns
 /// then take the fork path.
 ///
-/// The first call creates a throwaway child that stores a byte and exits at once (no exit
-/// signal, all signals blocked), and checks that the store arrived.
+/// The first call creates a throwaway child (no pidfd, no exit signal, all signals
+/// blocked) that stores a byte and exits at once, and checks that the store arrived. If
+/// the child cannot be created (the process limit, no memory), the vfork path is assumed
+/// to work for now (the spawn will meet the same error) and the next call asks again.
 pub fn vfork_shares_memory() -> bool {
-    answer(&SHARED_MEMORY)
-}
-
-fn answer(slot: &AtomicU8) -> bool {
-    match slot.load(Ordering::Relaxed) {
-        YES => return true,
-        NO => return false,
-        _ => {}
+    if let Some(known) = SHARED_MEMORY.known() {
+        return known;
     }
-    throwaway_child_answers();
-    match slot.load(Ordering::Relaxed) {
-        // Not answered this time: assume the vfork path works, and no exit status.
-        UNKNOWN => std::ptr::eq(slot, &SHARED_MEMORY),
-        answer => answer == YES,
-    }
-}
-
-/// Runs the throwaway child and stores its answers. If it cannot be created (no free fd
-/// for its pidfd, no memory, the process limit), nothing is cached: the vfork path is
-/// assumed to work for now (the spawn will meet the same error), no exit status is assumed
-/// to survive the reap, and the next call tries again. The exit-status question needs the
-/// child to have a pidfd, so it is only answered (and cached) once [`clone_pidfd`] is known.
-fn throwaway_child_answers() {
-    let pidfds = clone_pidfd();
-    let Ok(seen) = crate::process::throwaway_child(pidfds == Some(true)) else {
-        return;
-    };
-    let flag = |yes: bool| if yes { YES } else { NO };
-    SHARED_MEMORY.store(flag(seen.shared_memory), Ordering::Relaxed);
-    if pidfds.is_some() {
-        let exit_info = seen.exit_info_after_reap && waitid_pidfd();
-        EXIT_AFTER_REAP.store(flag(exit_info), Ordering::Relaxed);
+    match crate::process::throwaway_child(false) {
+        Ok(seen) => {
+            SHARED_MEMORY.record(seen.shared_memory);
+            seen.shared_memory
+        }
+        Err(_) => true,
     }
 }
 
@@ -331,11 +361,12 @@ pub struct Features {
     pub vfork_shares_memory: bool,
 }
 
-/// Probes everything (including [`exit_info_after_reap`]) and returns the answers.
+/// Probes everything (including [`exit_info_after_reap`], which also settles
+/// [`clone_pidfd`] on kernels that have `waitid(P_PIDFD)`) and returns the answers.
 pub fn features() -> Features {
+    let exit_info_after_reap = exit_info_after_reap();
     Features {
         pidfd_send_signal: pidfd_send_signal(),
-        clone_pidfd: clone_pidfd(),
         pidfd_open: pidfd_open(),
         clone3: clone3(),
         waitid_pidfd: waitid_pidfd(),
@@ -343,8 +374,9 @@ pub fn features() -> Features {
         pidfd_nonblock: pidfd_nonblock(),
         pidfd_signal_process_group: pidfd_signal_process_group(),
         pidfd_get_info: pidfd_get_info(),
-        exit_info_after_reap: exit_info_after_reap(),
+        exit_info_after_reap,
         vfork_shares_memory: vfork_shares_memory(),
+        clone_pidfd: clone_pidfd(),
     }
 }
 

@@ -10,8 +10,13 @@
 //! exception is the user's `pre_exec` closures, which carry their own safety contract and
 //! only ever run on the fork path.
 //!
-//! The steps, in std's order: standard streams, groups, gid, uid, working directory,
-//! process group, signal state, `pre_exec` closures, exec.
+//! The steps, in std's order: standard streams, groups, gid, uid, root directory, working
+//! directory, process group, session, signal state, `pre_exec` closures, exec.
+//!
+//! A forked child (the fork path) first sends the parent its own pidfd, when one was asked
+//! for, and reports a failure on a socket, since the parent cannot see its memory; a
+//! panicking `pre_exec` closure aborts it (as with std) instead of unwinding into the copy
+//! of the parent's code.
 //!
 //! Signals on the vfork path: the parent blocks every signal around the clone, so the
 //! child starts with everything blocked and none of the parent's handlers can run in it
@@ -39,14 +44,18 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) groups: Option<&'a [libc::gid_t]>,
     pub(crate) gid: Option<libc::gid_t>,
     pub(crate) uid: Option<libc::uid_t>,
+    /// Root directory, or null.
+    pub(crate) chroot: *const c_char,
     /// Working directory, or null.
     pub(crate) cwd: *const c_char,
     pub(crate) pgroup: Option<libc::pid_t>,
+    pub(crate) setsid: bool,
     pub(crate) closures: &'a mut [PreExec],
     pub(crate) signals: Signals,
-    /// Fork path: the close-on-exec pipe the errno of a failure is written to. The parent
-    /// cannot see the child's copy of [`errno`](Self::errno).
-    pub(crate) error_pipe: Option<c_int>,
+    /// When a candidate fails with `ENOEXEC`, run it with `/bin/sh` as `execvp(3)` does:
+    /// the null-terminated argv `["/bin/sh", <slot for the path>, argv[1..]]`, or null for
+    /// no such retry.
+    pub(crate) sh_argv: *mut *const c_char,
     /// Vfork path: where the errno of a failure is stored; the parent reads it once the
     /// child has exited. Zero otherwise.
     pub(crate) errno: c_int,
@@ -63,22 +72,111 @@ pub(crate) enum Signals {
     Blocked { mask: u64, handlers_cleared: bool },
 }
 
-/// Entry point of a cloned child: runs the plan and, if exec fails, reports the errno and
-/// exits.
+/// Entry point of a vfork child: runs the plan and, if exec fails, stores the errno where
+/// the parent will read it, and exits.
 pub(crate) extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: the parent passes a pointer to a live ChildPlan and does not touch it until
     // the child has exec'd or exited.
     let plan = unsafe { &mut *arg.cast::<ChildPlan<'_>>() };
-    let errno = run(plan);
-    plan.errno = errno;
-    if let Some(fd) = plan.error_pipe {
-        let bytes = errno.to_ne_bytes();
-        // A failed report cannot be reported either: the parent then sees EOF from a child
-        // that exited, and reaps it.
-        let write = [fd as c_long, bytes.as_ptr() as c_long, 4, 0];
-        while let Err(libc::EINTR) = syscall(libc::SYS_write, write) {}
-    }
+    plan.errno = run(plan);
     exit()
+}
+
+/// What a forked child does: sends its own pidfd first if `send_pidfd` (see
+/// [`send_own_pidfd`]), runs the plan, and reports why exec failed on `report` (a
+/// `SOCK_SEQPACKET` socket whose other end the parent reads; closed on exec).
+pub(crate) fn fork_child(plan: &mut ChildPlan<'_>, report: c_int, send_pidfd: bool) -> ! {
+    let errno = match send_pidfd.then(|| send_own_pidfd(report)) {
+        Some(Err(errno)) => errno,
+        _ => run(plan),
+    };
+    let bytes = errno.to_ne_bytes();
+    // A failed report cannot be reported either: the parent then sees EOF from a child
+    // that exited, and reaps it.
+    let write = [report as c_long, bytes.as_ptr() as c_long, 4, 0];
+    let _ = retry(|| syscall(libc::SYS_write, write));
+    exit()
+}
+
+/// The message a forked child sends before anything else: one byte, carrying the child's
+/// own pidfd (`SCM_RIGHTS`) when the kernel gave one.
+///
+/// A process opening a pidfd of itself cannot be racing its own reap, so this is as free of
+/// pid reuse as `CLONE_PIDFD`. Needs `pidfd_open` (Linux 5.3): `ENOSYS` or `EPERM` (a
+/// seccomp policy) sends the byte without an fd, and the spawn succeeds without a pidfd, as
+/// with std; any other error (no free fd) fails the spawn.
+fn send_own_pidfd(report: c_int) -> Result<(), c_int> {
+    let pid = syscall(libc::SYS_getpid, [0; 4])?;
+    let pidfd = match syscall(libc::SYS_pidfd_open, [pid, 0, 0, 0]) {
+        Ok(fd) => Some(fd as c_int),
+        Err(libc::ENOSYS | libc::EPERM) => None,
+        Err(errno) => return Err(errno),
+    };
+    let mut byte = [1u8];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut control = FdMessage::new(pidfd.unwrap_or(-1));
+    // SAFETY: an all-zero msghdr (no name, no data, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if pidfd.is_some() {
+        msg.msg_control = std::ptr::from_mut(&mut control).cast();
+        msg.msg_controllen = std::mem::size_of::<FdMessage>();
+    }
+    let send = [
+        report as c_long,
+        &msg as *const libc::msghdr as c_long,
+        libc::MSG_NOSIGNAL as c_long,
+        0,
+    ];
+    let sent = retry(|| syscall(libc::SYS_sendmsg, send));
+    if let Some(fd) = pidfd {
+        let _ = syscall(libc::SYS_close, [fd as c_long, 0, 0, 0]);
+    }
+    sent.map(drop)
+}
+
+/// The control message that passes one file descriptor (`SCM_RIGHTS`), laid out as
+/// `CMSG_SPACE(sizeof(int))` bytes; the parent reads it with the same layout.
+#[repr(C)]
+pub(crate) struct FdMessage {
+    header: libc::cmsghdr,
+    fd: c_int,
+    _pad: c_int,
+}
+
+impl FdMessage {
+    pub(crate) fn new(fd: c_int) -> FdMessage {
+        // SAFETY: cmsghdr is plain integers, for which all-zero is valid.
+        let mut header: libc::cmsghdr = unsafe { std::mem::zeroed() };
+        header.cmsg_len = std::mem::size_of::<libc::cmsghdr>() + std::mem::size_of::<c_int>();
+        header.cmsg_level = libc::SOL_SOCKET;
+        header.cmsg_type = libc::SCM_RIGHTS;
+        FdMessage {
+            header,
+            fd,
+            _pad: 0,
+        }
+    }
+
+    /// A buffer for [`receive`](libc::recvmsg) to fill in.
+    pub(crate) fn empty() -> FdMessage {
+        // SAFETY: plain integers, for which all-zero is valid.
+        unsafe { std::mem::zeroed() }
+    }
+
+    /// The fd carried, if the message is one `SCM_RIGHTS` fd.
+    pub(crate) fn fd(&self) -> Option<c_int> {
+        let expected = FdMessage::new(-1).header;
+        let h = &self.header;
+        (h.cmsg_len == expected.cmsg_len
+            && h.cmsg_level == expected.cmsg_level
+            && h.cmsg_type == expected.cmsg_type)
+            .then_some(self.fd)
+    }
 }
 
 /// Entry point of the throwaway children the probes create: stores 1 in the byte `arg`
@@ -129,17 +227,50 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
         }
         syscall(libc::SYS_setuid, [uid as c_long, 0, 0, 0])?;
     }
+    if !plan.chroot.is_null() {
+        syscall(libc::SYS_chroot, [plan.chroot as c_long, 0, 0, 0])?;
+    }
     if !plan.cwd.is_null() {
         syscall(libc::SYS_chdir, [plan.cwd as c_long, 0, 0, 0])?;
     }
     if let Some(pgroup) = plan.pgroup {
         syscall(libc::SYS_setpgid, [0, pgroup as c_long, 0, 0])?;
     }
+    if plan.setsid {
+        syscall(libc::SYS_setsid, [0; 4])?;
+    }
     reset_signals(plan.signals)?;
     for closure in plan.closures.iter_mut() {
-        closure().map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
+        let abort = AbortOnUnwind;
+        let result = closure();
+        std::mem::forget(abort);
+        result.map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
     }
     Ok(())
+}
+
+/// Armed around a `pre_exec` closure: if the closure panics, the unwinding drops this,
+/// which kills the child with `SIGABRT` at once, as std's child does (only the panic hook
+/// has run). Unwinding further would run the parent's code in the child.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        let default = KernelSigaction::default();
+        let _ = sigaction(libc::SIGABRT, Some(&default), None);
+        let unblock: u64 = 1 << (libc::SIGABRT - 1);
+        let args = [
+            libc::SIG_UNBLOCK as c_long,
+            &unblock as *const u64 as c_long,
+            0,
+            8,
+        ];
+        let _ = syscall(libc::SYS_rt_sigprocmask, args);
+        if let Ok(pid) = syscall(libc::SYS_getpid, [0; 4]) {
+            let _ = syscall(libc::SYS_kill, [pid, libc::SIGABRT as c_long, 0, 0]);
+        }
+        exit()
+    }
 }
 
 /// Gives the program std's signal state: `SIGPIPE`, which the Rust runtime ignores, at its
@@ -199,20 +330,18 @@ fn sigaction(
 
 /// Tries each candidate path like `execvp(3)`: during a `PATH` search, paths that do not
 /// exist or cannot be entered are skipped and `EACCES` is remembered; anything else stops
-/// the search.
+/// the search. With [`sh_argv`](ChildPlan::sh_argv), a candidate that fails with `ENOEXEC`
+/// is run by `/bin/sh`, and the search goes on with that attempt's error.
 fn exec(plan: &ChildPlan<'_>) -> c_int {
     let mut saw_eacces = false;
     for &program in plan.programs {
-        let args = [
-            program as c_long,
-            plan.argv as c_long,
-            plan.envp as c_long,
-            0,
-        ];
-        // execve only returns on failure.
-        let errno = syscall(libc::SYS_execve, args)
-            .err()
-            .unwrap_or(libc::EINVAL);
+        let mut errno = execve(program, plan.argv, plan.envp);
+        if errno == libc::ENOEXEC && !plan.sh_argv.is_null() {
+            // SAFETY: the parent made `sh_argv` with a slot for the path at index 1, for
+            // this use only.
+            unsafe { *plan.sh_argv.add(1) = program };
+            errno = execve(c"/bin/sh".as_ptr(), plan.sh_argv, plan.envp);
+        }
         if !plan.path_search {
             return errno;
         }
@@ -227,6 +356,14 @@ fn exec(plan: &ChildPlan<'_>) -> c_int {
     } else {
         libc::ENOENT
     }
+}
+
+/// `execve(2)`; returns the errno, since it only returns on failure.
+fn execve(program: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    let args = [program as c_long, argv as c_long, envp as c_long, 0];
+    syscall(libc::SYS_execve, args)
+        .err()
+        .unwrap_or(libc::EINVAL)
 }
 
 fn retry(mut f: impl FnMut() -> Result<c_long, c_int>) -> Result<c_long, c_int> {

@@ -1,14 +1,14 @@
 //! The inner `Command`: everything a spawn needs, stored the way the child will use it.
 
-use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
-
-use crate::fd::FileDesc;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use super::env::CommandEnv;
+use crate::fd::FileDesc;
 
 /// A hook run in the child before `execve`; see `CommandExt::pre_exec`.
 pub type PreExec = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
@@ -37,71 +37,6 @@ pub struct StdioPipes {
     pub stderr: Option<OwnedFd>,
 }
 
-/// Changes to the inherited environment, as `Command::env*` record them.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CommandEnv {
-    clear: bool,
-    vars: BTreeMap<OsString, Option<OsString>>,
-}
-
-impl CommandEnv {
-    fn set(&mut self, key: &OsStr, value: &OsStr) {
-        self.vars.insert(key.to_owned(), Some(value.to_owned()));
-    }
-
-    fn remove(&mut self, key: &OsStr) {
-        if self.clear {
-            self.vars.remove(key);
-        } else {
-            self.vars.insert(key.to_owned(), None);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.clear = true;
-        self.vars.clear();
-    }
-
-    /// Whether the child simply inherits the parent's environment.
-    pub(crate) fn is_unchanged(&self) -> bool {
-        !self.clear && self.vars.is_empty()
-    }
-
-    /// The child's environment, when it differs from the parent's, as `KEY=VALUE` strings,
-    /// and the value of its `PATH`; `None` if a variable holds a NUL byte.
-    ///
-    /// The parent's variables are read with [`std::env::vars_os`], under std's environment
-    /// lock.
-    pub(crate) fn envp(&self) -> Option<(Vec<CString>, Option<Vec<u8>>)> {
-        let mut env: BTreeMap<OsString, OsString> = if self.clear {
-            BTreeMap::new()
-        } else {
-            std::env::vars_os().collect()
-        };
-        for (key, value) in &self.vars {
-            match value {
-                Some(value) => env.insert(key.clone(), value.clone()),
-                None => env.remove(key),
-            };
-        }
-        let path = env.get(OsStr::new("PATH")).map(|p| p.as_bytes().to_vec());
-        let envp = env
-            .into_iter()
-            .map(|(key, value)| env_entry(key, &value))
-            .collect::<Option<_>>()?;
-        Some((envp, path))
-    }
-}
-
-/// `KEY=VALUE` as a C string; `None` if either holds a NUL byte.
-fn env_entry(key: OsString, value: &OsStr) -> Option<CString> {
-    let mut entry = key.into_vec();
-    entry.reserve_exact(value.len() + 2);
-    entry.push(b'=');
-    entry.extend_from_slice(value.as_bytes());
-    CString::new(entry).ok()
-}
-
 /// The inner command builder behind `process_ext::process::Command`.
 ///
 /// Strings are stored as [`CString`]s as they are added, so a NUL byte is noticed early
@@ -116,6 +51,8 @@ pub struct Command {
     pub(crate) gid: Option<u32>,
     pub(crate) groups: Option<Box<[u32]>>,
     pub(crate) pgroup: Option<i32>,
+    pub(crate) setsid: bool,
+    pub(crate) chroot: Option<CString>,
     pub(crate) stdin: Option<Stdio>,
     pub(crate) stdout: Option<Stdio>,
     pub(crate) stderr: Option<Stdio>,
@@ -140,6 +77,8 @@ impl Command {
             gid: None,
             groups: None,
             pgroup: None,
+            setsid: false,
+            chroot: None,
             stdin: None,
             stdout: None,
             stderr: None,
@@ -214,6 +153,21 @@ impl Command {
     /// Moves the child into process group `pgroup` (`setpgid(0, pgroup)`; 0 makes a new one).
     pub fn pgroup(&mut self, pgroup: i32) {
         self.pgroup = Some(pgroup);
+    }
+
+    /// Makes the child the leader of a new session (`setsid(2)`), after any process group
+    /// change (so both together fail with `EPERM`, as with std).
+    pub fn setsid(&mut self, setsid: bool) {
+        self.setsid = setsid;
+    }
+
+    /// Changes the child's root directory (`chroot(2)`) after its credentials and before
+    /// its working directory, which becomes `/` unless one is set (std's rule).
+    pub fn chroot(&mut self, dir: &OsStr) {
+        self.chroot = Some(os2c(dir, &mut self.saw_nul));
+        if self.cwd.is_none() {
+            self.cwd(OsStr::new("/"));
+        }
     }
 
     /// Adds a hook to run in the child before `execve`.
@@ -295,7 +249,6 @@ pub(crate) fn nul_error() -> io::Error {
 }
 
 /// Iterator over the arguments of a command; see [`Command::get_args`].
-#[derive(Debug)]
 pub struct CommandArgs<'a> {
     iter: std::slice::Iter<'a, CString>,
 }
@@ -312,8 +265,15 @@ impl<'a> Iterator for CommandArgs<'a> {
 
 impl ExactSizeIterator for CommandArgs<'_> {}
 
+impl fmt::Debug for CommandArgs<'_> {
+    /// Formats like std's: `CommandArgs { inner: ["a", "b"] }`, the arguments left.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let left: Vec<&OsStr> = self.iter.clone().map(c2os).collect();
+        f.debug_struct("CommandArgs").field("inner", &left).finish()
+    }
+}
+
 /// Iterator over the environment changes of a command; see [`Command::get_envs`].
-#[derive(Debug)]
 pub struct CommandEnvs<'a> {
     iter: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
 }
@@ -331,6 +291,14 @@ impl<'a> Iterator for CommandEnvs<'a> {
 }
 
 impl ExactSizeIterator for CommandEnvs<'_> {}
+
+impl fmt::Debug for CommandEnvs<'_> {
+    /// Formats like std's: `CommandEnvs { iter: [("K", Some("V")), ("R", None)] }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let left: Vec<_> = self.iter.clone().collect();
+        f.debug_struct("CommandEnvs").field("iter", &left).finish()
+    }
+}
 
 impl fmt::Debug for Command {
     /// Formats exactly like std: a shell-like line by default, the fields with `{:#?}`.

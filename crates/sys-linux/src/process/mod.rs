@@ -30,6 +30,7 @@
 mod child;
 mod clone;
 pub mod command;
+mod env;
 pub mod handle;
 mod spawn;
 mod stack;

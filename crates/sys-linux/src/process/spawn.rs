@@ -1,4 +1,21 @@
 //! The parent's side of a spawn: prepare everything, clone, learn whether exec worked.
+//!
+//! # Which path, and how it compares with std
+//!
+//! - **vfork path** (the default): `clone3`/`clone(CLONE_VM | CLONE_VFORK)` on a small
+//!   reused stack, like glibc's `posix_spawn`, which std uses in the same cases. As there,
+//!   a file that is executable but not a program fails with `ENOEXEC`.
+//! - **fork path**: glibc's `fork()`, for what needs the child to have memory of its own
+//!   and libc in a usable state: `pre_exec` closures (which may allocate: `fork()` runs
+//!   glibc's atfork handlers and resets malloc's locks in the child, which `clone(2)` does
+//!   not), and `uid`/`gid` (a credential change makes the kernel reset the dumpable flag of
+//!   the memory it runs on, which on the vfork path is the parent's). The pidfd is the one
+//!   the child opens of itself and sends over a socket, as std does.
+//!
+//! Where std runs the program with `execvp(3)` (its own fork path: `pre_exec`, `uid`, `gid`,
+//! `groups`, `chroot`, or a `PATH` set for a program without a `/`, and `exec`), a file
+//! that fails with `ENOEXEC` is run again with `/bin/sh`, whichever path we take; elsewhere
+//! it is not, as with `posix_spawnp(3)`.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -6,9 +23,10 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
-use super::child::{self, ChildPlan, Signals};
+use super::child::{self, ChildPlan, FdMessage, Signals};
 use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
+use super::env::Envp;
 use super::handle::Process;
 use super::stack::ChildStack;
 use crate::cvt::{cvt, cvt_r};
@@ -18,21 +36,25 @@ use crate::probe;
 use crate::wait::{waitid, WaitTarget};
 use crate::{AsInner, FromInner};
 
-/// Usable stack of a cloned child. The plan itself needs little; the rest is headroom for
-/// `pre_exec` closures. Pages are only backed once touched.
-const CHILD_STACK_SIZE: usize = 256 * 1024;
+/// Usable stack of a vfork child (a guard page comes on top). The child runs only
+/// `child.rs`, which needs a few KiB (see the test of its high-water mark); glibc's
+/// `posix_spawn` maps 32 KiB plus the argument vector for its child.
+pub(crate) const CHILD_STACK_SIZE: usize = 28 * 1024;
 
 /// `PATH` used when the child's environment has none, as glibc's `execvp` does.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
+/// glibc's `execvp` skips `PATH` entries this long or longer (they cannot name a file).
+const PATH_MAX: usize = libc::PATH_MAX as usize;
+
 /// The strings and pointer arrays a child reads; kept alive until the spawn is over.
 struct Prepared {
     argv: Vec<*const c_char>,
-    /// The child's environment: the parent's own `environ`, or `_env` as pointers.
-    envp: *const *const c_char,
+    envp: Envp,
     programs: Vec<*const c_char>,
     path_search: bool,
-    _env: Option<(Vec<CString>, Vec<*const c_char>)>,
+    /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
+    sh_argv: Option<Vec<*const c_char>>,
     _programs: Vec<CString>,
 }
 
@@ -68,19 +90,35 @@ impl Command {
     where
         P: AsInner<PidFd> + FromInner<PidFd>,
     {
-        let prepared = self.prepare()?;
+        let mut prepared = self.prepare(self.runs_like_execvp())?;
         let (ours, theirs) = self.setup_io(default, needs_stdin)?;
-        let (pid, pidfd) = self.clone_child(&prepared, &theirs)?;
+        let (pid, pidfd) = self.clone_child(&mut prepared, &theirs)?;
         drop(theirs);
         Ok((Process::new(pid, pidfd.map(P::from_inner)), ours))
+    }
+
+    /// Whether std would run this command with `execvp(3)` in a forked child rather than
+    /// with `posix_spawnp(3)`, which decides whether `ENOEXEC` is retried with `/bin/sh`.
+    fn runs_like_execvp(&self) -> bool {
+        !self.closures.is_empty()
+            || self.uid.is_some()
+            || self.gid.is_some()
+            || self.groups.is_some()
+            || self.chroot.is_some()
+            || (self.env.saw_path && !self.program.to_bytes().contains(&b'/'))
+    }
+
+    /// Whether the child needs memory of its own (see the module docs).
+    fn needs_fork(&self) -> bool {
+        !self.closures.is_empty() || self.uid.is_some() || self.gid.is_some()
     }
 
     /// Replaces the current process image, like `execvp(3)` after the same setup a child
     /// gets. Returns only on failure.
     pub fn exec(&mut self, default: Stdio) -> io::Error {
-        let result = self.prepare().and_then(|prepared| {
+        let result = self.prepare(true).and_then(|mut prepared| {
             let (_ours, theirs) = self.setup_io(default, true)?;
-            let mut plan = self.plan(&prepared, &theirs, Signals::Inherited, None);
+            let mut plan = self.plan(&mut prepared, &theirs, Signals::Inherited);
             Ok(child::run(&mut plan))
         });
         match result {
@@ -89,25 +127,28 @@ impl Command {
         }
     }
 
-    fn prepare(&self) -> io::Result<Prepared> {
+    /// Everything the child reads; `sh_retry` prepares the `/bin/sh` argv for `ENOEXEC`.
+    fn prepare(&self, sh_retry: bool) -> io::Result<Prepared> {
         if self.saw_nul {
             return Err(nul_error());
         }
-        let (envp, env, path) = if self.env.is_unchanged() {
-            let (envp, path) = inherited_environment();
-            (envp, None, path.map(<[u8]>::to_vec))
-        } else {
-            let (strings, path) = self.env.envp().ok_or_else(nul_error)?;
-            let pointers = null_terminated(&strings);
-            (pointers.as_ptr(), Some((strings, pointers)), path)
-        };
-        let (programs, path_search) = candidates(&self.program, path.as_deref());
+        let envp = self.env.envp().ok_or_else(nul_error)?;
+        let (programs, path_search) = candidates(&self.program, envp.path());
+        let argv = null_terminated(&self.args);
+        let sh_argv = sh_retry.then(|| {
+            let mut sh = vec![c"/bin/sh".as_ptr(), ptr::null()];
+            sh.extend_from_slice(argv.get(1..).unwrap_or(&[ptr::null()]));
+            if sh.len() == 2 {
+                sh.push(ptr::null());
+            }
+            sh
+        });
         Ok(Prepared {
-            argv: null_terminated(&self.args),
+            argv,
             envp,
             programs: programs.iter().map(|p| p.as_ptr()).collect(),
             path_search,
-            _env: env,
+            sh_argv,
             _programs: programs,
         })
     }
@@ -134,50 +175,53 @@ impl Command {
 
     fn plan<'a>(
         &'a mut self,
-        prepared: &'a Prepared,
+        prepared: &'a mut Prepared,
         stdio: &[ChildStdio; 3],
         signals: Signals,
-        error_pipe: Option<RawFd>,
     ) -> ChildPlan<'a> {
+        let c_ptr = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         ChildPlan {
             argv: prepared.argv.as_ptr(),
-            envp: prepared.envp,
+            envp: prepared.envp.as_ptr(),
             programs: &prepared.programs,
             path_search: prepared.path_search,
             stdio: stdio.each_ref().map(ChildStdio::raw),
             groups: self.groups.as_deref(),
             gid: self.gid,
             uid: self.uid,
-            cwd: self.cwd.as_ref().map_or(ptr::null(), |cwd| cwd.as_ptr()),
+            chroot: c_ptr(&self.chroot),
+            cwd: c_ptr(&self.cwd),
             pgroup: self.pgroup,
+            setsid: self.setsid,
             closures: &mut self.closures,
             signals,
-            error_pipe,
+            sh_argv: prepared
+                .sh_argv
+                .as_mut()
+                .map_or(ptr::null_mut(), |sh| sh.as_mut_ptr()),
             errno: 0,
         }
     }
 
-    /// Creates the child: sharing our memory when there are no `pre_exec` closures (the
-    /// vfork path, whose cost does not grow with our size), with a copy of it otherwise.
+    /// Creates the child: sharing our memory (the vfork path, whose cost does not grow with
+    /// our size) unless it needs memory of its own (see the module docs).
     fn clone_child(
         &mut self,
-        prepared: &Prepared,
+        prepared: &mut Prepared,
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let vfork = self.closures.is_empty() && probe::vfork_shares_memory();
-        if !self.closures.is_empty() && !self.allow_fork {
+        if self.needs_fork() && !self.allow_fork {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "pre_exec closures need fork(), which allow_fork(false) forbids",
+                "pre_exec closures, uid and gid need fork(), which allow_fork(false) forbids",
             ));
+        }
+        if self.needs_fork() || !probe::vfork_shares_memory() {
+            return self.clone_fork(prepared, stdio);
         }
         let want_pidfd = self.create_pidfd && probe::clone_pidfd() != Some(false);
         with_stack(|stack| {
-            let (pid, pidfd) = if vfork {
-                self.clone_vfork(prepared, stdio, stack, want_pidfd)?
-            } else {
-                self.clone_fork(prepared, stdio, stack, want_pidfd)?
-            };
+            let (pid, pidfd) = self.clone_vfork(prepared, stdio, stack, want_pidfd)?;
             if want_pidfd {
                 probe::record_clone_pidfd(pidfd.is_some());
             }
@@ -189,7 +233,7 @@ impl Command {
     /// exec'd or exited; the child reports an exec failure through the plan itself.
     fn clone_vfork(
         &mut self,
-        prepared: &Prepared,
+        prepared: &mut Prepared,
         stdio: &[ChildStdio; 3],
         stack: &ChildStack,
         want_pidfd: bool,
@@ -204,7 +248,7 @@ impl Command {
                 mask,
                 handlers_cleared: true,
             };
-            let mut plan = self.plan(prepared, stdio, signals, None);
+            let mut plan = self.plan(prepared, stdio, signals);
             let mut flags = libc::CLONE_VM as u64 | libc::CLONE_VFORK as u64;
             flags |= clone::CLONE_CLEAR_SIGHAND;
             if want_pidfd {
@@ -236,7 +280,7 @@ impl Command {
                     mask,
                     handlers_cleared: false,
                 };
-                let mut plan = self.plan(prepared, stdio, signals, None);
+                let mut plan = self.plan(prepared, stdio, signals);
                 let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
                 let arg = ptr::from_mut(&mut plan).cast::<c_void>();
                 // SAFETY: as for clone3 above; the child also resets our signal handlers in
@@ -246,41 +290,49 @@ impl Command {
             }
         };
         drop(blocked);
-        finish(pid, pidfd_slot, Ok((errno != 0).then_some(errno)))
+        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+        finish(pid, pidfd, Ok((errno != 0).then_some(errno)))
     }
 
-    /// The fork path, for `pre_exec` closures: the child has a copy of our memory, so it
-    /// reports an exec failure through a close-on-exec pipe.
+    /// The fork path: glibc's `fork()`, so the child has a copy of our memory and a libc
+    /// that is safe to use (atfork handlers, malloc's locks reset); it sends its pidfd and
+    /// any exec failure over a socket.
     fn clone_fork(
         &mut self,
-        prepared: &Prepared,
+        prepared: &mut Prepared,
         stdio: &[ChildStdio; 3],
-        stack: &ChildStack,
-        want_pidfd: bool,
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let (error_read, error_write) = pipe()?;
-        let error_pipe = Some(error_write.as_raw_fd());
-        let mut plan = self.plan(prepared, stdio, Signals::Inherited, error_pipe);
-        let arg = ptr::from_mut(&mut plan).cast::<c_void>();
-        let mut pidfd_slot: c_int = -1;
-        // SAFETY: without CLONE_VM the child runs `child_main` on `stack` in its own copy of
-        // our memory, so the plan it reads and the stack it writes are private to it.
-        let pid = unsafe { clone_legacy(libc::SIGCHLD, want_pidfd, stack, arg, &mut pidfd_slot)? };
-        drop(error_write);
-        finish(pid, pidfd_slot, read_exec_result(&error_read))
+        let want_pidfd = self.create_pidfd;
+        let (ours, theirs) = seqpacket_pair()?;
+        let report = theirs.as_raw_fd();
+        let mut plan = self.plan(prepared, stdio, Signals::Inherited);
+        // SAFETY: fork has no memory-safety preconditions of its own; the child runs only
+        // `fork_child`, which never returns into our code (a panicking closure aborts it).
+        let pid = cvt(unsafe { libc::fork() })?;
+        if pid == 0 {
+            child::fork_child(&mut plan, report, want_pidfd);
+        }
+        drop(theirs);
+        let pidfd = match want_pidfd {
+            true => receive_pidfd(&ours),
+            false => Ok(None),
+        };
+        match pidfd {
+            Ok(pidfd) => finish(pid, pidfd, read_exec_result(&ours)),
+            Err(e) => finish(pid, None, Err(e)),
+        }
     }
 }
 
-/// The result of a spawn once the clone returned: the child and the pidfd the kernel wrote
-/// into `pidfd_slot` (-1: none), or, when exec failed (`Ok(Some(errno))`) or its outcome
-/// cannot be known (`Err`), the error, with the child killed if need be and reaped.
+/// The result of a spawn once the child exists: the child and its pidfd, or, when exec
+/// failed (`Ok(Some(errno))`) or its outcome cannot be known (`Err`), the error, with the
+/// child killed if need be and reaped.
 fn finish(
     pid: libc::pid_t,
-    pidfd_slot: c_int,
+    pidfd: Option<PidFd>,
     exec_failure: io::Result<Option<c_int>>,
 ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
     let err = match exec_failure {
         Ok(None) => return Ok((pid, pidfd)),
         Ok(Some(errno)) => io::Error::from_raw_os_error(errno),
@@ -294,6 +346,15 @@ fn finish(
     drop(pidfd);
     reap(pid)?;
     Err(err)
+}
+
+/// Reaps a child that failed to exec. `ECHILD` means the kernel reaped it already, as it
+/// does when the application set `SIGCHLD` to `SIG_IGN`: the spawn's error still stands.
+fn reap(pid: libc::pid_t) -> io::Result<()> {
+    match waitid(WaitTarget::Pid(pid), libc::WEXITED) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 /// glibc's `clone(3)` with `flags`, plus `CLONE_PIDFD` when wanted and not refused.
@@ -389,34 +450,45 @@ impl Drop for BlockedSignals {
     }
 }
 
-extern "C" {
-    /// The process's environment, as libc keeps it (POSIX `environ`).
-    static environ: *const *const c_char;
+/// A close-on-exec `SOCK_SEQPACKET` socket pair, both ends at fd 3 or above so that
+/// installing the child's standard streams cannot overwrite them (the parent may run with
+/// fds 0-2 closed).
+fn seqpacket_pair() -> io::Result<(FileDesc, FileDesc)> {
+    let mut fds = [0; 2];
+    let kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` has room for the two fds socketpair writes.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) })?;
+    // SAFETY: both fds were just created and nothing else owns them.
+    let (a, b) = unsafe { (FileDesc::from_raw_fd(fds[0]), FileDesc::from_raw_fd(fds[1])) };
+    Ok((above_stdio(a)?.into(), above_stdio(b)?.into()))
 }
 
-/// The parent's environment as the child inherits it: libc's `environ` array itself, with
-/// no copy (as `execvp(3)` and `posix_spawnp(3)` use it), and the value of its `PATH`.
-///
-/// Reading it without std's environment lock is sound under std's own contract: changing
-/// the environment (`std::env::set_var`, `remove_var`) while another thread may read it
-/// through anything but `std::env`, libc included, is the caller's undefined behaviour
-/// (which is why those functions are `unsafe` since Rust 2024).
-fn inherited_environment() -> (*const *const c_char, Option<&'static [u8]>) {
-    // SAFETY: libc keeps `environ` pointing at a null-terminated array of NUL-terminated
-    // strings; nothing changes it concurrently (see above).
-    unsafe {
-        let envp = environ;
-        let mut path = None;
-        let mut entry = envp;
-        while !entry.is_null() && !(*entry).is_null() {
-            let bytes = CStr::from_ptr(*entry).to_bytes();
-            if let Some(value) = bytes.strip_prefix(b"PATH=") {
-                path = Some(value);
-                break;
-            }
-            entry = entry.add(1);
-        }
-        (envp, path)
+/// Receives the forked child's first message (see `child::send_own_pidfd`): its pidfd, or
+/// `None` when the kernel gave it none or the child died first. A 4-byte message instead
+/// is the errno that kept it from opening one.
+fn receive_pidfd(socket: &FileDesc) -> io::Result<Option<PidFd>> {
+    let mut data = [0u8; 4];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = FdMessage::empty();
+    // SAFETY: an all-zero msghdr (no name, no data, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ptr::from_mut(&mut control).cast();
+    msg.msg_controllen = std::mem::size_of::<FdMessage>();
+    // SAFETY: `msg` points at buffers that live across the call; MSG_CMSG_CLOEXEC makes a
+    // received fd close-on-exec at once.
+    let n =
+        cvt_r(|| unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    let fd = (msg.msg_controllen > 0).then(|| control.fd()).flatten();
+    // SAFETY: an SCM_RIGHTS fd was installed in our table by this very recvmsg.
+    let pidfd = fd.map(|fd| unsafe { PidFd::from_raw_fd(fd) });
+    match n {
+        4 => Err(io::Error::from_raw_os_error(c_int::from_ne_bytes(data))),
+        _ => Ok(pidfd),
     }
 }
 
@@ -440,10 +512,6 @@ fn read_exec_result(pipe: &FileDesc) -> io::Result<Option<c_int>> {
     }
 }
 
-fn reap(pid: libc::pid_t) -> io::Result<()> {
-    waitid(WaitTarget::Pid(pid), libc::WEXITED).map(drop)
-}
-
 /// Where the child looks for the program: the program itself if it contains a `/`, else each
 /// directory of the child's `PATH` in turn (an empty entry meaning the working directory).
 fn candidates(program: &CStr, path: Option<&[u8]>) -> (Vec<CString>, bool) {
@@ -457,6 +525,7 @@ fn candidates(program: &CStr, path: Option<&[u8]>) -> (Vec<CString>, bool) {
     let path = path.unwrap_or(DEFAULT_PATH);
     let programs = path
         .split(|&b| b == b':')
+        .filter(|dir| dir.len() < PATH_MAX)
         .filter_map(|dir| {
             if dir.is_empty() {
                 return Some(program.to_owned());
@@ -536,6 +605,8 @@ fn pipe() -> io::Result<(FileDesc, FileDesc)> {
 pub(crate) struct Throwaway {
     /// The child's store reached our memory: `CLONE_VM` is honoured.
     pub(crate) shared_memory: bool,
+    /// The kernel gave the child a pidfd (asked for, and Linux 5.2+).
+    pub(crate) had_pidfd: bool,
     /// The kernel still had its exit status after the reap (`PIDFD_INFO_EXIT`, 6.15); only
     /// known when the child had a pidfd.
     pub(crate) exit_info_after_reap: bool,
@@ -569,14 +640,17 @@ pub(crate) fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
     let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
     // A child without an exit signal is only waitable with __WALL. It is reaped by pid,
     // which works on every kernel (waitid(P_PIDFD) needs 5.4) and is safe: nobody else
-    // knows of this child, so its pid cannot have been reused.
-    waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL)?;
+    // knows of this child, so its pid cannot have been reused. ECHILD: the kernel reaped
+    // it already (SIGCHLD set to SIG_IGN).
+    match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {}
+        other => drop(other?),
+    }
     // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
     let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
-    let exit_info_after_reap = pidfd
-        .is_some_and(|pidfd| probe::pidfd_get_info() && pidfd.exit_status_after_reap().is_ok());
     Ok(Throwaway {
         shared_memory,
-        exit_info_after_reap,
+        had_pidfd: pidfd.is_some(),
+        exit_info_after_reap: pidfd.is_some_and(|pidfd| pidfd.exit_status_after_reap().is_ok()),
     })
 }

@@ -1,0 +1,145 @@
+//! The child's environment: the changes a `Command` records ([`CommandEnv`], std's
+//! `sys/process/env.rs`) and the `envp` array built from them at spawn time ([`Envp`]).
+//!
+//! The parent's variables are always read with [`std::env::vars_os`], under std's
+//! environment lock, and copied: never through libc's `environ`, which another thread's
+//! `std::env::set_var` may reallocate (and free) at any moment. A vfork child reads the
+//! copy while other threads keep running, so the copy belongs to the spawn alone.
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, OsStr, OsString};
+use std::fmt;
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
+use std::ptr;
+
+/// Changes to the inherited environment, as `Command::env*` record them.
+#[derive(Clone, Default)]
+pub(crate) struct CommandEnv {
+    pub(crate) clear: bool,
+    /// Whether `PATH` was set or removed, which makes std look the program up with
+    /// `execvp(3)` in the child (see [`super::spawn`]).
+    pub(crate) saw_path: bool,
+    pub(crate) vars: BTreeMap<OsString, Option<OsString>>,
+}
+
+impl CommandEnv {
+    pub(crate) fn set(&mut self, key: &OsStr, value: &OsStr) {
+        self.note_path(key);
+        self.vars.insert(key.to_owned(), Some(value.to_owned()));
+    }
+
+    pub(crate) fn remove(&mut self, key: &OsStr) {
+        self.note_path(key);
+        if self.clear {
+            self.vars.remove(key);
+        } else {
+            self.vars.insert(key.to_owned(), None);
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.clear = true;
+        self.vars.clear();
+    }
+
+    fn note_path(&mut self, key: &OsStr) {
+        self.saw_path |= key == "PATH";
+    }
+
+    /// Whether the child simply inherits the parent's environment.
+    pub(crate) fn is_unchanged(&self) -> bool {
+        !self.clear && self.vars.is_empty()
+    }
+
+    /// The child's environment, or `None` if a variable holds a NUL byte.
+    pub(crate) fn envp(&self) -> Option<Envp> {
+        if self.is_unchanged() {
+            return Envp::new(std::env::vars_os());
+        }
+        let mut env: BTreeMap<OsString, OsString> = if self.clear {
+            BTreeMap::new()
+        } else {
+            std::env::vars_os().collect()
+        };
+        for (key, value) in &self.vars {
+            match value {
+                Some(value) => env.insert(key.clone(), value.clone()),
+                None => env.remove(key),
+            };
+        }
+        Envp::new(env)
+    }
+}
+
+impl fmt::Debug for CommandEnv {
+    /// Formats like std's (which leaves `saw_path` out).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandEnv")
+            .field("clear", &self.clear)
+            .field("vars", &self.vars)
+            .finish()
+    }
+}
+
+/// An environment as `execve(2)` takes it: `KEY=VALUE` strings, NUL-terminated, in one
+/// buffer, and the null-terminated array of pointers into it.
+pub(crate) struct Envp {
+    strings: Vec<u8>,
+    pointers: Vec<*const c_char>,
+    /// Where the value of `PATH` lies in `strings`.
+    path: Option<Range<usize>>,
+}
+
+impl Envp {
+    /// Packs the variables; `None` if a key or value holds a NUL byte.
+    fn new<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Option<Envp>
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut strings = Vec::new();
+        let mut starts = Vec::new();
+        let mut path = None;
+        for (key, value) in vars {
+            let (key, value) = (key.as_ref().as_bytes(), value.as_ref().as_bytes());
+            if key.contains(&0) || value.contains(&0) {
+                return None;
+            }
+            starts.push(strings.len());
+            strings.extend_from_slice(key);
+            strings.push(b'=');
+            if key == b"PATH" {
+                path = Some(strings.len()..strings.len() + value.len());
+            }
+            strings.extend_from_slice(value);
+            strings.push(0);
+        }
+        // `strings` no longer grows, so pointers into it stay valid while `self` lives.
+        let base = strings.as_ptr();
+        let pointers = starts
+            .into_iter()
+            // SAFETY: every start is an offset inside `strings`.
+            .map(|start| unsafe { base.add(start) }.cast::<c_char>())
+            .chain(std::iter::once(ptr::null()))
+            .collect();
+        Some(Envp {
+            strings,
+            pointers,
+            path,
+        })
+    }
+
+    /// The null-terminated array, valid while `self` lives.
+    pub(crate) fn as_ptr(&self) -> *const *const c_char {
+        self.pointers.as_ptr()
+    }
+
+    /// The value of `PATH`, if the environment has one.
+    pub(crate) fn path(&self) -> Option<&[u8]> {
+        self.path.clone().map(|range| &self.strings[range])
+    }
+}
+
+#[cfg(test)]
+mod tests;
