@@ -24,6 +24,21 @@ impl FileDesc {
         Ok(n as usize)
     }
 
+    /// Reads into the spare capacity of `buf` (growing it as `Vec` does when it is full),
+    /// retrying on `EINTR`; returns the number of bytes appended. Needs no buffer of its own,
+    /// so collecting a child's output costs no stack.
+    pub fn read_to_spare(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        buf.reserve(if buf.capacity() == 0 { 8 * 1024 } else { 1 });
+        let spare = buf.spare_capacity_mut();
+        let len = spare.len().min(isize::MAX as usize);
+        // SAFETY: the spare capacity is valid for writes of `len` bytes; read(2) writes at
+        // most that many and reports how many.
+        let n = cvt_r(|| unsafe { libc::read(self.as_raw_fd(), spare.as_mut_ptr().cast(), len) })?;
+        // SAFETY: read(2) initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n as usize) };
+        Ok(n as usize)
+    }
+
     /// Writes from `buf`, retrying on `EINTR`; returns the number of bytes written.
     ///
     /// See [`write(2)`](https://man7.org/linux/man-pages/man2/write.2.html).

@@ -27,6 +27,9 @@
 //! | `ids`               | prints `uid=U gid=G pgid=P sid=S groups=A,B`                     |
 //! | `sigstate`          | prints the `SigBlk:` and `SigIgn:` lines of `/proc/self/status`  |
 //! | `pid`               | prints `pid=N ppid=M`                                            |
+//! | `ptrace-hold PID SECS`| attaches to `PID` (`PTRACE_SEIZE`), prints `seized`, then never |
+//! |                     | waits for it: once it exits, only this tracer can see it, so its |
+//! |                     | parent cannot reap it until the tracer exits after `SECS`        |
 //! | `in-new-pid-ns P A…`| runs `P A…` as pid 1 of a new pid namespace, keeping this        |
 //! |                     | `/proc` (so it numbers processes as the parent namespace does),  |
 //! |                     | and exits with its code (128 + N if killed by signal N)          |
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         b"ids" => cmd_ids(),
         b"sigstate" => cmd_sigstate(),
         b"pid" => cmd_pid(),
+        b"ptrace-hold" => cmd_ptrace_hold(&rest),
         b"in-new-pid-ns" => cmd_in_new_pid_ns(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
@@ -128,6 +132,23 @@ fn cmd_sleep(rest: &[OsString]) -> Outcome {
     let duration = Duration::try_from_secs_f64(secs)
         .map_err(|err| Failure(format!("invalid duration {secs}: {err}")))?;
     std::thread::sleep(duration);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_ptrace_hold(rest: &[OsString]) -> Outcome {
+    let [pid, secs] = rest else {
+        return Err(Failure("expected PID SECS".into()));
+    };
+    let pid: libc::pid_t = parse_arg(pid, "pid")?;
+    let secs: f64 = parse_arg(secs, "seconds")?;
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: PTRACE_SEIZE takes a pid and no address or data.
+    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } == -1 {
+        return Err(io::Error::last_os_error().into());
+    }
+    println!("seized");
+    io::stdout().flush()?;
+    std::thread::sleep(Duration::from_secs_f64(secs));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -399,7 +399,7 @@ thread_local! {
     static STACK: Cell<Option<ChildStack>> = const { Cell::new(None) };
 }
 
-fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
+pub(super) fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
     // A thread that is being torn down has no thread-locals left: it gets a fresh stack.
     let stack = match STACK.try_with(Cell::take) {
         Ok(Some(stack)) => stack,

@@ -76,3 +76,74 @@ fn nul_bytes_are_invalid_input() {
     let err = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// Fills the calling thread's child stack with a pattern, runs `spawn`, and returns how many
+/// bytes from the top the child wrote (the stack is shared memory on the vfork path).
+fn child_stack_used(spawn: impl FnOnce()) -> usize {
+    const PATTERN: u8 = 0xa5;
+    let usable = |stack: &stack::ChildStack| {
+        let page = stack.len() - spawn::CHILD_STACK_SIZE.next_multiple_of(4096);
+        // SAFETY: the mapping is ours and no child runs on it between spawns; the guard
+        // page at the bottom is left alone.
+        unsafe {
+            std::slice::from_raw_parts_mut(stack.base().cast::<u8>().add(page), stack.len() - page)
+        }
+    };
+    spawn::with_stack(|stack| {
+        usable(stack).fill(PATTERN);
+        Ok(())
+    })
+    .unwrap();
+    spawn();
+    spawn::with_stack(|stack| {
+        let bytes = usable(stack);
+        let lowest = bytes
+            .iter()
+            .position(|&b| b != PATTERN)
+            .unwrap_or(bytes.len());
+        Ok(bytes.len() - lowest)
+    })
+    .unwrap()
+}
+
+#[test]
+fn vfork_children_use_a_fraction_of_their_stack() {
+    // The deepest path a child takes: every PATH entry tried, the last one refused with
+    // ENOEXEC and retried with /bin/sh, after a working directory and a process group.
+    let dir = std::env::temp_dir().join(format!("sys-linux-stack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, b"\x01\x02").unwrap();
+    std::fs::set_permissions(
+        &garbage,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("/nonexistent/a:/nonexistent/b:{}", dir.display());
+    let deep = || {
+        let mut cmd = Command::new(OsStr::new("garbage"));
+        cmd.env(OsStr::new("PATH"), OsStr::new(&path));
+        cmd.cwd(OsStr::new("/"));
+        cmd.pgroup(0);
+        cmd.create_pidfd(true);
+        let (mut process, _) = cmd.spawn::<PidFd>(Stdio::Null, true).unwrap();
+        process.wait().unwrap();
+    };
+    let with_clone3 = child_stack_used(deep);
+    // As on 5.3 and 5.4: glibc's clone(2), the child resetting handlers one by one.
+    probe::record_clone3_spawn_unusable();
+    let with_clone = child_stack_used(deep);
+    std::fs::remove_dir_all(&dir).unwrap();
+    eprintln!("child stack used: {with_clone3} bytes with clone3, {with_clone} with clone");
+    for used in [with_clone3, with_clone] {
+        assert!(
+            used > 0,
+            "the child did not run on the stack: {with_clone3} {with_clone}"
+        );
+        assert!(
+            used < spawn::CHILD_STACK_SIZE / 2,
+            "a child used {used} of {} bytes",
+            spawn::CHILD_STACK_SIZE
+        );
+    }
+}

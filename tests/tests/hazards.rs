@@ -1,0 +1,823 @@
+//! Spawning under process-wide hazards, each scenario run with std and with process-ext in
+//! the same process, asserting the same result (or a better one, said where it is).
+//!
+//! Scenarios that change process-wide state (threads calling `set_var` or `malloc`,
+//! `SIGCHLD` ignored, fds 0-2 closed, a seccomp filter that kills, a tight address-space
+//! limit) run in a copy of this test binary of their own ([`in_own_process`]); a deadlock
+//! there fails the test after a time limit instead of hanging the run.
+
+use std::ffi::OsString;
+use std::hint::black_box;
+use std::io::{self, BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use process_ext::os::linux::process::{ChildExt as _, CommandExt as _, PidFd};
+use process_ext_tests::{
+    helper, helper_for_any_user, in_own_process, kernel_at_least, not_applicable, TempDir,
+};
+
+/// How long a scenario in a process of its own may take before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Both implementations, for scenarios written once against each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lib {
+    Std,
+    Ext,
+}
+
+const BOTH: [Lib; 2] = [Lib::Std, Lib::Ext];
+
+/// Runs `program args` with `lib`, optionally with a no-op `pre_exec` (std's and our fork
+/// path), and returns what `status()` gave.
+fn status(lib: Lib, program: &Path, args: &[&str], fork: bool) -> io::Result<ExitStatus> {
+    match lib {
+        Lib::Std => {
+            use std::os::unix::process::CommandExt as _;
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(args);
+            if fork {
+                // SAFETY: the closure does nothing.
+                unsafe { cmd.pre_exec(|| Ok(())) };
+            }
+            cmd.status()
+        }
+        Lib::Ext => {
+            use process_ext::os::unix::process::CommandExt as _;
+            let mut cmd = process_ext::process::Command::new(program);
+            cmd.args(args);
+            if fork {
+                // SAFETY: the closure does nothing.
+                unsafe { cmd.pre_exec(|| Ok(())) };
+            }
+            cmd.status()
+        }
+    }
+}
+
+/// A thread that runs `work` until the returned guard is dropped.
+struct Background {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Background {
+    fn start(mut work: impl FnMut() + Send + 'static) -> Background {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                work();
+            }
+        });
+        Background {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("a background thread panicked");
+        }
+    }
+}
+
+/// Threads that allocate and free all the time.
+fn malloc_storm(threads: usize) -> Vec<Background> {
+    (0..threads)
+        .map(|t| {
+            Background::start(move || {
+                let blocks: Vec<Vec<u8>> = (1..64).map(|i| vec![t as u8; i * 97]).collect();
+                black_box(blocks);
+            })
+        })
+        .collect()
+}
+
+/// `std::env::set_var` and `remove_var` (safe in edition 2021) in another thread while
+/// children inherit the environment: std holds its environment lock across the spawn; we
+/// copy the environment under that lock. Every child must start and see a well-formed
+/// environment: each `HAZARD_<i>` it has holds exactly `i * 7` bytes of `x`.
+#[test]
+fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
+    let name = "concurrent_set_var_leaves_spawns_and_their_environment_intact";
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    std::env::set_var("HAZARD_FIXED", "1");
+    let _writer = Background::start(|| {
+        for i in 0..64 {
+            std::env::set_var(format!("HAZARD_{i}"), "x".repeat(i * 7));
+        }
+        for i in 0..64 {
+            std::env::remove_var(format!("HAZARD_{i}"));
+        }
+    });
+    for round in 0..150 {
+        for lib in BOTH {
+            let out = match lib {
+                Lib::Std => std::process::Command::new(helper()).arg("env").output(),
+                Lib::Ext => process_ext::process::Command::new(helper())
+                    .arg("env")
+                    .output(),
+            };
+            let out = out.unwrap_or_else(|e| panic!("{lib:?}, round {round}: spawn failed: {e}"));
+            assert!(
+                out.status.success(),
+                "{lib:?}, round {round}: {}",
+                out.status
+            );
+            let env = String::from_utf8(out.stdout).expect("environment is not UTF-8");
+            assert!(env.lines().any(|l| l == "HAZARD_FIXED=1"), "{lib:?}: {env}");
+            for line in env.lines().filter(|l| l.starts_with("HAZARD_")) {
+                let (key, value) = line.split_once('=').expect("an entry without '='");
+                if key == "HAZARD_FIXED" {
+                    continue;
+                }
+                let i: usize = key["HAZARD_".len()..].parse().expect("a garbled key");
+                assert_eq!(value, "x".repeat(i * 7), "{lib:?}, round {round}: {line}");
+            }
+        }
+    }
+}
+
+/// The kernel resets the dumpable flag of the memory a process runs on when its
+/// credentials change; a vfork child shares the parent's. A spawn with `uid` must leave the
+/// parent dumpable (and its `/proc/self` files its own) throughout, as std's fork does.
+#[test]
+fn uid_and_gid_spawns_leave_the_parent_dumpable() {
+    let name = "uid_and_gid_spawns_leave_the_parent_dumpable";
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        not_applicable("changing credentials needs root; the kernel matrix runs as root");
+        return;
+    }
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    // SAFETY: prctl(PR_GET_DUMPABLE) only reads the flag.
+    let dumpable = || unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
+    assert_eq!(dumpable(), 1, "the test process starts dumpable");
+    let lost = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&lost);
+    let watcher = Background::start(move || {
+        if dumpable() != 1 {
+            seen.store(true, Ordering::Relaxed);
+        }
+    });
+    let program = helper_for_any_user();
+    for lib in BOTH {
+        for _ in 0..100 {
+            let status = match lib {
+                Lib::Std => {
+                    use std::os::unix::process::CommandExt as _;
+                    std::process::Command::new(program)
+                        .args(["exit", "0"])
+                        .uid(65534)
+                        .gid(65534)
+                        .status()
+                }
+                Lib::Ext => {
+                    use process_ext::os::unix::process::CommandExt as _;
+                    process_ext::process::Command::new(program)
+                        .args(["exit", "0"])
+                        .uid(65534)
+                        .gid(65534)
+                        .status()
+                }
+            };
+            assert_eq!(status.expect("spawn failed").code(), Some(0), "{lib:?}");
+        }
+        assert_eq!(dumpable(), 1, "{lib:?} left the parent non-dumpable");
+        assert!(
+            !lost.load(Ordering::Relaxed),
+            "{lib:?} made the parent non-dumpable"
+        );
+        let owner = std::fs::metadata("/proc/self/status").expect("cannot stat /proc/self");
+        assert_eq!(std::os::unix::fs::MetadataExt::uid(&owner), 0, "{lib:?}");
+    }
+    drop(watcher);
+}
+
+/// A `pre_exec` closure that allocates while other threads use malloc from the one arena
+/// (`MALLOC_ARENA_MAX=1`): `fork()` hands the child a usable malloc, so no spawn hangs.
+#[test]
+fn allocating_pre_exec_while_threads_malloc_never_hangs() {
+    let name = "allocating_pre_exec_while_threads_malloc_never_hangs";
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+        return;
+    }
+    let _storm = malloc_storm(3);
+    let allocate = || {
+        let v: Vec<u8> = black_box(vec![7; 4096]);
+        drop(v);
+        Ok(())
+    };
+    for round in 0..150 {
+        for lib in BOTH {
+            let status = match lib {
+                Lib::Std => {
+                    use std::os::unix::process::CommandExt as _;
+                    let mut cmd = std::process::Command::new(helper());
+                    // SAFETY: allocating is safe after fork(), which std uses.
+                    unsafe { cmd.arg("exit").arg("3").pre_exec(allocate) }.status()
+                }
+                Lib::Ext => {
+                    use process_ext::os::unix::process::CommandExt as _;
+                    let mut cmd = process_ext::process::Command::new(helper());
+                    // SAFETY: allocating is safe after fork(), which the fork path uses.
+                    unsafe { cmd.arg("exit").arg("3").pre_exec(allocate) }.status()
+                }
+            };
+            let status = status.unwrap_or_else(|e| panic!("{lib:?}, round {round}: {e}"));
+            assert_eq!(status.code(), Some(3), "{lib:?}, round {round}");
+        }
+    }
+}
+
+/// A panicking `pre_exec` closure kills the child with `SIGABRT`; `spawn` returns the child
+/// (as std does) and never hangs, even while other threads use malloc.
+#[test]
+fn panicking_pre_exec_aborts_the_child() {
+    let name = "panicking_pre_exec_aborts_the_child";
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+        return;
+    }
+    let _storm = malloc_storm(2);
+    for round in 0..30 {
+        for lib in BOTH {
+            let child = match lib {
+                Lib::Std => {
+                    use std::os::unix::process::CommandExt as _;
+                    let mut cmd = std::process::Command::new(helper());
+                    // SAFETY: the closure only panics.
+                    unsafe { cmd.arg("exit").arg("0").pre_exec(|| panic!("boom")) }
+                        .spawn()
+                        .and_then(|mut child| child.wait())
+                }
+                Lib::Ext => {
+                    use process_ext::os::unix::process::CommandExt as _;
+                    let mut cmd = process_ext::process::Command::new(helper());
+                    // SAFETY: the closure only panics.
+                    unsafe { cmd.arg("exit").arg("0").pre_exec(|| panic!("boom")) }
+                        .spawn()
+                        .and_then(|mut child| child.wait())
+                }
+            };
+            let status = child.unwrap_or_else(|e| panic!("{lib:?}, round {round}: {e}"));
+            assert_eq!(status.signal(), Some(libc::SIGABRT), "{lib:?}: {status}");
+        }
+    }
+}
+
+/// The parent runs with fds 0, 1 and 2 closed, so the fds a spawn creates (pipes, sockets,
+/// `/dev/null`) land there unless moved: a missing program must still be reported, on
+/// both paths, with and without a pidfd.
+#[test]
+fn closed_standard_fds_keep_spawn_errors() {
+    let name = "closed_standard_fds_keep_spawn_errors";
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    let missing = Path::new("/nonexistent/program");
+    let helper = helper();
+    // SAFETY: fds 0-2 are saved above 100 and put back before anything is asserted.
+    unsafe {
+        for fd in 0..3 {
+            assert_eq!(libc::dup3(fd, 100 + fd, libc::O_CLOEXEC), 100 + fd);
+            libc::close(fd);
+        }
+    }
+    let mut results = Vec::new();
+    for fork in [false, true] {
+        for pidfd in [false, true] {
+            for lib in BOTH {
+                if lib == Lib::Std && pidfd {
+                    continue;
+                }
+                // Every stream redirected, so the child installs fds over 0, 1 and 2.
+                let spawn = |program: &Path, args: &[&str]| match lib {
+                    Lib::Std => {
+                        use std::os::unix::process::CommandExt as _;
+                        use std::process::Stdio;
+                        let mut cmd = std::process::Command::new(program);
+                        cmd.args(args);
+                        cmd.stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null());
+                        if fork {
+                            // SAFETY: the closure does nothing.
+                            unsafe { cmd.pre_exec(|| Ok(())) };
+                        }
+                        cmd.status()
+                    }
+                    Lib::Ext => {
+                        use process_ext::os::unix::process::CommandExt as _;
+                        use process_ext::process::Stdio;
+                        let mut cmd = process_ext::process::Command::new(program);
+                        cmd.args(args).create_pidfd(pidfd);
+                        cmd.stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null());
+                        if fork {
+                            // SAFETY: the closure does nothing.
+                            unsafe { cmd.pre_exec(|| Ok(())) };
+                        }
+                        cmd.status()
+                    }
+                };
+                let err = spawn(missing, &[]).map_err(|e| e.raw_os_error());
+                let ok = spawn(&helper, &["exit", "4"]).map(|s| s.code());
+                results.push((lib, fork, pidfd, err, ok.map_err(|e| e.to_string())));
+            }
+        }
+    }
+    // SAFETY: puts the saved fds back.
+    unsafe {
+        for fd in 0..3 {
+            assert_eq!(libc::dup2(100 + fd, fd), fd);
+            libc::close(100 + fd);
+        }
+    }
+    for (lib, fork, pidfd, err, ok) in results {
+        let what = format!("{lib:?}, fork path {fork}, pidfd {pidfd}");
+        assert_eq!(err, Err(Some(libc::ENOENT)), "{what}");
+        assert_eq!(ok, Ok(Some(4)), "{what}");
+    }
+}
+
+/// `SIGCHLD` set to `SIG_IGN`: the kernel reaps children itself. A failed spawn still
+/// reports the exec error (std's posix_spawn path does; its fork path panics in
+/// `spawn`: ours returns the error there too), and waiting for a child that ran gives
+/// `ECHILD` as with std, or the real status where the kernel keeps it (6.15+, pidfd).
+#[test]
+fn ignored_sigchld_keeps_spawn_errors() {
+    let name = "ignored_sigchld_keeps_spawn_errors";
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    let missing = Path::new("/nonexistent/program");
+    let std_error = status(Lib::Std, missing, &[], false).map_err(|e| e.raw_os_error());
+    assert_eq!(std_error.map(drop), Err(Some(libc::ENOENT)), "std");
+    for fork in [false, true] {
+        for pidfd in [false, true] {
+            use process_ext::os::unix::process::CommandExt as _;
+            let what = format!("fork path {fork}, pidfd {pidfd}");
+            let cmd = |program: &Path| {
+                let mut cmd = process_ext::process::Command::new(program);
+                cmd.create_pidfd(pidfd);
+                if fork {
+                    // SAFETY: the closure does nothing.
+                    unsafe { cmd.pre_exec(|| Ok(())) };
+                }
+                cmd
+            };
+            let err = cmd(missing).spawn().map(drop).map_err(|e| e.raw_os_error());
+            assert_eq!(err, Err(Some(libc::ENOENT)), "{what}");
+            let mut child = cmd(&helper()).args(["exit", "5"]).spawn().expect(&what);
+            let waited = child.wait().map(|s| s.code()).map_err(|e| e.raw_os_error());
+            let has_pidfd = child.pidfd().is_ok();
+            if has_pidfd && sys_linux::probe::exit_info_after_reap() {
+                assert_eq!(waited, Ok(Some(5)), "{what}");
+            } else {
+                assert_eq!(waited, Err(Some(libc::ECHILD)), "{what}");
+            }
+        }
+    }
+    let mut child = std::process::Command::new(helper())
+        .args(["exit", "5"])
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        child.wait().map_err(|e| e.raw_os_error()).map(drop),
+        Err(Some(libc::ECHILD))
+    );
+}
+
+/// A seccomp policy that kills the process on a pidfd syscall (as some Android versions
+/// have): spawning, waiting, killing and timed waits without `create_pidfd` must never make
+/// one, as with std.
+#[test]
+fn seccomp_killing_pidfd_syscalls_spares_spawns_without_a_pidfd() {
+    let name = "seccomp_killing_pidfd_syscalls_spares_spawns_without_a_pidfd";
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    kill_on_pidfd_syscalls();
+    for lib in BOTH {
+        assert_eq!(
+            status(lib, &helper(), &["exit", "6"], false)
+                .unwrap()
+                .code(),
+            Some(6)
+        );
+        assert_eq!(
+            status(lib, &helper(), &["exit", "6"], true).unwrap().code(),
+            Some(6)
+        );
+        let err = status(lib, Path::new("/nonexistent/program"), &[], false).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{lib:?}");
+    }
+    let mut sleeper = std::process::Command::new(helper())
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    sleeper.kill().unwrap();
+    assert_eq!(sleeper.wait().unwrap().signal(), Some(libc::SIGKILL));
+
+    let mut sleeper = process_ext::process::Command::new(helper())
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        sleeper.wait_timeout(Duration::from_millis(20)).unwrap(),
+        None
+    );
+    sleeper.kill().unwrap();
+    assert_eq!(sleeper.wait().unwrap().signal(), Some(libc::SIGKILL));
+    let out = process_ext::process::Command::new(helper())
+        .args(["stdout", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"hi");
+}
+
+/// Installs a filter that kills the process on `pidfd_open`, `pidfd_send_signal`,
+/// `pidfd_getfd` and `waitid(P_PIDFD)`.
+fn kill_on_pidfd_syscalls() {
+    use seccompiler::{
+        BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
+    let p_pidfd = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        libc::P_PIDFD as u64,
+    )
+    .unwrap();
+    let rules = vec![
+        (libc::SYS_pidfd_open, vec![]),
+        (libc::SYS_pidfd_send_signal, vec![]),
+        (libc::SYS_pidfd_getfd, vec![]),
+        (
+            libc::SYS_waitid,
+            vec![SeccompRule::new(vec![p_pidfd]).unwrap()],
+        ),
+    ];
+    let filter = SeccompFilter::new(
+        rules.into_iter().collect(),
+        SeccompAction::Allow,
+        SeccompAction::KillProcess,
+        TargetArch::x86_64,
+    )
+    .unwrap();
+    let program: BpfProgram = filter.try_into().unwrap();
+    seccompiler::apply_filter(&program).unwrap();
+}
+
+/// `pre_exec` closures run on the spawning thread's stack, as with std's `fork()`: here
+/// one that needs 512 KiB of it.
+#[test]
+fn pre_exec_closures_have_the_threads_stack() {
+    #[inline(never)]
+    fn deep() -> io::Result<()> {
+        let mut buf = [0u8; 512 * 1024];
+        black_box(&mut buf);
+        Ok(())
+    }
+    let worker = thread::Builder::new().stack_size(4 << 20).spawn(|| {
+        for lib in BOTH {
+            let status = match lib {
+                Lib::Std => {
+                    use std::os::unix::process::CommandExt as _;
+                    let mut cmd = std::process::Command::new(helper());
+                    // SAFETY: the closure only uses its stack.
+                    unsafe { cmd.args(["exit", "8"]).pre_exec(deep) }.status()
+                }
+                Lib::Ext => {
+                    use process_ext::os::unix::process::CommandExt as _;
+                    let mut cmd = process_ext::process::Command::new(helper());
+                    // SAFETY: the closure only uses its stack.
+                    unsafe { cmd.args(["exit", "8"]).pre_exec(deep) }.status()
+                }
+            };
+            assert_eq!(status.unwrap().code(), Some(8), "{lib:?}");
+        }
+    });
+    worker.unwrap().join().unwrap();
+}
+
+/// A `PATH` entry of `PATH_MAX` bytes or more cannot name a file: glibc's `execvp` and
+/// `posix_spawnp` skip it and search on, on both of std's paths. (With nothing else in
+/// `PATH`, glibc reports a stale errno; we report `ENOENT`.)
+#[test]
+fn path_entries_of_path_max_bytes_are_skipped() {
+    let long = format!("/{}", "x".repeat(libc::PATH_MAX as usize));
+    let dir = helper().parent().unwrap().to_owned();
+    let path = format!("{long}:{}", dir.display());
+    for fork in [false, true] {
+        for lib in BOTH {
+            let status = match lib {
+                Lib::Std => {
+                    use std::os::unix::process::CommandExt as _;
+                    let mut cmd = std::process::Command::new("test-helper");
+                    cmd.env("PATH", &path).args(["exit", "9"]);
+                    if fork {
+                        // SAFETY: the closure does nothing.
+                        unsafe { cmd.pre_exec(|| Ok(())) };
+                    }
+                    cmd.status()
+                }
+                Lib::Ext => {
+                    use process_ext::os::unix::process::CommandExt as _;
+                    let mut cmd = process_ext::process::Command::new("test-helper");
+                    cmd.env("PATH", &path).args(["exit", "9"]);
+                    if fork {
+                        // SAFETY: the closure does nothing.
+                        unsafe { cmd.pre_exec(|| Ok(())) };
+                    }
+                    cmd.status()
+                }
+            };
+            assert_eq!(status.unwrap().code(), Some(9), "{lib:?}, fork path {fork}");
+        }
+    }
+    let err = process_ext::process::Command::new("test-helper")
+        .env("PATH", &long)
+        .status()
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+}
+
+/// The same with the parent's own `PATH` (inherited, so std uses `posix_spawnp`).
+#[test]
+fn inherited_path_entries_of_path_max_bytes_are_skipped() {
+    let name = "inherited_path_entries_of_path_max_bytes_are_skipped";
+    let long = format!("/{}", "x".repeat(libc::PATH_MAX as usize));
+    let dir = helper().parent().unwrap().to_owned();
+    let path = format!("{long}:{}", dir.display());
+    if !in_own_process(name, &[("PATH", &path)], LIMIT) {
+        return;
+    }
+    for lib in BOTH {
+        let status = status(lib, Path::new("test-helper"), &["exit", "10"], false);
+        assert_eq!(status.unwrap().code(), Some(10), "{lib:?}");
+    }
+}
+
+/// A file the kernel refuses with `ENOEXEC` (a script without `#!`) is run with `/bin/sh`
+/// where std uses `execvp` (its fork path: `pre_exec`, `uid`, `gid`, a `PATH` set for a
+/// bare name), and reported as `ENOEXEC` where std uses `posix_spawnp`.
+#[test]
+fn enoexec_is_retried_with_the_shell_where_std_does() {
+    if !Path::new("/bin/sh").exists() {
+        not_applicable("no /bin/sh here (a minimal VM image)");
+        return;
+    }
+    let dir = TempDir::new("hazards-enoexec");
+    let script = dir.path().join("script");
+    std::fs::write(&script, "exit 42\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let dir_path: OsString = dir.path().as_os_str().to_owned();
+    for lib in BOTH {
+        let plain = status(lib, &script, &[], false).map_err(|e| e.raw_os_error());
+        assert_eq!(plain.map(drop), Err(Some(libc::ENOEXEC)), "{lib:?}");
+        let forked = status(lib, &script, &[], true).unwrap();
+        assert_eq!(forked.code(), Some(42), "{lib:?}, pre_exec");
+        let (by_path, with_uid) = match lib {
+            Lib::Std => {
+                use std::os::unix::process::CommandExt as _;
+                let mut by_path = std::process::Command::new("script");
+                by_path.env("PATH", &dir_path);
+                let mut with_uid = std::process::Command::new(&script);
+                with_uid.uid(uid);
+                (by_path.status(), with_uid.status())
+            }
+            Lib::Ext => {
+                use process_ext::os::unix::process::CommandExt as _;
+                let mut by_path = process_ext::process::Command::new("script");
+                by_path.env("PATH", &dir_path);
+                let mut with_uid = process_ext::process::Command::new(&script);
+                with_uid.uid(uid);
+                (by_path.status(), with_uid.status())
+            }
+        };
+        assert_eq!(by_path.unwrap().code(), Some(42), "{lib:?}, PATH set");
+        assert_eq!(with_uid.unwrap().code(), Some(42), "{lib:?}, uid");
+    }
+}
+
+/// CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    // SAFETY: an all-zero timespec is valid, and clock_gettime writes into it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid timespec.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
+        0
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Starts a child that exits after 0.5 s and a tracer that holds it until 1.2 s: until the
+/// tracer goes, the exited child's pidfd is readable but nothing can be reaped.
+fn traced_child(with_pidfd: bool) -> Option<(process_ext::process::Child, std::process::Child)> {
+    let child = process_ext::process::Command::new(helper())
+        .args(["sleep", "0.5"])
+        .create_pidfd(with_pidfd)
+        .spawn()
+        .unwrap();
+    let mut tracer = std::process::Command::new(helper())
+        .args(["ptrace-hold", &child.id().to_string(), "1.2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(tracer.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.trim() != "seized" {
+        let mut child = child;
+        assert_eq!(
+            child.try_wait().unwrap(),
+            None,
+            "the child exited before the tracer came"
+        );
+        let out = tracer.wait_with_output().unwrap();
+        let why = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            why.contains("Operation not permitted"),
+            "tracer failed: {why}"
+        );
+        not_applicable("ptrace is not permitted here (Yama or a seccomp policy)");
+        return None;
+    }
+    Some((child, tracer))
+}
+
+/// While a ptracer holds an exited child, its pidfd is readable but `waitid` finds nothing:
+/// timed and nonblocking waits must not spin on that (std's blocking wait sleeps). Each
+/// wait here spans 0.7 s of such holding and may use at most 150 ms of CPU (spinning, it
+/// used a whole second).
+#[test]
+fn waits_do_not_spin_while_a_tracer_holds_the_child() {
+    let budget = Duration::from_millis(150);
+
+    let Some((mut child, mut tracer)) = traced_child(true) else {
+        return;
+    };
+    let start = thread_cpu_time();
+    let status = child.wait_timeout(Duration::from_secs(20)).unwrap();
+    let used = thread_cpu_time() - start;
+    assert_eq!(status.map(|s| s.code()), Some(Some(0)));
+    assert!(used < budget, "Child::wait_timeout used {used:?} of CPU");
+    tracer.wait().unwrap();
+
+    if !kernel_at_least(5, 10) {
+        not_applicable("PIDFD_NONBLOCK needs Linux 5.10");
+        return;
+    }
+    let Some((child, mut tracer)) = traced_child(false) else {
+        return;
+    };
+    let pidfd = PidFd::open_nonblocking(child.id()).unwrap();
+    let start = thread_cpu_time();
+    let status = pidfd.wait().unwrap();
+    let used = thread_cpu_time() - start;
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        used < budget,
+        "nonblocking PidFd::wait used {used:?} of CPU"
+    );
+    tracer.wait().unwrap();
+}
+
+/// How many bytes of stack below the caller's frame `f` touches, measured by filling the
+/// 256 KiB below with a pattern first and looking for the lowest byte that changed.
+fn stack_used_by(f: impl FnOnce()) -> usize {
+    const SPAN: usize = 256 * 1024;
+    let marker = 0u8;
+    let top = (std::ptr::addr_of!(marker) as usize - 512) & !7;
+    let bottom = top - SPAN;
+    // SAFETY: the thread runs on a stack of several MiB (see the caller) and this frame is
+    // near its top, so [bottom, top) is mapped, and unused while nothing else runs here.
+    unsafe {
+        for addr in (bottom..top).step_by(8) {
+            std::ptr::write_volatile(addr as *mut u64, 0x5a5a_5a5a_5a5a_5a5a);
+        }
+    }
+    f();
+    // SAFETY: as above; reading back what we wrote or what `f` left.
+    let lowest = (bottom..top).step_by(8).find(
+        |&addr| unsafe { std::ptr::read_volatile(addr as *const u64) } != 0x5a5a_5a5a_5a5a_5a5a,
+    );
+    lowest.map_or(0, |addr| top - addr)
+}
+
+/// `output()` needs no more of the calling thread's stack than std's, within 2 KiB (8 KiB
+/// in debug builds): both read into the output buffers directly (a 16 KiB buffer on the
+/// stack once made ours need that much more).
+#[test]
+fn output_needs_no_more_stack_than_std() {
+    let worker = thread::Builder::new().stack_size(8 << 20).spawn(|| {
+        let std_used = stack_used_by(|| {
+            let out = std::process::Command::new(helper())
+                .args(["stdout", "x"])
+                .output();
+            assert_eq!(out.unwrap().stdout, b"x");
+        });
+        let ext_used = stack_used_by(|| {
+            let out = process_ext::process::Command::new(helper())
+                .args(["stdout", "x"])
+                .output();
+            assert_eq!(out.unwrap().stdout, b"x");
+        });
+        (std_used, ext_used)
+    });
+    let (std_used, ext_used) = worker.unwrap().join().unwrap();
+    eprintln!("stack used by output(): std {std_used} bytes, process-ext {ext_used} bytes");
+    assert!(
+        std_used > 0 && ext_used > 0,
+        "nothing measured: {std_used} {ext_used}"
+    );
+    // std's code is always optimised; ours is not in debug builds, which costs frames.
+    let margin = if cfg!(debug_assertions) {
+        8 * 1024
+    } else {
+        2 * 1024
+    };
+    assert!(
+        ext_used <= std_used + margin,
+        "output() used {ext_used} bytes of stack, std's {std_used}"
+    );
+}
+
+/// Address space in use, from `/proc/self/statm` (pages).
+fn address_space() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+/// Under an address-space limit only 128 KiB above what is in use, a thread's first spawn
+/// works with std (glibc's `posix_spawn` maps about 36 KiB for its child) and with us (a
+/// 32 KiB child stack, kept for the thread's next spawns).
+#[test]
+fn first_spawn_fits_a_tight_address_space_limit() {
+    let name = "first_spawn_fits_a_tight_address_space_limit";
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+        return;
+    }
+    let program = helper();
+    // Let malloc and the probes settle before the limit: one spawn from another thread.
+    thread::spawn(|| status(Lib::Ext, &helper(), &["exit", "0"], false).unwrap())
+        .join()
+        .unwrap();
+    let worker = thread::spawn(move || {
+        let args = black_box(vec![String::from("exit"); 64]);
+        drop(args);
+        let limit = address_space() + 128 * 1024;
+        let rlimit = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: a valid rlimit struct.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+        let results: Vec<_> = BOTH
+            .iter()
+            .map(|&lib| status(lib, &program, &["exit", "11"], false).map(|s| s.code()))
+            .map(|r| r.map_err(|e| e.raw_os_error()))
+            .collect();
+        let unlimited = libc::rlimit {
+            rlim_cur: libc::RLIM_INFINITY,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: a valid rlimit struct.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &unlimited) }, 0);
+        results
+    });
+    let results = worker.join().unwrap();
+    assert_eq!(
+        results,
+        vec![Ok(Some(11)), Ok(Some(11))],
+        "[std, process-ext]"
+    );
+}
