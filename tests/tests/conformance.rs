@@ -1483,7 +1483,8 @@ fn ids_are_identical() {
 
 /// Builds the same command with both implementations via `$build`, which is
 /// a closure-like block receiving a `&mut Command` of either type, and
-/// returns both `Debug` renderings (plain and alternate).
+/// returns the `Debug` renderings of each: plain, alternate, and those of
+/// `get_args()` and `get_envs()` (fresh and with one argument consumed).
 macro_rules! debug_pair {
     (|$cmd:ident| $build:block) => {{
         let std_debug = {
@@ -1492,7 +1493,7 @@ macro_rules! debug_pair {
             #[allow(unused_imports)]
             use std::os::unix::process::CommandExt as _;
             $build;
-            (format!("{:?}", $cmd), format!("{:#?}", $cmd))
+            debug_renderings!($cmd)
         };
         let ext_debug = {
             #[allow(unused_mut)]
@@ -1500,9 +1501,28 @@ macro_rules! debug_pair {
             #[allow(unused_imports)]
             use process_ext::os::unix::process::CommandExt as _;
             $build;
-            (format!("{:?}", $cmd), format!("{:#?}", $cmd))
+            debug_renderings!($cmd)
         };
         (std_debug, ext_debug)
+    }};
+}
+
+/// See [`debug_pair`].
+macro_rules! debug_renderings {
+    ($cmd:ident) => {{
+        let mut consumed = $cmd.get_args();
+        consumed.next();
+        (
+            format!("{:?}", $cmd),
+            format!("{:#?}", $cmd),
+            format!(
+                "{:?} {:#?} {:?} {:#?} {consumed:?}",
+                $cmd.get_args(),
+                $cmd.get_args(),
+                $cmd.get_envs(),
+                $cmd.get_envs()
+            ),
+        )
     }};
 }
 
@@ -1518,6 +1538,9 @@ macro_rules! debug_cases {
         });
         $check!("env", |cmd| {
             cmd.env("A", "1").env_remove("B").arg("x");
+        });
+        $check!("env PATH", |cmd| {
+            cmd.env("PATH", "/p").arg("x").arg("y");
         });
         $check!("env_clear", |cmd| {
             cmd.env("OLD", "1")
@@ -1549,7 +1572,7 @@ fn debug_format_matches_std() {
     let mut mismatches = Vec::new();
     macro_rules! check_plain {
         ($label:literal, |$cmd:ident| $build:block) => {
-            let ((std_plain, _), (ext_plain, _)) = debug_pair!(|$cmd| $build);
+            let ((std_plain, _, _), (ext_plain, _, _)) = debug_pair!(|$cmd| $build);
             if ext_plain != std_plain {
                 mismatches.push(format!("{}: std {std_plain:?}, ext {ext_plain:?}", $label));
             }
@@ -1568,7 +1591,7 @@ fn alternate_debug_format_matches_std() {
     let mut mismatches = Vec::new();
     macro_rules! check_alternate {
         ($label:literal, |$cmd:ident| $build:block) => {
-            let ((_, std_alt), (_, ext_alt)) = debug_pair!(|$cmd| $build);
+            let ((_, std_alt, _), (_, ext_alt, _)) = debug_pair!(|$cmd| $build);
             if ext_alt != std_alt {
                 mismatches.push(format!("{}: std {std_alt:?}, ext {ext_alt:?}", $label));
             }
@@ -1578,6 +1601,25 @@ fn alternate_debug_format_matches_std() {
     assert!(
         mismatches.is_empty(),
         "alternate Debug differs:\n{}",
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn args_and_envs_debug_format_matches_std() {
+    let mut mismatches = Vec::new();
+    macro_rules! check_iterators {
+        ($label:literal, |$cmd:ident| $build:block) => {
+            let ((_, _, std_iters), (_, _, ext_iters)) = debug_pair!(|$cmd| $build);
+            if ext_iters != std_iters {
+                mismatches.push(format!("{}: std {std_iters:?}, ext {ext_iters:?}", $label));
+            }
+        };
+    }
+    debug_cases!(check_iterators);
+    assert!(
+        mismatches.is_empty(),
+        "get_args()/get_envs() Debug differs:\n{}",
         mismatches.join("\n")
     );
 }

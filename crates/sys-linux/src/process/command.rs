@@ -268,7 +268,8 @@ impl ExactSizeIterator for CommandArgs<'_> {}
 impl fmt::Debug for CommandArgs<'_> {
     /// Formats like std's: `CommandArgs { inner: ["a", "b"] }`, the arguments left.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let left: Vec<&OsStr> = self.iter.clone().map(c2os).collect();
+        // std keeps arguments as C strings and shows them as such (`"\xff"`, not `"\xFF"`).
+        let left: Vec<&CString> = self.iter.clone().collect();
         f.debug_struct("CommandArgs").field("inner", &left).finish()
     }
 }
