@@ -33,7 +33,8 @@
 //! The layering follows std's: the public types here are newtypes over the sys-layer types
 //! of the [`sys_linux`] crate, reachable through its `AsInner`/`FromInner`/`IntoInner`
 //! traits, and all `unsafe` code lives there. The only `unsafe` items here mirror std's
-//! own signatures: `FromRawFd` and `CommandExt::pre_exec`.
+//! own signatures: `FromRawFd` and `CommandExt::pre_exec` (with its deprecated alias
+//! `before_exec`).
 
 #![cfg(target_os = "linux")]
 #![deny(missing_docs)]

@@ -18,10 +18,21 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 pub use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
+
+/// std's own [`std::process::abort`], re-exported so that a `use` swap keeps working.
+pub use std::process::abort;
+/// std's own [`std::process::exit`], re-exported so that a `use` swap keeps working.
+pub use std::process::exit;
+/// std's own [`std::process::id`], re-exported so that a `use` swap keeps working.
+pub use std::process::id;
+/// std's own [`std::process::ExitCode`], re-exported so that a `use` swap keeps working.
+pub use std::process::ExitCode;
+/// std's own [`std::process::Termination`], re-exported so that a `use` swap keeps working.
+pub use std::process::Termination;
 
 use sys_linux::fd::FileDesc;
 use sys_linux::process as sys;
@@ -50,6 +61,11 @@ use crate::os::linux::process::PidFd;
 /// ```
 pub struct Command {
     inner: sys::Command,
+    /// Streams set to the parent's own stdout or stderr (`From<io::Stdout>`,
+    /// `From<io::Stderr>`), for stdin, stdout and stderr. As in std, those are duplicated
+    /// when a child is spawned, not when they are set; until then `inner` holds
+    /// `Stdio::Inherit` in their place.
+    parent_streams: [Option<ParentStream>; 3],
 }
 
 impl Command {
@@ -69,6 +85,7 @@ impl Command {
     pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
         Command {
             inner: sys::Command::new(program.as_ref()),
+            parent_streams: [None; 3],
         }
     }
 
@@ -207,7 +224,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.inner.stdin(cfg.into().0);
+        self.set_stdio(STDIN, cfg.into());
         self
     }
 
@@ -221,7 +238,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.inner.stdout(cfg.into().0);
+        self.set_stdio(STDOUT, cfg.into());
         self
     }
 
@@ -235,7 +252,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.inner.stderr(cfg.into().0);
+        self.set_stdio(STDERR, cfg.into());
         self
     }
 
@@ -257,8 +274,7 @@ impl Command {
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
-        self.inner
-            .spawn(sys::Stdio::Inherit, true)
+        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::Inherit, true))
             .map(Child::from_inner)
     }
 
@@ -275,8 +291,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn output(&mut self) -> io::Result<Output> {
-        self.inner
-            .spawn(sys::Stdio::MakePipe, false)
+        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::MakePipe, false))
             .map(Child::from_inner)
             .and_then(Child::wait_with_output)
     }
@@ -291,8 +306,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn status(&mut self) -> io::Result<ExitStatus> {
-        self.inner
-            .spawn(sys::Stdio::Inherit, true)
+        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::Inherit, true))
             .map(Child::from_inner)
             .and_then(|mut child| child.wait())
     }
@@ -360,6 +374,73 @@ impl Command {
     }
 }
 
+impl Command {
+    /// Stores the configuration of stream `slot` (0, 1 or 2).
+    fn set_stdio(&mut self, slot: usize, cfg: Stdio) {
+        let inner = match cfg.0 {
+            Repr::Sys(inner) => {
+                self.parent_streams[slot] = None;
+                inner
+            }
+            Repr::Parent(stream) => {
+                self.parent_streams[slot] = Some(stream);
+                sys::Stdio::Inherit
+            }
+        };
+        self.set_inner_stdio(slot, inner);
+    }
+
+    /// Runs `f` (a spawn or an exec) with the streams set to the parent's stdout or stderr
+    /// duplicated now, as std duplicates them at spawn time: a parent stream that is closed
+    /// at that moment fails the spawn (`EBADF`), and one redirected since it was set is
+    /// followed. The duplicates are closed again once `f` returns.
+    fn with_parent_streams<T>(
+        &mut self,
+        f: impl FnOnce(&mut sys::Command) -> io::Result<T>,
+    ) -> io::Result<T> {
+        if self.parent_streams.iter().all(Option::is_none) {
+            return f(&mut self.inner);
+        }
+        let mut fds: [Option<OwnedFd>; 3] = [None, None, None];
+        for (fd, stream) in fds.iter_mut().zip(self.parent_streams) {
+            if let Some(stream) = stream {
+                *fd = Some(stream.duplicate()?);
+            }
+        }
+        for (slot, fd) in fds.into_iter().enumerate() {
+            if let Some(fd) = fd {
+                self.set_inner_stdio(slot, sys::Stdio::Fd(FileDesc::from(fd)));
+            }
+        }
+        let result = f(&mut self.inner);
+        for slot in 0..3 {
+            if self.parent_streams[slot].is_some() {
+                self.set_inner_stdio(slot, sys::Stdio::Inherit);
+            }
+        }
+        result
+    }
+
+    fn set_inner_stdio(&mut self, slot: usize, inner: sys::Stdio) {
+        match slot {
+            STDIN => self.inner.stdin(inner),
+            STDOUT => self.inner.stdout(inner),
+            _ => self.inner.stderr(inner),
+        }
+    }
+
+    /// Backs [`CommandExt::exec`](crate::os::unix::process::CommandExt::exec).
+    pub(crate) fn exec_in_place(&mut self) -> io::Error {
+        match self.with_parent_streams(|inner| Ok(inner.exec(sys::Stdio::Inherit))) {
+            Ok(error) | Err(error) => error,
+        }
+    }
+}
+
+const STDIN: usize = 0;
+const STDOUT: usize = 1;
+const STDERR: usize = 2;
+
 impl fmt::Debug for Command {
     /// Formats like std's: a shell-like command line, or every field with `{:#?}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -380,9 +461,25 @@ impl AsInnerMut<sys::Command> for Command {
 }
 
 /// Iterator over a command's arguments; see [`Command::get_args`].
-#[derive(Debug)]
+///
+/// ```
+/// use process_ext::process::Command;
+///
+/// let mut cmd = Command::new("ls");
+/// cmd.args(["-l", "/"]);
+/// let args = cmd.get_args();
+/// assert_eq!(args.len(), 2);
+/// assert_eq!(format!("{args:?}"), r#"CommandArgs { inner: ["-l", "/"] }"#); // as std's
+/// ```
 pub struct CommandArgs<'a> {
     inner: sys::CommandArgs<'a>,
+}
+
+impl fmt::Debug for CommandArgs<'_> {
+    /// Formats like std's: the arguments left, `CommandArgs { inner: ["-l", "/"] }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
 }
 
 impl<'a> Iterator for CommandArgs<'a> {
@@ -398,9 +495,25 @@ impl<'a> Iterator for CommandArgs<'a> {
 impl ExactSizeIterator for CommandArgs<'_> {}
 
 /// Iterator over a command's environment changes; see [`Command::get_envs`].
-#[derive(Debug)]
+///
+/// ```
+/// use process_ext::process::Command;
+///
+/// let mut cmd = Command::new("ls");
+/// cmd.env("K", "V").env_remove("R");
+/// let envs = cmd.get_envs();
+/// assert_eq!(envs.len(), 2);
+/// assert_eq!(format!("{envs:?}"), r#"CommandEnvs { iter: [("K", Some("V")), ("R", None)] }"#);
+/// ```
 pub struct CommandEnvs<'a> {
     inner: sys::CommandEnvs<'a>,
+}
+
+impl fmt::Debug for CommandEnvs<'_> {
+    /// Formats like std's: the changes left, `CommandEnvs { iter: [("K", Some("V"))] }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
 }
 
 impl<'a> Iterator for CommandEnvs<'a> {
@@ -437,9 +550,12 @@ pub struct Child {
 impl Child {
     /// Kills the child with `SIGKILL`, like [`std::process::Child::kill`].
     ///
-    /// Uses `pidfd_send_signal(2)` when the child has a pidfd, `kill(2)` otherwise. Returns
-    /// `Ok(())` without doing anything once the child has been waited for; killing a child
-    /// that exited but was not waited for also succeeds.
+    /// Uses [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+    /// (Linux 5.1) when the child has a pidfd, [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html)
+    /// otherwise, and also when a seccomp policy refuses `pidfd_send_signal` (`EPERM` or
+    /// `ENOSYS`) although the child is unreaped. Returns `Ok(())` without doing anything
+    /// once the child has been waited for; killing a child that exited but was not waited
+    /// for also succeeds.
     ///
     /// ```
     /// use process_ext::process::Command;
@@ -595,6 +711,13 @@ impl FromInner<(sys::Process<PidFd>, sys::StdioPipes)> for Child {
 
 /// How a child's standard stream is set up, like [`std::process::Stdio`].
 ///
+/// It has every conversion std's `Stdio` has: from [`File`], [`OwnedFd`], the pipe ends of
+/// another child ([`ChildStdin`], [`ChildStdout`], [`ChildStderr`]), std's anonymous pipes
+/// ([`io::PipeReader`], [`io::PipeWriter`]), the parent's own [`io::Stdout`] and
+/// [`io::Stderr`], and a raw fd ([`FromRawFd`]). It is a type of its own, not std's: a
+/// value built as a `std::process::Stdio` converts through [`OwnedFd`] (see the README's
+/// "Migrating from std").
+///
 /// ```
 /// use process_ext::process::{Command, Stdio};
 ///
@@ -603,7 +726,31 @@ impl FromInner<(sys::Process<PidFd>, sys::StdioPipes)> for Child {
 /// assert!(status.success());
 /// # std::io::Result::Ok(())
 /// ```
-pub struct Stdio(sys::Stdio);
+pub struct Stdio(Repr);
+
+enum Repr {
+    /// Anything the sys layer can carry out directly.
+    Sys(sys::Stdio),
+    /// The parent's stdout or stderr, duplicated at spawn time.
+    Parent(ParentStream),
+}
+
+/// The parent's own fd 1 or fd 2, as std's `From<io::Stdout>` / `From<io::Stderr>` keep
+/// them: by number, duplicated (`F_DUPFD_CLOEXEC`) only when a child is spawned.
+#[derive(Clone, Copy, Debug)]
+enum ParentStream {
+    Stdout,
+    Stderr,
+}
+
+impl ParentStream {
+    fn duplicate(self) -> io::Result<OwnedFd> {
+        match self {
+            ParentStream::Stdout => io::stdout().as_fd().try_clone_to_owned(),
+            ParentStream::Stderr => io::stderr().as_fd().try_clone_to_owned(),
+        }
+    }
+}
 
 impl Stdio {
     /// A new pipe between parent and child, like [`std::process::Stdio::piped`]; the
@@ -619,7 +766,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn piped() -> Stdio {
-        Stdio(sys::Stdio::MakePipe)
+        Stdio(Repr::Sys(sys::Stdio::MakePipe))
     }
 
     /// The child shares the parent's stream, like [`std::process::Stdio::inherit`].
@@ -631,7 +778,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn inherit() -> Stdio {
-        Stdio(sys::Stdio::Inherit)
+        Stdio(Repr::Sys(sys::Stdio::Inherit))
     }
 
     /// The stream is connected to `/dev/null`, like [`std::process::Stdio::null`].
@@ -644,7 +791,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn null() -> Stdio {
-        Stdio(sys::Stdio::Null)
+        Stdio(Repr::Sys(sys::Stdio::Null))
     }
 }
 
@@ -655,21 +802,163 @@ impl fmt::Debug for Stdio {
 }
 
 impl From<OwnedFd> for Stdio {
-    /// Uses an open file descriptor as the stream.
+    /// Uses an open file descriptor as the stream, like std's `From<OwnedFd> for Stdio`.
+    ///
+    /// ```
+    /// use std::os::fd::OwnedFd;
+    /// use process_ext::process::Command;
+    ///
+    /// let fd = OwnedFd::from(std::fs::File::open("/dev/null")?);
+    /// let out = Command::new("cat").stdin(fd).output()?;
+    /// assert!(out.stdout.is_empty());
+    /// # std::io::Result::Ok(())
+    /// ```
     fn from(fd: OwnedFd) -> Stdio {
-        Stdio(sys::Stdio::Fd(FileDesc::from(fd)))
+        Stdio(Repr::Sys(sys::Stdio::Fd(FileDesc::from(fd))))
+    }
+}
+
+impl FromRawFd for Stdio {
+    /// Takes ownership of `fd` as the stream, like std's `FromRawFd for Stdio`.
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open file descriptor that nothing else owns: it is closed when the
+    /// `Stdio` (or the [`Command`] it was given to) is dropped.
+    ///
+    /// ```
+    /// use std::os::fd::{FromRawFd, IntoRawFd};
+    /// use process_ext::process::{Command, Stdio};
+    ///
+    /// let fd = std::fs::File::open("/dev/null")?.into_raw_fd();
+    /// // SAFETY: `fd` was just opened, and `into_raw_fd` gave up its ownership.
+    /// let stdin = unsafe { Stdio::from_raw_fd(fd) };
+    /// assert!(Command::new("cat").stdin(stdin).output()?.stdout.is_empty());
+    /// # std::io::Result::Ok(())
+    /// ```
+    unsafe fn from_raw_fd(fd: RawFd) -> Stdio {
+        // SAFETY: our caller promises that `fd` is open and owned by no one else.
+        Stdio::from(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
 
 impl From<File> for Stdio {
-    /// Uses an open file as the stream.
+    /// Uses an open file as the stream, like std's `From<File> for Stdio`.
+    ///
+    /// ```
+    /// use process_ext::process::Command;
+    ///
+    /// let file = std::fs::File::open("/dev/null")?;
+    /// assert!(Command::new("cat").stdin(file).output()?.stdout.is_empty());
+    /// # std::io::Result::Ok(())
+    /// ```
     fn from(file: File) -> Stdio {
         Stdio::from(OwnedFd::from(file))
     }
 }
 
+// `io::PipeReader` is Rust 1.87, newer than the workspace's `rust-version` (1.80): this impl is
+// what a drop-in for std needs, and it raises the real minimum to 1.87.
+#[allow(clippy::incompatible_msrv)]
+impl From<io::PipeReader> for Stdio {
+    /// Uses the read end of an anonymous pipe ([`std::io::pipe`]) as the stream, like
+    /// std's `From<io::PipeReader> for Stdio` (Rust 1.87).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use process_ext::process::Command;
+    ///
+    /// let (reader, mut writer) = std::io::pipe()?;
+    /// writer.write_all(b"through a pipe")?;
+    /// drop(writer);
+    /// let out = Command::new("cat").stdin(reader).output()?;
+    /// assert_eq!(out.stdout, b"through a pipe");
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn from(pipe: io::PipeReader) -> Stdio {
+        Stdio::from(OwnedFd::from(pipe))
+    }
+}
+
+// `io::PipeWriter` is Rust 1.87, newer than the workspace's `rust-version` (1.80): this impl is
+// what a drop-in for std needs, and it raises the real minimum to 1.87.
+#[allow(clippy::incompatible_msrv)]
+impl From<io::PipeWriter> for Stdio {
+    /// Uses the write end of an anonymous pipe ([`std::io::pipe`]) as the stream, like
+    /// std's `From<io::PipeWriter> for Stdio` (Rust 1.87).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use process_ext::process::Command;
+    ///
+    /// let (mut reader, writer) = std::io::pipe()?;
+    /// Command::new("echo").arg("hi").stdout(writer).status()?;
+    /// let mut text = String::new();
+    /// // The `Command`, and `writer` with it, was dropped at the end of its statement.
+    /// reader.read_to_string(&mut text)?;
+    /// assert_eq!(text, "hi\n");
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn from(pipe: io::PipeWriter) -> Stdio {
+        Stdio::from(OwnedFd::from(pipe))
+    }
+}
+
+impl From<io::Stdout> for Stdio {
+    /// The child's stream is a duplicate of the parent's stdout (fd 1), like std's
+    /// `From<io::Stdout> for Stdio`: for instance a child's stderr sent to where the
+    /// parent's stdout goes.
+    ///
+    /// As in std, fd 1 is duplicated when the child is spawned
+    /// ([`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html) with
+    /// `F_DUPFD_CLOEXEC`, any kernel), not when this is called: the spawn follows a
+    /// redirection made in between, and fails with `EBADF` if fd 1 is closed by then. The
+    /// parent's own buffered [`io::Stdout`] is not flushed.
+    ///
+    /// ```
+    /// use process_ext::process::Command;
+    ///
+    /// let status = Command::new("sh").arg("-c").arg("echo to the parent stdout >&2")
+    ///     .stderr(std::io::stdout())
+    ///     .status()?;
+    /// assert!(status.success());
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn from(_: io::Stdout) -> Stdio {
+        Stdio(Repr::Parent(ParentStream::Stdout))
+    }
+}
+
+impl From<io::Stderr> for Stdio {
+    /// The child's stream is a duplicate of the parent's stderr (fd 2), like std's
+    /// `From<io::Stderr> for Stdio`; duplicated at spawn time as for
+    /// [`io::Stdout`](#impl-From%3CStdout%3E-for-Stdio).
+    ///
+    /// ```
+    /// use process_ext::process::Command;
+    ///
+    /// let status = Command::new("echo").arg("to the parent's stderr")
+    ///     .stdout(std::io::stderr())
+    ///     .status()?;
+    /// assert!(status.success());
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn from(_: io::Stderr) -> Stdio {
+        Stdio(Repr::Parent(ParentStream::Stderr))
+    }
+}
+
 impl From<ChildStdin> for Stdio {
     /// Passes another child's stdin pipe on, for pipelines.
+    ///
+    /// ```
+    /// use process_ext::process::{Command, Stdio};
+    ///
+    /// let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// Command::new("echo").arg("fed").stdout(cat.stdin.take().unwrap()).status()?;
+    /// assert_eq!(cat.wait_with_output()?.stdout, b"fed\n");
+    /// # std::io::Result::Ok(())
+    /// ```
     fn from(stdin: ChildStdin) -> Stdio {
         Stdio::from(OwnedFd::from(stdin))
     }
@@ -694,25 +983,23 @@ impl From<ChildStdout> for Stdio {
 
 impl From<ChildStderr> for Stdio {
     /// Passes another child's stderr pipe on, for pipelines.
+    ///
+    /// ```
+    /// use process_ext::process::{Command, Stdio};
+    ///
+    /// let mut sh = Command::new("sh").arg("-c").arg("echo oops >&2").stderr(Stdio::piped()).spawn()?;
+    /// let out = Command::new("cat").stdin(sh.stderr.take().unwrap()).output()?;
+    /// sh.wait()?;
+    /// assert_eq!(out.stdout, b"oops\n");
+    /// # std::io::Result::Ok(())
+    /// ```
     fn from(stderr: ChildStderr) -> Stdio {
         Stdio::from(OwnedFd::from(stderr))
     }
 }
 
-impl AsInner<sys::Stdio> for Stdio {
-    fn as_inner(&self) -> &sys::Stdio {
-        &self.0
-    }
-}
-
 impl FromInner<sys::Stdio> for Stdio {
     fn from_inner(inner: sys::Stdio) -> Stdio {
-        Stdio(inner)
-    }
-}
-
-impl IntoInner<sys::Stdio> for Stdio {
-    fn into_inner(self) -> sys::Stdio {
-        self.0
+        Stdio(Repr::Sys(inner))
     }
 }

@@ -55,20 +55,92 @@ impl<P: AsInner<PidFd>> Process<P> {
         }
     }
 
-    /// Sends `SIGKILL`, through the pidfd when there is one.
-    ///
-    /// `Ok(())` without a syscall once the child has been waited for, as std does.
+    /// Sends `SIGKILL`; see [`send_signal`](Self::send_signal).
     pub fn kill(&mut self) -> io::Result<()> {
+        self.send_signal(libc::SIGKILL)
+    }
+
+    /// Sends `signal` to the child: through its pidfd with
+    /// [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+    /// (Linux 5.1) when it has one, else with
+    /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html).
+    ///
+    /// `Ok(())` without a syscall once the child has been waited for, as std does (its pid
+    /// may already name another process). Signalling a child that exited but was not waited
+    /// for succeeds.
+    ///
+    /// When `pidfd_send_signal` is refused with `EPERM` or `ENOSYS` although the child is
+    /// unreaped (a seccomp policy), the pid is used, as std does for a child without a
+    /// pidfd. Before that, the pidfd is asked whether the child was reaped behind our back
+    /// (`waitid(P_PIDFD, .., WNOHANG | WNOWAIT)`, which reaps nothing; Linux 5.4): if so, the
+    /// pid may name another process and the answer is `ESRCH`, as the pidfd would have
+    /// given. The window left is a reap and reuse between that check and `kill`.
+    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());
         }
         if let Some(pidfd) = &self.pidfd {
-            return pidfd.as_inner().kill();
+            match pidfd.as_inner().send_signal(signal) {
+                Err(e) if is_refusal(&e) => {
+                    if self.reaped_elsewhere(pidfd.as_inner()) {
+                        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                    }
+                }
+                other => return other,
+            }
         }
         // SAFETY: kill(2) takes plain integers; the child is unreaped by us, so the pid is
-        // still ours unless other code reaped it (the race a pidfd closes).
-        cvt(unsafe { libc::kill(self.pid, libc::SIGKILL) })?;
+        // still ours unless other code reaped it (the race a pidfd closes, checked above
+        // when there is one).
+        cvt(unsafe { libc::kill(self.pid, signal) })?;
         Ok(())
+    }
+
+    /// Sends `signal` to the process group whose id is the child's pid, that is, the group
+    /// the child leads (`CommandExt::process_group(0)`), like std's unstable
+    /// `ChildExt::send_process_group_signal`.
+    ///
+    /// Through the pidfd with `pidfd_send_signal(2)` and `PIDFD_SIGNAL_PROCESS_GROUP` where
+    /// the kernel has it (Linux 6.9), else (older kernels, no pidfd, or the call refused with
+    /// `EPERM`/`ENOSYS` by a seccomp policy) `kill(2)` with the negated pid, which is what
+    /// std does without a pidfd. Both name the same group: the kernel's flag signals the
+    /// group the pidfd's process leads, not the group it merely belongs to. A child that
+    /// leads no group gets `ESRCH` either way, and the caller's own group is never signalled.
+    ///
+    /// `Ok(())` without a syscall once the child has been waited for, as std does. While any
+    /// member of the group lives, the kernel does not hand its id out as a pid again, so the
+    /// number stays right even after the leader was reaped behind our back.
+    pub fn send_process_group_signal(&self, signal: i32) -> io::Result<()> {
+        if self.status.is_some() {
+            return Ok(());
+        }
+        if let Some(pidfd) = &self.pidfd {
+            if probe::pidfd_signal_process_group() {
+                match pidfd.as_inner().send_signal_to_group(signal) {
+                    Err(e) if is_refusal(&e) => {}
+                    other => return other,
+                }
+            }
+        }
+        // SAFETY: kill(2) takes plain integers; a negative pid names the process group with
+        // that id, and the pid is positive (never 0 or 1, which would widen the target).
+        cvt(unsafe { libc::kill(-self.pid, signal) })?;
+        Ok(())
+    }
+
+    /// Whether the pidfd shows that the child was reaped by other code, asked without
+    /// signalling it: `waitid(P_PIDFD)` with `WNOHANG | WNOWAIT` reaps nothing and fails
+    /// with `ECHILD` once the child is gone. `false` when it cannot tell (Linux 5.2 and 5.3,
+    /// or `waitid` refused too), which leaves std's behaviour without a pidfd.
+    fn reaped_elsewhere(&self, pidfd: &PidFd) -> bool {
+        if !probe::waitid_pidfd() {
+            return false;
+        }
+        let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options) {
+            Err(e) => e.raw_os_error() == Some(libc::ECHILD),
+            Ok(_) => false,
+        }
     }
 
     /// Waits for the child to exit and reaps it; the status is cached.
@@ -137,6 +209,12 @@ impl<P: AsInner<PidFd>> Process<P> {
             }
         }
     }
+}
+
+/// Whether `e` is a seccomp policy (or a kernel without the syscall) refusing a call:
+/// `EPERM` or `ENOSYS`.
+fn is_refusal(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS))
 }
 
 /// Reads two pipes to EOF at the same time, so that a child filling one of them cannot block

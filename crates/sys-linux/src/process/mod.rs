@@ -3,24 +3,28 @@
 //! - [`command`]: the builder: program, arguments, environment, stdio, credentials.
 //! - [`handle`]: [`Process`], a spawned child: its pid, its pidfd, its cached status.
 //! - `spawn`: the parent's side of a spawn (everything prepared before the clone).
-//! - `clone`: the two ways a child is created (`clone3` with a trampoline, glibc's `clone`).
+//! - `clone`: the two ways a vfork child is created (`clone3` with a trampoline, glibc's
+//!   `clone`).
+//! - `env`: the child's environment, copied under std's environment lock.
 //! - `child`: the only code that runs in the child between the clone and `execve`.
 //! - `stack`: the guarded stack a child runs on.
 //!
 //! # How a child is created
 //!
-//! The kernel hands out the pidfd as part of creating the process (`CLONE_PIDFD`, Linux
-//! 5.2), so there is no window in which the pid could be recycled before the pidfd exists.
+//! The pidfd exists before anything could reap the child: the kernel hands it out as part of
+//! creating the process (`CLONE_PIDFD`, Linux 5.2), or, on the fork path, the child opens it
+//! of itself (`pidfd_open`, 5.3) before it can exit. So there is no window in which the pid
+//! could be recycled first.
 //!
-//! - Without `pre_exec` closures (the vfork path), the child shares the parent's memory
-//!   until it execs (`clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND)`,
-//!   or glibc's `clone(3)` where `clone3` is refused), so the cost does not depend on the
-//!   parent's size. Every signal is blocked in the parent around the clone so none of its
-//!   handlers can run in the child; an exec failure is stored by the child in the plan,
-//!   which the parent reads once the clone returns.
-//! - With closures (the fork path), the child gets a copy of the parent's memory (glibc's
-//!   `clone(3)` without `CLONE_VM`) and reports an exec failure through a close-on-exec
-//!   pipe.
+//! - The vfork path (the default): the child shares the parent's memory until it execs
+//!   (`clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND)`, or glibc's
+//!   `clone(3)` where `clone3` is refused), so the cost does not depend on the parent's
+//!   size. Every signal is blocked in the parent around the clone so none of its handlers
+//!   can run in the child; an exec failure is stored by the child in the plan, which the
+//!   parent reads once the clone returns.
+//! - The fork path (`pre_exec` closures, `uid`, `gid`): glibc's `fork()`, as std; the child
+//!   opens a pidfd of itself and sends it, and any exec failure, over a socket (see
+//!   `spawn` for why these need it).
 //!
 //! Either way the child carries out the plan the parent prepared and `execve`s; on failure
 //! the parent reaps it and returns its `errno`. On a kernel that ignores `CLONE_PIDFD`

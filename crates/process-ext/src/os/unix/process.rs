@@ -1,16 +1,23 @@
-//! Unix additions to [`Command`], mirroring [`std::os::unix::process`].
+//! Unix additions to [`Command`] and [`Child`], mirroring [`std::os::unix::process`].
 //!
 //! [`ExitStatusExt`] is std's own trait, re-exported: it already applies to the
-//! [`ExitStatus`](crate::process::ExitStatus) values this crate returns.
+//! [`ExitStatus`](crate::process::ExitStatus) values this crate returns. [`ChildExt`] is
+//! std's unstable `ChildExt` (features `unix_send_signal` and `unix_kill_process_group`),
+//! here on stable Rust.
 
 use std::ffi::OsStr;
 use std::io;
 
 pub use std::os::unix::process::ExitStatusExt;
 
-use sys_linux::AsInnerMut;
+/// std's own [`std::os::unix::process::parent_id`]
+/// ([`getppid(2)`](https://man7.org/linux/man-pages/man2/getppid.2.html)), re-exported so
+/// that a `use` swap keeps working.
+pub use std::os::unix::process::parent_id;
 
-use crate::process::Command;
+use sys_linux::{AsInner, AsInnerMut};
+
+use crate::process::{Child, Command};
 use crate::sealed::Sealed;
 
 /// Unix-specific settings of a [`Command`], like [`std::os::unix::process::CommandExt`].
@@ -123,6 +130,36 @@ pub trait CommandExt: Sealed {
     /// # std::io::Result::Ok(())
     /// ```
     fn process_group(&mut self, pgroup: i32) -> &mut Command;
+
+    /// Schedules a closure to run in the child just before `execve`: the same as
+    /// [`pre_exec`](Self::pre_exec), under std's old name (deprecated in std since 1.37,
+    /// when it became `unsafe`; still stable there, so kept here with the same signature
+    /// and deprecation).
+    ///
+    /// # Safety
+    ///
+    /// As for [`pre_exec`](Self::pre_exec).
+    ///
+    /// ```
+    /// use process_ext::os::unix::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// let mut cmd = Command::new("true");
+    /// // SAFETY: the closure only returns an error value; it allocates and locks nothing.
+    /// #[allow(deprecated)]
+    /// unsafe {
+    ///     cmd.before_exec(|| Err(std::io::Error::from_raw_os_error(libc::EACCES)))
+    /// };
+    /// assert_eq!(cmd.spawn().unwrap_err().raw_os_error(), Some(libc::EACCES));
+    /// ```
+    #[deprecated(since = "1.37.0", note = "should be unsafe, use `pre_exec` instead")]
+    unsafe fn before_exec<F>(&mut self, f: F) -> &mut Command
+    where
+        F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+    {
+        // SAFETY: our caller accepted the contract of `pre_exec`, which is the same.
+        unsafe { self.pre_exec(f) }
+    }
 }
 
 impl Sealed for Command {}
@@ -153,7 +190,7 @@ impl CommandExt for Command {
     }
 
     fn exec(&mut self) -> io::Error {
-        self.as_inner_mut().exec(sys_linux::process::Stdio::Inherit)
+        self.exec_in_place()
     }
 
     fn arg0<S>(&mut self, arg: S) -> &mut Command
@@ -167,5 +204,109 @@ impl CommandExt for Command {
     fn process_group(&mut self, pgroup: i32) -> &mut Command {
         self.as_inner_mut().pgroup(pgroup);
         self
+    }
+}
+
+/// Unix additions to [`Child`]: signals other than `SIGKILL`, and signals to the child's
+/// process group. Like std's unstable `std::os::unix::process::ChildExt` (features
+/// `unix_send_signal` and `unix_kill_process_group`), with the same names and signatures.
+///
+/// As with [`Child::kill`], each method returns `Ok(())` without doing anything once the
+/// child has been waited for (its pid may already name another process), and signalling a
+/// child that exited but was not waited for succeeds.
+///
+/// This trait is sealed: it cannot be implemented outside this crate.
+pub trait ChildExt: Sealed {
+    /// Sends `signal` to the child.
+    ///
+    /// Uses [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+    /// (Linux 5.1) when the child has a pidfd (see
+    /// [`create_pidfd`](crate::os::linux::process::CommandExt::create_pidfd)), so the signal
+    /// can never reach a process that reused the pid; otherwise, and when a seccomp policy
+    /// refuses `pidfd_send_signal` with `EPERM` or `ENOSYS` while the child is unreaped,
+    /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html), as std does. Any
+    /// kernel. Signal 0 sends nothing but checks that the child still exists.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for an invalid signal number, `EPERM` without permission to signal the
+    /// child, `ESRCH` when other code reaped the child behind our back (only detectable
+    /// through a pidfd).
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use process_ext::os::unix::process::ChildExt;
+    /// use process_ext::process::Command;
+    ///
+    /// let mut child = Command::new("sleep").arg("100").spawn()?;
+    /// child.send_signal(libc::SIGTERM)?;
+    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGTERM));
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn send_signal(&self, signal: i32) -> io::Result<()>;
+
+    /// Sends `signal` to the child's process group, that is, the group whose id is the
+    /// child's pid: the one it leads after
+    /// [`CommandExt::process_group(0)`](CommandExt::process_group).
+    ///
+    /// Uses `pidfd_send_signal(2)` with `PIDFD_SIGNAL_PROCESS_GROUP` when the child has a
+    /// pidfd and the kernel has the flag (Linux 6.9); otherwise (older kernels, no pidfd,
+    /// or a seccomp policy refusing the call) [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html)
+    /// with the negated pid, as std does. Both address the same group. Any kernel.
+    ///
+    /// # Errors
+    ///
+    /// `ESRCH` when the child leads no process group (by default a child joins the
+    /// parent's group, which is then left alone), `EINVAL` for an invalid signal, `EPERM`
+    /// when no member of the group may be signalled.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use process_ext::os::unix::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// let mut child = Command::new("sleep").arg("100").process_group(0).spawn()?;
+    /// child.send_process_group_signal(libc::SIGTERM)?;
+    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGTERM));
+    ///
+    /// let mut loner = Command::new("sleep").arg("100").spawn()?; // in our group
+    /// let err = loner.send_process_group_signal(libc::SIGTERM).unwrap_err();
+    /// assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
+    /// # loner.kill()?;
+    /// # loner.wait()?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn send_process_group_signal(&self, signal: i32) -> io::Result<()>;
+
+    /// Kills the child's process group with `SIGKILL`: [`Child::kill`] for every process in
+    /// the group the child leads. See
+    /// [`send_process_group_signal`](Self::send_process_group_signal) for the syscalls and
+    /// errors.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use process_ext::os::unix::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// let mut child = Command::new("sh").arg("-c").arg("sleep 100 & wait").process_group(0).spawn()?;
+    /// child.kill_process_group()?; // the shell and its sleep
+    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
+    /// child.kill_process_group()?; // already waited for: still Ok
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn kill_process_group(&mut self) -> io::Result<()>;
+}
+
+impl ChildExt for Child {
+    fn send_signal(&self, signal: i32) -> io::Result<()> {
+        self.as_inner().send_signal(signal)
+    }
+
+    fn send_process_group_signal(&self, signal: i32) -> io::Result<()> {
+        self.as_inner().send_process_group_signal(signal)
+    }
+
+    fn kill_process_group(&mut self) -> io::Result<()> {
+        self.as_inner().send_process_group_signal(libc::SIGKILL)
     }
 }

@@ -1,0 +1,818 @@
+//! `process_ext` as a drop-in for stable `std::process`: every test runs the same scenario
+//! with `std::process` and with `process_ext::process` and asserts the same exact result
+//! (bytes, exit code, signal, errno).
+//!
+//! std's `ChildExt` signal methods are nightly-only (`unix_send_signal`,
+//! `unix_kill_process_group`), so on stable the std side of those scenarios is the syscall
+//! nightly std makes without a pidfd (`kill(pid, sig)`, `kill(-pid, sig)`), and
+//! `Child::kill` where the signal is `SIGKILL`.
+//!
+//! Tests that change process-wide state (fds 1 and 2, a seccomp filter, the end of the
+//! process) run alone in a copy of this test binary (see [`alone`]).
+
+// `io::pipe`, `io::PipeReader` and `io::PipeWriter` are Rust 1.87, newer than the
+// workspace's `rust-version`; the conversions from them are part of what is tested here.
+#![allow(clippy::incompatible_msrv)]
+
+use std::ffi::OsStr;
+use std::fmt::Debug;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::ExitStatusExt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::process::ExitStatus;
+
+use process_ext::os::linux::process::{ChildExt as _, CommandExt as _};
+use process_ext::os::unix::process::{ChildExt, CommandExt as _};
+use process_ext_tests::{helper, not_applicable, NOT_APPLICABLE_MARKER};
+use sys_linux::probe;
+
+/// Set in a copy of this binary that runs one test alone; the value is the test's name.
+const ALONE_ENV: &str = "PROCESS_EXT_STD_API_ALONE";
+
+/// Runs `test` of this binary again, alone in a process of its own, with `env` added, and
+/// asserts that it passed. Returns true when called inside that run, where the caller goes
+/// on with the test's body; false in the outer run, which is then done.
+fn alone(test: &str, env: &[(&str, &str)]) -> bool {
+    if let Some(inner) = std::env::var_os(ALONE_ENV) {
+        assert_eq!(inner, test, "{ALONE_ENV} names another test");
+        return true;
+    }
+    let out = std::process::Command::new(this_binary())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ALONE_ENV, test)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {test} alone: {e}"));
+    forward_not_applicable(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} {env:?}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
+fn this_binary() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|e| panic!("cannot find this test binary: {e}"))
+}
+
+/// Passes the inner run's "not applicable" lines on, so that the kernel matrix sees them.
+fn forward_not_applicable(stderr: &[u8]) {
+    for line in String::from_utf8_lossy(stderr).lines() {
+        if line.starts_with(NOT_APPLICABLE_MARKER) {
+            let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
+        }
+    }
+}
+
+/// The errno of a failed call, so that results can be compared.
+fn errno<T>(result: io::Result<T>) -> Result<T, Option<i32>> {
+    result.map_err(|e| e.raw_os_error())
+}
+
+/// `kill(2)`: what nightly std's `ChildExt` calls without a pidfd, here for the std side.
+fn kill(pid: i32, signal: i32) -> Result<(), Option<i32>> {
+    // SAFETY: kill takes plain integers; every pid passed here is one of our unreaped
+    // children or (negated) the group it leads.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error().raw_os_error())
+    }
+}
+
+/// Blocks until the child `pid` has exited, leaving it unreaped (a zombie).
+fn wait_until_zombie(pid: u32) {
+    // SAFETY: an all-zero siginfo_t is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `info` is writable; WNOWAIT reaps nothing.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+        let err = io::Error::last_os_error();
+        assert_eq!(
+            err.kind(),
+            io::ErrorKind::Interrupted,
+            "waitid({pid}): {err}"
+        );
+    }
+}
+
+fn signal_of(status: ExitStatus) -> Option<i32> {
+    status.signal()
+}
+
+// ---------------------------------------------------------------------------------------
+// Re-exports: std's own items.
+
+#[test]
+fn reexports_are_std_items() {
+    // Same types: a value of one is a value of the other.
+    let code: std::process::ExitCode = process_ext::process::ExitCode::from(3);
+    assert_eq!(code, std::process::ExitCode::from(3));
+    assert_eq!(
+        process_ext::process::ExitCode::SUCCESS,
+        std::process::ExitCode::SUCCESS
+    );
+
+    fn report<T: process_ext::process::Termination>(value: T) -> std::process::ExitCode {
+        value.report()
+    }
+    assert_eq!(report(()), std::process::Termination::report(()));
+    assert_eq!(
+        report(std::process::ExitCode::from(9)),
+        std::process::ExitCode::from(9)
+    );
+
+    let _: fn(i32) -> ! = process_ext::process::exit;
+    let _: fn() -> ! = process_ext::process::abort;
+    assert_eq!(process_ext::process::id(), std::process::id());
+    assert_eq!(
+        process_ext::os::unix::process::parent_id(),
+        std::os::unix::process::parent_id()
+    );
+
+    // The status and pipe types were std's already.
+    let status: std::process::ExitStatus = process_ext::process::ExitStatus::from_raw(0x0300);
+    assert_eq!(status.code(), Some(3));
+}
+
+const END_ENV: &str = "PROCESS_EXT_STD_API_END";
+
+/// `exit` and `abort` end this process; a copy of the test binary runs each.
+#[test]
+fn exit_and_abort_end_the_process_like_std() {
+    if let Ok(how) = std::env::var(END_ENV) {
+        io::stdout().write_all(b"unflushed").unwrap();
+        if how.ends_with("abort") {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: `none` is a valid rlimit; no core file for the abort.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) }, 0);
+        }
+        match how.as_str() {
+            "std-exit" => std::process::exit(7),
+            "ext-exit" => process_ext::process::exit(7),
+            "std-abort" => std::process::abort(),
+            "ext-abort" => process_ext::process::abort(),
+            other => panic!("unknown {END_ENV} {other}"),
+        }
+    }
+    let end = |how: &str| {
+        let out = std::process::Command::new(this_binary())
+            .args([
+                "exit_and_abort_end_the_process_like_std",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env(END_ENV, how)
+            .output()
+            .unwrap();
+        let tail = out.stdout.ends_with(b"unflushed");
+        (out.status.code(), out.status.signal(), tail)
+    };
+    let std_exit = end("std-exit");
+    assert_eq!(std_exit, (Some(7), None, true));
+    assert_eq!(end("ext-exit"), std_exit);
+    let std_abort = end("std-abort");
+    assert_eq!(std_abort.1, Some(libc::SIGABRT));
+    assert_eq!(end("ext-abort"), std_abort);
+}
+
+// ---------------------------------------------------------------------------------------
+// Trait impls and auto traits.
+
+fn send_sync<T: Send + Sync + Unpin>() {}
+fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+fn debug<T: Debug>() {}
+fn stdio_conversions<S>()
+where
+    S: From<File>
+        + From<OwnedFd>
+        + From<std::process::ChildStdin>
+        + From<std::process::ChildStdout>
+        + From<std::process::ChildStderr>
+        + From<io::PipeReader>
+        + From<io::PipeWriter>
+        + From<io::Stdout>
+        + From<io::Stderr>
+        + FromRawFd
+        + Debug,
+{
+}
+fn args_iter<'a, I: Iterator<Item = &'a OsStr> + ExactSizeIterator + Debug>() {}
+fn envs_iter<'a, I>()
+where
+    I: Iterator<Item = (&'a OsStr, Option<&'a OsStr>)> + ExactSizeIterator + Debug + Send + Sync,
+{
+}
+
+/// Every bound that holds for std's types holds for ours (each line compiles for both).
+#[test]
+fn types_have_the_trait_impls_of_std() {
+    send_sync::<std::process::Command>();
+    send_sync::<process_ext::process::Command>();
+    debug::<std::process::Command>();
+    debug::<process_ext::process::Command>();
+
+    send_sync::<std::process::Child>();
+    send_sync::<process_ext::process::Child>();
+    unwind_safe::<std::process::Child>();
+    unwind_safe::<process_ext::process::Child>();
+    debug::<std::process::Child>();
+    debug::<process_ext::process::Child>();
+
+    send_sync::<std::process::Stdio>();
+    send_sync::<process_ext::process::Stdio>();
+    unwind_safe::<std::process::Stdio>();
+    unwind_safe::<process_ext::process::Stdio>();
+    stdio_conversions::<std::process::Stdio>();
+    stdio_conversions::<process_ext::process::Stdio>();
+
+    args_iter::<std::process::CommandArgs<'static>>();
+    args_iter::<process_ext::process::CommandArgs<'static>>();
+    unwind_safe::<std::process::CommandArgs<'static>>();
+    unwind_safe::<process_ext::process::CommandArgs<'static>>();
+    envs_iter::<std::process::CommandEnvs<'static>>();
+    envs_iter::<process_ext::process::CommandEnvs<'static>>();
+    unwind_safe::<std::process::CommandEnvs<'static>>();
+    unwind_safe::<process_ext::process::CommandEnvs<'static>>();
+}
+
+#[test]
+fn getters_and_debug_output_match_std() {
+    macro_rules! configure {
+        ($cmd:expr) => {{
+            let mut cmd = $cmd;
+            cmd.arg("-l")
+                .args(["a b", "c"])
+                .env("B", "1")
+                .env_remove("A");
+            cmd.current_dir("/tmp");
+            let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into()).collect();
+            let envs = format!("{:?}", cmd.get_envs().collect::<Vec<_>>());
+            (
+                format!("{cmd:?}"),
+                args,
+                cmd.get_args().len(),
+                cmd.get_envs().len(),
+                envs,
+                format!("{:?}", cmd.get_args()),
+                format!("{:?}", cmd.get_envs()),
+                cmd.get_current_dir().map(|d| d.to_owned()),
+            )
+        }};
+    }
+    let std_side = configure!(std::process::Command::new("ls"));
+    let ext_side = configure!(process_ext::process::Command::new("ls"));
+    assert_eq!(ext_side, std_side);
+    assert_eq!(
+        format!("{:?}", process_ext::process::Stdio::from(io::stdout())),
+        format!("{:?}", std::process::Stdio::from(io::stdout()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Stdio conversions.
+
+/// `From<io::PipeReader>`, `From<io::PipeWriter>` and `FromRawFd`: the same bytes through
+/// the child.
+#[test]
+fn stdio_from_pipes_and_raw_fds_matches_std() {
+    macro_rules! scenario {
+        ($command:path, $stdio:path) => {{
+            // The read end of a pipe as stdin.
+            let (reader, mut writer) = io::pipe().unwrap();
+            writer.write_all(b"through a PipeReader").unwrap();
+            drop(writer);
+            let from_reader = $command(helper())
+                .arg("cat")
+                .stdin(reader)
+                .output()
+                .unwrap();
+
+            // The write end of a pipe as stdout; the command (and its copy) is dropped at
+            // the end of the statement, so the read sees EOF.
+            let (mut reader, writer) = io::pipe().unwrap();
+            let status = $command(helper())
+                .args(["stdout", "to a PipeWriter"])
+                .stdout(writer)
+                .status()
+                .unwrap();
+            let mut from_writer = Vec::new();
+            reader.read_to_end(&mut from_writer).unwrap();
+
+            // A raw fd given up by its owner.
+            let (reader, mut writer) = io::pipe().unwrap();
+            writer.write_all(b"through a raw fd").unwrap();
+            drop(writer);
+            let raw: RawFd = reader.into_raw_fd();
+            // SAFETY: `raw` is open and `into_raw_fd` gave up its ownership.
+            let stdin = unsafe { <$stdio as FromRawFd>::from_raw_fd(raw) };
+            let from_raw = $command(helper()).arg("cat").stdin(stdin).output().unwrap();
+
+            (
+                from_reader.stdout,
+                from_reader.status.code(),
+                from_writer,
+                status.code(),
+                from_raw.stdout,
+                from_raw.status.code(),
+            )
+        }};
+    }
+    let std_side = scenario!(std::process::Command::new, std::process::Stdio);
+    let ext_side = scenario!(
+        process_ext::process::Command::new,
+        process_ext::process::Stdio
+    );
+    assert_eq!(
+        std_side,
+        (
+            b"through a PipeReader".to_vec(),
+            Some(0),
+            b"to a PipeWriter".to_vec(),
+            Some(0),
+            b"through a raw fd".to_vec(),
+            Some(0)
+        )
+    );
+    assert_eq!(ext_side, std_side);
+}
+
+/// A pipe in place of fds 1 and 2 for the duration of a capture; see [`capture`].
+struct Pipe {
+    read: File,
+    write: OwnedFd,
+}
+
+fn pipe() -> Pipe {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: pipe2 just created both fds; each is owned once.
+    unsafe {
+        Pipe {
+            read: File::from_raw_fd(fds[0]),
+            write: OwnedFd::from_raw_fd(fds[1]),
+        }
+    }
+}
+
+/// `dup2(from, to)`.
+fn dup2(from: RawFd, to: RawFd) {
+    // SAFETY: dup2 takes plain integers; `to` is 1 or 2, replaced on purpose by callers
+    // that run alone in their process.
+    assert_eq!(unsafe { libc::dup2(from, to) }, to);
+}
+
+/// A close-on-exec copy of `fd`.
+fn save(fd: RawFd) -> OwnedFd {
+    // SAFETY: F_DUPFD_CLOEXEC returns a new fd that is ours.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    assert!(
+        copy >= 0,
+        "cannot save fd {fd}: {}",
+        io::Error::last_os_error()
+    );
+    // SAFETY: just created, owned once.
+    unsafe { OwnedFd::from_raw_fd(copy) }
+}
+
+/// Runs `f` with this process's fds 1 and 2 replaced by pipes, and returns its result and
+/// what was written to each. Only for a test that runs [`alone`]: anything else writing to
+/// fd 1 or 2 meanwhile would be captured too. `f` must not panic (its result is checked
+/// once the streams are back).
+fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>, Vec<u8>) {
+    io::stdout().flush().unwrap();
+    let (out, err) = (pipe(), pipe());
+    let (saved_out, saved_err) = (save(1), save(2));
+    dup2(out.write.as_raw_fd(), 1);
+    dup2(err.write.as_raw_fd(), 2);
+    drop((out.write, err.write));
+    let result = f();
+    dup2(saved_out.as_raw_fd(), 1);
+    dup2(saved_err.as_raw_fd(), 2);
+    let (mut out_bytes, mut err_bytes) = (Vec::new(), Vec::new());
+    let mut out_read = out.read;
+    let mut err_read = err.read;
+    out_read.read_to_end(&mut out_bytes).unwrap();
+    err_read.read_to_end(&mut err_bytes).unwrap();
+    (result, out_bytes, err_bytes)
+}
+
+/// `From<io::Stdout>` and `From<io::Stderr>`: the child's stream is a duplicate of the
+/// parent's fd 1 or fd 2, made when the child is spawned.
+#[test]
+fn stdio_from_parent_stdout_and_stderr_matches_std() {
+    if !alone("stdio_from_parent_stdout_and_stderr_matches_std", &[]) {
+        return;
+    }
+    macro_rules! scenario {
+        ($command:path) => {{
+            // Crossed: the child's stdout goes to our stderr and its stderr to our stdout.
+            let crossed = capture(|| {
+                errno(
+                    $command(helper())
+                        .args(["both", "OUT", "ERR"])
+                        .stdout(io::stderr())
+                        .stderr(io::stdout())
+                        .status(),
+                )
+                .map(|s| s.code())
+            });
+
+            // Set before fd 1 was redirected, spawned (twice) after: the duplicate is made
+            // at spawn time, so both outputs land in the capture.
+            let mut cmd = $command(helper());
+            cmd.args(["stdout", "late"]).stdout(io::stdout());
+            let late = capture(|| {
+                let first = errno(cmd.status()).map(|s| s.code());
+                let second = errno(cmd.status()).map(|s| s.code());
+                (first, second)
+            });
+
+            // fd 1 closed at spawn time: the spawn fails with EBADF.
+            let mut cmd = $command(helper());
+            cmd.args(["stderr", "never"]).stderr(io::stdout());
+            let saved = save(1);
+            // SAFETY: closes our fd 1 on purpose (restored right after); this test runs alone.
+            assert_eq!(unsafe { libc::close(1) }, 0);
+            let closed = errno(cmd.status()).map(|s| s.code());
+            dup2(saved.as_raw_fd(), 1);
+
+            (crossed, late, closed)
+        }};
+    }
+    let std_side = scenario!(std::process::Command::new);
+    let ext_side = scenario!(process_ext::process::Command::new);
+    assert_eq!(
+        std_side,
+        (
+            (Ok(Some(0)), b"ERR".to_vec(), b"OUT".to_vec()),
+            ((Ok(Some(0)), Ok(Some(0))), b"latelate".to_vec(), Vec::new()),
+            Err(Some(libc::EBADF)),
+        )
+    );
+    assert_eq!(ext_side, std_side);
+}
+
+// ---------------------------------------------------------------------------------------
+// CommandExt::before_exec.
+
+#[test]
+#[allow(deprecated)]
+fn before_exec_runs_like_pre_exec() {
+    macro_rules! scenario {
+        ($command:path) => {{
+            let mut failing = $command(helper());
+            failing.args(["exit", "0"]);
+            // SAFETY: the closure only builds an error value: no allocation, no lock.
+            unsafe {
+                failing.before_exec(|| Err(io::Error::from_raw_os_error(libc::EACCES)));
+            }
+            let failed = errno(failing.status()).map(|s| s.code());
+
+            let mut passing = $command(helper());
+            passing.args(["exit", "4"]);
+            // SAFETY: as above; the closure returns Ok.
+            unsafe {
+                passing.before_exec(|| Ok(()));
+            }
+            let passed = errno(passing.status()).map(|s| s.code());
+            (failed, passed)
+        }};
+    }
+    let std_side = scenario!(std::process::Command::new);
+    let ext_side = scenario!(process_ext::process::Command::new);
+    assert_eq!(std_side, (Err(Some(libc::EACCES)), Ok(Some(4))));
+    assert_eq!(ext_side, std_side);
+}
+
+// ---------------------------------------------------------------------------------------
+// ChildExt: signals.
+
+fn ext_sleeper(pidfd: bool, pgroup: Option<i32>) -> process_ext::process::Child {
+    let mut cmd = process_ext::process::Command::new(helper());
+    // No streams shared with us: a sleeper left behind by a failed test must not hold
+    // the pipes of an outer run open.
+    cmd.args(["sleep", "30"])
+        .stdout(process_ext::process::Stdio::null())
+        .stderr(process_ext::process::Stdio::null())
+        .create_pidfd(pidfd);
+    if let Some(pgroup) = pgroup {
+        cmd.process_group(pgroup);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn std_sleeper(pgroup: Option<i32>) -> std::process::Child {
+    let mut cmd = std::process::Command::new(helper());
+    cmd.args(["sleep", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(pgroup) = pgroup {
+        cmd.process_group(pgroup);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn ext_exiter(pidfd: bool, code: &str) -> process_ext::process::Child {
+    process_ext::process::Command::new(helper())
+        .args(["exit", code])
+        .create_pidfd(pidfd)
+        .spawn()
+        .unwrap()
+}
+
+fn std_exiter(code: &str) -> std::process::Child {
+    std::process::Command::new(helper())
+        .args(["exit", code])
+        .spawn()
+        .unwrap()
+}
+
+/// What a run of [`signal_scenario`] observed: each step's result and the final statuses.
+type SignalObservations = Vec<(&'static str, Result<(), Option<i32>>, Option<Option<i32>>)>;
+
+/// `send_signal` and `kill` on a running child, a zombie and a reaped child, for std
+/// (nightly std's syscall, or `Child::kill`) and for process-ext.
+fn signal_scenario(pidfd: bool) -> (SignalObservations, SignalObservations) {
+    let mut std_seen = SignalObservations::new();
+    let mut ext_seen = SignalObservations::new();
+
+    // SIGTERM to a running child.
+    let mut child = std_sleeper(None);
+    let sent = kill(child.id() as i32, libc::SIGTERM);
+    std_seen.push(("term", sent, Some(signal_of(child.wait().unwrap()))));
+    let mut child = ext_sleeper(pidfd, None);
+    let sent = errno(child.send_signal(libc::SIGTERM));
+    ext_seen.push(("term", sent, Some(signal_of(child.wait().unwrap()))));
+
+    // An invalid signal number.
+    let mut child = std_sleeper(None);
+    std_seen.push(("invalid", kill(child.id() as i32, 1000), None));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut child = ext_sleeper(pidfd, None);
+    ext_seen.push(("invalid", errno(child.send_signal(1000)), None));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // SIGKILL: Child::kill on both sides, and send_signal(SIGKILL).
+    let mut child = std_sleeper(None);
+    let sent = errno(child.kill());
+    std_seen.push(("kill", sent, Some(signal_of(child.wait().unwrap()))));
+    std_seen.push(("kill-again", errno(child.kill()), None));
+    let mut child = ext_sleeper(pidfd, None);
+    let sent = errno(child.send_signal(libc::SIGKILL));
+    ext_seen.push(("kill", sent, Some(signal_of(child.wait().unwrap()))));
+    // After the wait: Ok without a syscall, as std's Child::kill (and its nightly
+    // send_signal) answer.
+    ext_seen.push(("kill-again", errno(child.send_signal(libc::SIGTERM)), None));
+
+    // A zombie: exited, not waited for.
+    let mut child = std_exiter("3");
+    wait_until_zombie(child.id());
+    let sent = errno(child.kill());
+    std_seen.push(("zombie", sent, Some(child.wait().unwrap().code())));
+    let mut child = ext_exiter(pidfd, "3");
+    wait_until_zombie(child.id());
+    let sent = errno(child.send_signal(libc::SIGKILL));
+    ext_seen.push(("zombie", sent, Some(child.wait().unwrap().code())));
+
+    (std_seen, ext_seen)
+}
+
+#[test]
+fn send_signal_matches_std() {
+    for pidfd in [false, true] {
+        let (std_seen, ext_seen) = signal_scenario(pidfd);
+        assert_eq!(
+            std_seen,
+            [
+                ("term", Ok(()), Some(Some(libc::SIGTERM))),
+                ("invalid", Err(Some(libc::EINVAL)), None),
+                ("kill", Ok(()), Some(Some(libc::SIGKILL))),
+                ("kill-again", Ok(()), None),
+                ("zombie", Ok(()), Some(Some(3))),
+            ]
+        );
+        assert_eq!(ext_seen, std_seen, "create_pidfd({pidfd})");
+    }
+}
+
+/// What a run of [`group_scenario`] observed: results and statuses, leader then member.
+type GroupObservations = Vec<(&'static str, Result<(), Option<i32>>, Vec<Option<i32>>)>;
+
+/// Signals to the group a child leads (with a second member), to a child that leads no
+/// group, and after the wait.
+fn group_scenario(pidfd: bool) -> (GroupObservations, GroupObservations) {
+    let mut std_seen = GroupObservations::new();
+    let mut ext_seen = GroupObservations::new();
+    for (step, signal) in [("term", libc::SIGTERM), ("kill", libc::SIGKILL)] {
+        let mut leader = std_sleeper(Some(0));
+        let mut member = std_sleeper(Some(leader.id() as i32));
+        let sent = kill(-(leader.id() as i32), signal);
+        let statuses = vec![
+            signal_of(leader.wait().unwrap()),
+            signal_of(member.wait().unwrap()),
+        ];
+        std_seen.push((step, sent, statuses));
+        // Child::kill after the wait: Ok, like nightly std's group methods then.
+        std_seen.push(("after-wait", errno(leader.kill()), Vec::new()));
+
+        let mut leader = ext_sleeper(pidfd, Some(0));
+        let mut member = ext_sleeper(pidfd, Some(leader.id() as i32));
+        let sent = if signal == libc::SIGKILL {
+            errno(leader.kill_process_group())
+        } else {
+            errno(leader.send_process_group_signal(signal))
+        };
+        let statuses = vec![
+            signal_of(leader.wait().unwrap()),
+            signal_of(member.wait().unwrap()),
+        ];
+        ext_seen.push((step, sent, statuses));
+        let after = if signal == libc::SIGKILL {
+            errno(leader.kill_process_group())
+        } else {
+            errno(leader.send_process_group_signal(signal))
+        };
+        ext_seen.push(("after-wait", after, Vec::new()));
+    }
+
+    // A child in our own group leads none: ESRCH, and our group is left alone. Signal 0,
+    // so that a wrong target could not hurt the test run either.
+    let mut child = std_sleeper(None);
+    std_seen.push(("no-group", kill(-(child.id() as i32), 0), Vec::new()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut child = ext_sleeper(pidfd, None);
+    let sent = errno(child.send_process_group_signal(0));
+    ext_seen.push(("no-group", sent, Vec::new()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    (std_seen, ext_seen)
+}
+
+#[test]
+fn process_group_signals_match_std() {
+    for pidfd in [false, true] {
+        let (std_seen, ext_seen) = group_scenario(pidfd);
+        let (term, kill) = (Some(libc::SIGTERM), Some(libc::SIGKILL));
+        assert_eq!(
+            std_seen,
+            [
+                ("term", Ok(()), vec![term, term]),
+                ("after-wait", Ok(()), vec![]),
+                ("kill", Ok(()), vec![kill, kill]),
+                ("after-wait", Ok(()), vec![]),
+                ("no-group", Err(Some(libc::ESRCH)), vec![]),
+            ]
+        );
+        assert_eq!(ext_seen, std_seen, "create_pidfd({pidfd})");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 9, item 8: pidfd_send_signal refused by seccomp.
+
+const REFUSAL_ENV: &str = "PROCESS_EXT_STD_API_REFUSAL";
+
+/// Installs, in the calling thread, a filter that fails every `pidfd_send_signal` with
+/// `errno`.
+fn refuse_pidfd_send_signal(errno: i32) {
+    use seccompiler::{BpfProgram, SeccompAction, SeccompFilter};
+    let arch = std::env::consts::ARCH.try_into().unwrap();
+    let rules = [(libc::SYS_pidfd_send_signal, Vec::new())]
+        .into_iter()
+        .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        arch,
+    )
+    .unwrap();
+    let program = BpfProgram::try_from(filter).unwrap();
+    seccompiler::apply_filter(&program).unwrap();
+}
+
+/// `pidfd_send_signal(fd, 0)`, raw: what the filter answers.
+fn raw_pidfd_signal(fd: RawFd) -> Option<i32> {
+    let null = std::ptr::null::<libc::siginfo_t>();
+    // SAFETY: plain integers and a null siginfo pointer, which the syscall accepts.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, 0, null, 0) };
+    (rc != 0).then(|| io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+/// `Child::kill`, `send_signal` and the group methods of a child that has a pidfd keep
+/// working, as std's do for a child without one, when a seccomp policy refuses
+/// `pidfd_send_signal` with `EPERM` or `ENOSYS`: whether the kernel support was probed
+/// before the filter came (the cached answer says yes) or under it.
+#[test]
+fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
+    const NAME: &str = "signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused";
+    const CASES: [&str; 4] = [
+        "EPERM,probe-first",
+        "ENOSYS,probe-first",
+        "EPERM,filter-first",
+        "ENOSYS,filter-first",
+    ];
+    if std::env::var_os(ALONE_ENV).is_none() {
+        for case in CASES {
+            assert!(!alone(NAME, &[(REFUSAL_ENV, case)]));
+        }
+        return;
+    }
+    assert!(alone(NAME, &[]));
+    let refusal = std::env::var(REFUSAL_ENV).unwrap();
+    let (errno_name, order) = refusal.split_once(',').unwrap();
+    let refused_with = match errno_name {
+        "EPERM" => libc::EPERM,
+        "ENOSYS" => libc::ENOSYS,
+        other => panic!("unknown errno {other}"),
+    };
+    if order == "probe-first" {
+        let features = probe::features();
+        if !features.pidfd_send_signal {
+            not_applicable(
+                "pidfd_send_signal is missing before the filter: probe-first is filter-first",
+            );
+        }
+    }
+    refuse_pidfd_send_signal(refused_with);
+    if refused_with == libc::ENOSYS && !probe::waitid_pidfd() {
+        // Linux 5.2 and 5.3 wait through the pid, after asking the pidfd (signal 0) whether
+        // the child was reaped behind our back; that question fails with this ENOSYS, so
+        // `wait` does, which is not what is tested here.
+        not_applicable("wait on 5.2/5.3 fails when pidfd_send_signal is refused with ENOSYS");
+        return;
+    }
+
+    // The filter is in place for this thread (and what it spawns), and the child still has
+    // its pidfd.
+    let mut child = ext_sleeper(true, None);
+    match child.pidfd() {
+        Ok(pidfd) => assert_eq!(raw_pidfd_signal(pidfd.as_raw_fd()), Some(refused_with)),
+        Err(_) => not_applicable("no pidfd on this kernel: only the pid path is exercised"),
+    }
+    assert_eq!(errno(child.kill()), Ok(()));
+    assert_eq!(signal_of(child.wait().unwrap()), Some(libc::SIGKILL));
+
+    // Reaped behind the child's back (a stray `waitpid`): its pid may name another process
+    // by now, so the fallback must not use it. The answer is the pidfd's own, ESRCH, which
+    // nightly std (whose child then has a pidfd) gives as well; without the policy it is
+    // the same.
+    let mut child = ext_sleeper(true, None);
+    if child.pidfd().is_ok() && probe::waitid_pidfd() {
+        kill(child.id() as i32, libc::SIGKILL).unwrap();
+        let mut raw = 0;
+        // SAFETY: reaps our own child by pid; `raw` is writable.
+        let reaped = unsafe { libc::waitpid(child.id() as i32, &mut raw, 0) };
+        assert_eq!(reaped, child.id() as i32);
+        assert_eq!(
+            errno(child.send_signal(libc::SIGTERM)),
+            Err(Some(libc::ESRCH))
+        );
+        assert_eq!(errno(child.send_signal(0)), Err(Some(libc::ESRCH)));
+    } else {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    // Every signal step, with and without the group, matches std's.
+    let (std_seen, ext_seen) = signal_scenario(true);
+    assert_eq!(ext_seen, std_seen, "{refusal}");
+    assert_eq!(std_seen[0], ("term", Ok(()), Some(Some(libc::SIGTERM))));
+    let (std_seen, ext_seen) = group_scenario(true);
+    assert_eq!(ext_seen, std_seen, "{refusal}");
+    assert_eq!(
+        std_seen[0],
+        (
+            "term",
+            Ok(()),
+            vec![Some(libc::SIGTERM), Some(libc::SIGTERM)]
+        )
+    );
+}
