@@ -572,21 +572,9 @@ pub fn has_no_children() -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_stat;
-
-    #[test]
-    fn parse_stat_handles_parentheses_in_comm() {
-        let stat = "123 (a) b (c)) Z 456 123 123 0 -1";
-        assert_eq!(parse_stat(stat), Some(('Z', 456)));
-    }
-
-    #[test]
-    fn parse_stat_rejects_garbage() {
-        assert_eq!(parse_stat("no parenthesis"), None);
-        assert_eq!(parse_stat("1 (x) S notanumber"), None);
-    }
+/// Whether this process is the copy [`in_own_process`] started to run `test`.
+pub fn is_own_process_copy(test: &str) -> bool {
+    std::env::var_os(OWN_PROCESS_ENV).is_some_and(|running| running == test)
 }
 
 /// Set in a copy of a test binary started by [`in_own_process`]: the name of the test it
@@ -599,15 +587,16 @@ pub const OWN_PROCESS_ENV: &str = "PROCESS_EXT_TEST_OWN_PROCESS";
 ///
 /// In the test harness's process this starts the copy (running only `test`, with `envs`
 /// added to its environment), waits up to `limit` for it, asserts that the test passed
-/// there, and returns `false`: the caller returns too. In the copy it returns `true`, and
-/// the caller runs the scenario. A copy that hangs is killed and the test fails, so a
-/// deadlock shows up as a failure, not as a stuck run.
+/// there (passing on what it reported with [`not_applicable`]), and returns `false`: the
+/// caller returns too. In the copy it returns `true`, and the caller runs the scenario. A
+/// copy that hangs is killed and the test fails, so a deadlock shows up as a failure, not
+/// as a stuck run. [`is_own_process_copy`] tells the two apart beforehand.
 ///
 /// # Panics
 ///
 /// Panics (in the harness's process) if the copy fails, is killed, or outlives `limit`.
 pub fn in_own_process(test: &str, envs: &[(&str, &str)], limit: Duration) -> bool {
-    if std::env::var_os(OWN_PROCESS_ENV).is_some_and(|running| running == test) {
+    if is_own_process_copy(test) {
         return true;
     }
     let exe = std::env::current_exe()
@@ -640,9 +629,31 @@ pub fn in_own_process(test: &str, envs: &[(&str, &str)], limit: Duration) -> boo
         }
     };
     let output = std::fs::read_to_string(&log).unwrap_or_default();
+    for line in output.lines() {
+        if line.starts_with(NOT_APPLICABLE_MARKER) {
+            eprintln!("{line}");
+        }
+    }
     match status {
         Some(status) if status.success() && output.contains("test result: ok. 1 passed") => false,
         Some(status) => panic!("{test} in a process of its own: {status}\n{output}"),
         None => panic!("{test} in a process of its own did not finish in {limit:?}\n{output}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_stat;
+
+    #[test]
+    fn parse_stat_handles_parentheses_in_comm() {
+        let stat = "123 (a) b (c)) Z 456 123 123 0 -1";
+        assert_eq!(parse_stat(stat), Some(('Z', 456)));
+    }
+
+    #[test]
+    fn parse_stat_rejects_garbage() {
+        assert_eq!(parse_stat("no parenthesis"), None);
+        assert_eq!(parse_stat("1 (x) S notanumber"), None);
     }
 }

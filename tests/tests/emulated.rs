@@ -187,12 +187,12 @@ fn kernel_5_3_waits_through_the_pid_below_procs_namespace() {
 }
 
 /// Kernel 5.10 (no `PIDFD_SIGNAL_PROCESS_GROUP`) in a pid namespace below the one of the
-/// child's group leader: the group has no id here (`getpgid` gives 0, as for every process
-/// of a session that never called `setsid`), so the `killpg` fallback must refuse instead of
-/// calling `killpg(0)`, which would signal our own group.
+/// child's group leader: the group the child belongs to has no id here (`getpgid` gives 0),
+/// and the fallback must neither call `killpg(0)`, which would signal our own group, nor
+/// signal any group but the one the child leads (none): `ESRCH`, as 6.9's flag gives.
 #[test]
-fn kernel_5_10_refuses_to_signal_a_group_without_an_id() {
-    let test = "kernel_5_10_refuses_to_signal_a_group_without_an_id";
+fn kernel_5_10_signals_only_the_group_the_process_leads() {
+    let test = "kernel_5_10_signals_only_the_group_the_process_leads";
     if !emulate_in("5.10", test, Namespace::BelowProc) {
         return;
     }
@@ -202,9 +202,10 @@ fn kernel_5_10_refuses_to_signal_a_group_without_an_id() {
     // SAFETY: getpgid takes a plain pid.
     let pgid = unsafe { libc::getpgid(child.id() as libc::pid_t) };
     assert_eq!(pgid, 0, "the child's group has an id in this namespace");
+    // As with PIDFD_SIGNAL_PROCESS_GROUP (6.9): no group has the child's id, and the
+    // group it belongs to (ours, here without an id) is left alone.
     let err = pidfd.send_signal_to_group(libc::SIGTERM).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{err}");
-    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(err.raw_os_error(), Some(libc::ESRCH), "{err}");
     assert_eq!(child.try_wait().unwrap(), None);
     child.kill().unwrap();
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));

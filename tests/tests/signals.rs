@@ -97,7 +97,7 @@ fn cycle(i: usize) -> (ExitStatus, ExitStatus) {
         _ => {
             let mut child = Command::new(helper())
                 .args(["sleep", "30"])
-                .create_pidfd(i % 4 == 0)
+                .create_pidfd(i.is_multiple_of(4))
                 .spawn()
                 .unwrap();
             child.kill().unwrap();

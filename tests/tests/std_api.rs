@@ -8,7 +8,7 @@
 //! `Child::kill` where the signal is `SIGKILL`.
 //!
 //! Tests that change process-wide state (fds 1 and 2, a seccomp filter, the end of the
-//! process) run alone in a copy of this test binary (see [`alone`]).
+//! process) run alone in a copy of this test binary (see [`in_own_process`]).
 
 // `io::pipe`, `io::PipeReader` and `io::PipeWriter` are Rust 1.87, newer than the
 // workspace's `rust-version`; the conversions from them are part of what is tested here.
@@ -23,52 +23,15 @@ use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::process::ExitStatus;
+use std::time::Duration;
 
 use process_ext::os::linux::process::{ChildExt as _, CommandExt as _};
 use process_ext::os::unix::process::{ChildExt, CommandExt as _};
-use process_ext_tests::{helper, not_applicable, NOT_APPLICABLE_MARKER};
+use process_ext_tests::{helper, in_own_process, is_own_process_copy, not_applicable};
 use sys_linux::probe;
 
-/// Set in a copy of this binary that runs one test alone; the value is the test's name.
-const ALONE_ENV: &str = "PROCESS_EXT_STD_API_ALONE";
-
-/// Runs `test` of this binary again, alone in a process of its own, with `env` added, and
-/// asserts that it passed. Returns true when called inside that run, where the caller goes
-/// on with the test's body; false in the outer run, which is then done.
-fn alone(test: &str, env: &[(&str, &str)]) -> bool {
-    if let Some(inner) = std::env::var_os(ALONE_ENV) {
-        assert_eq!(inner, test, "{ALONE_ENV} names another test");
-        return true;
-    }
-    let out = std::process::Command::new(this_binary())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ALONE_ENV, test)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {test} alone: {e}"));
-    forward_not_applicable(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{test} {env:?}: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    false
-}
-
-fn this_binary() -> std::path::PathBuf {
-    std::env::current_exe().unwrap_or_else(|e| panic!("cannot find this test binary: {e}"))
-}
-
-/// Passes the inner run's "not applicable" lines on, so that the kernel matrix sees them.
-fn forward_not_applicable(stderr: &[u8]) {
-    for line in String::from_utf8_lossy(stderr).lines() {
-        if line.starts_with(NOT_APPLICABLE_MARKER) {
-            let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
-        }
-    }
-}
+/// How long a test in a process of its own may take.
+const LIMIT: Duration = Duration::from_secs(120);
 
 /// The errno of a failed call, so that results can be compared.
 fn errno<T>(result: io::Result<T>) -> Result<T, Option<i32>> {
@@ -175,7 +138,8 @@ fn exit_and_abort_end_the_process_like_std() {
         }
     }
     let end = |how: &str| {
-        let out = std::process::Command::new(this_binary())
+        let exe = std::env::current_exe().expect("cannot find this test binary");
+        let out = std::process::Command::new(exe)
             .args([
                 "exit_and_abort_end_the_process_like_std",
                 "--exact",
@@ -398,7 +362,7 @@ fn save(fd: RawFd) -> OwnedFd {
 }
 
 /// Runs `f` with this process's fds 1 and 2 replaced by pipes, and returns its result and
-/// what was written to each. Only for a test that runs [`alone`]: anything else writing to
+/// what was written to each. Only for a test that runs in a process of its own: anything else writing to
 /// fd 1 or 2 meanwhile would be captured too. `f` must not panic (its result is checked
 /// once the streams are back).
 fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>, Vec<u8>) {
@@ -423,7 +387,11 @@ fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>, Vec<u8>) {
 /// parent's fd 1 or fd 2, made when the child is spawned.
 #[test]
 fn stdio_from_parent_stdout_and_stderr_matches_std() {
-    if !alone("stdio_from_parent_stdout_and_stderr_matches_std", &[]) {
+    if !in_own_process(
+        "stdio_from_parent_stdout_and_stderr_matches_std",
+        &[],
+        LIMIT,
+    ) {
         return;
     }
     macro_rules! scenario {
@@ -739,13 +707,12 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
         "EPERM,filter-first",
         "ENOSYS,filter-first",
     ];
-    if std::env::var_os(ALONE_ENV).is_none() {
+    if !is_own_process_copy(NAME) {
         for case in CASES {
-            assert!(!alone(NAME, &[(REFUSAL_ENV, case)]));
+            assert!(!in_own_process(NAME, &[(REFUSAL_ENV, case)], LIMIT));
         }
         return;
     }
-    assert!(alone(NAME, &[]));
     let refusal = std::env::var(REFUSAL_ENV).unwrap();
     let (errno_name, order) = refusal.split_once(',').unwrap();
     let refused_with = match errno_name {
@@ -762,13 +729,6 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
         }
     }
     refuse_pidfd_send_signal(refused_with);
-    if refused_with == libc::ENOSYS && !probe::waitid_pidfd() {
-        // Linux 5.2 and 5.3 wait through the pid, after asking the pidfd (signal 0) whether
-        // the child was reaped behind our back; that question fails with this ENOSYS, so
-        // `wait` does, which is not what is tested here.
-        not_applicable("wait on 5.2/5.3 fails when pidfd_send_signal is refused with ENOSYS");
-        return;
-    }
 
     // The filter is in place for this thread (and what it spawns), and the child still has
     // its pidfd.

@@ -857,9 +857,6 @@ impl From<File> for Stdio {
     }
 }
 
-// `io::PipeReader` is Rust 1.87, newer than the workspace's `rust-version` (1.80): this impl is
-// what a drop-in for std needs, and it raises the real minimum to 1.87.
-#[allow(clippy::incompatible_msrv)]
 impl From<io::PipeReader> for Stdio {
     /// Uses the read end of an anonymous pipe ([`std::io::pipe`]) as the stream, like
     /// std's `From<io::PipeReader> for Stdio` (Rust 1.87).
@@ -880,9 +877,6 @@ impl From<io::PipeReader> for Stdio {
     }
 }
 
-// `io::PipeWriter` is Rust 1.87, newer than the workspace's `rust-version` (1.80): this impl is
-// what a drop-in for std needs, and it raises the real minimum to 1.87.
-#[allow(clippy::incompatible_msrv)]
 impl From<io::PipeWriter> for Stdio {
     /// Uses the write end of an anonymous pipe ([`std::io::pipe`]) as the stream, like
     /// std's `From<io::PipeWriter> for Stdio` (Rust 1.87).

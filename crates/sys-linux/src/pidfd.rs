@@ -95,7 +95,11 @@ impl PidFd {
 
     /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
     ///
-    /// See [`wait_until`] for how: the pidfd is polled, and readiness is only a hint.
+    /// Polls the pidfd (readable once the process has exited, Linux 5.3+), then reaps with
+    /// [`try_wait`](Self::try_wait). Readiness is only a hint: an exited process may not be
+    /// reapable yet (a ptracer has to see it first) while its pidfd stays readable, so from
+    /// then on, and on 5.2 whose pidfds cannot be polled, it retries at growing intervals
+    /// (1 ms doubling to 50 ms) instead of spinning.
     pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
         wait_until(Some(self), deadline, || self.try_wait())
@@ -187,17 +191,16 @@ impl PidFd {
         self.0.duplicate().map(PidFd)
     }
 
-    /// Sends `signal` to the process group of the process.
+    /// Sends `signal` to the process group the process leads (the group whose id is its
+    /// pid, as `CommandExt::process_group(0)` makes); a process that leads no group gets
+    /// `ESRCH`.
     ///
-    /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`, race-free.
-    /// Before: the group is looked up from the process (its pid, then `getpgid(2)`), the
-    /// pidfd is checked to still refer to a live process (so the group id was read from the
-    /// right process), and `killpg(2)` signals it. The remaining window is between that
-    /// check and `killpg`: the whole group would have to exit and its id be reused by a new
-    /// group meanwhile. A group without an id in the caller's pid namespace (`getpgid` gives
-    /// 0: its leader lives in a parent namespace, or it is the kernel's initial group of
-    /// processes that never called `setsid`) cannot be named, and `killpg(0)` would signal
-    /// the caller's own group instead: that is an `Unsupported` error.
+    /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`, race-free. Before:
+    /// the pid is read from the pidfd, the pidfd is checked to still refer to a live
+    /// process (so the number is still its), and `kill(2)` signals `-pid`, the same group.
+    /// The remaining window is between that check and `kill`: the process would have to be
+    /// reaped, every member of its group exit, and the number be taken by a new group
+    /// meanwhile (the kernel hands out no id while a group of that id has members).
     pub fn send_signal_to_group(&self, signal: i32) -> io::Result<()> {
         if probe::pidfd_signal_process_group() {
             // SAFETY: the siginfo pointer may be null; the fd is owned by `self`.
@@ -212,19 +215,12 @@ impl PidFd {
             })?;
             return Ok(());
         }
-        let pid = self.pid()? as libc::pid_t;
-        // SAFETY: getpgid takes a plain pid.
-        let pgid = cvt(unsafe { libc::getpgid(pid) })?;
-        if pgid == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the process group has no id in this pid namespace; \
-                 signalling it needs PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9)",
-            ));
-        }
+        let pid = libc::pid_t::try_from(self.pid()?)
+            .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
         self.send_signal(0)?;
-        // SAFETY: killpg takes plain integers.
-        cvt(unsafe { libc::killpg(pgid, signal) })?;
+        // SAFETY: kill takes plain integers; a negative pid names the group with that id,
+        // never the caller's own group (which would be 0).
+        cvt(unsafe { libc::kill(-pid, signal) })?;
         Ok(())
     }
 
@@ -337,10 +333,13 @@ impl PidFd {
 
     /// Whether the process has not been reaped yet (a zombie still exists): signal 0
     /// through the pidfd, where `ESRCH` means reaped and `EPERM` still means it exists.
+    ///
+    /// `ENOSYS` (a seccomp policy refusing `pidfd_send_signal`) cannot tell, and answers
+    /// that it exists: the caller then trusts the pid, as std does without a pidfd.
     pub(crate) fn still_exists(&self) -> io::Result<bool> {
         match self.send_signal(0) {
             Ok(()) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
             Err(e) => Err(e),
         }

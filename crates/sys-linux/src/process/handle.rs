@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::cvt::{cvt, cvt_r};
 use crate::fd::FileDesc;
-use crate::pidfd::PidFd;
+use crate::pidfd::{wait_until, PidFd};
 use crate::probe;
-use crate::wait::{waitid, Backoff, WaitTarget};
+use crate::wait::{waitid, WaitTarget};
 use crate::AsInner;
 
 /// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
@@ -148,14 +148,9 @@ impl<P: AsInner<PidFd>> Process<P> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = match &self.pidfd {
-            Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().wait()?,
-            _ => {
-                self.check_pid_is_ours()?;
-                waitid(WaitTarget::Pid(self.pid), libc::WEXITED)?
-                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?
-            }
-        };
+        let status = self
+            .reap(libc::WEXITED)?
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?;
         self.status = Some(status);
         Ok(status)
     }
@@ -165,15 +160,23 @@ impl<P: AsInner<PidFd>> Process<P> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        let status = match &self.pidfd {
-            Some(pidfd) if probe::waitid_pidfd() => pidfd.as_inner().try_wait()?,
+        self.status = self.reap(libc::WEXITED | libc::WNOHANG)?;
+        Ok(self.status)
+    }
+
+    /// Waits for the child (`WNOHANG` in `options`: only if it has exited), through its
+    /// pidfd where the kernel can (Linux 5.4), else through its pid.
+    fn reap(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+        match &self.pidfd {
+            Some(pidfd) if probe::waitid_pidfd() => match options & libc::WNOHANG {
+                0 => pidfd.as_inner().wait().map(Some),
+                _ => pidfd.as_inner().try_wait(),
+            },
             _ => {
                 self.check_pid_is_ours()?;
-                waitid(WaitTarget::Pid(self.pid), libc::WEXITED | libc::WNOHANG)?
+                waitid(WaitTarget::Pid(self.pid), options)
             }
-        };
-        self.status = status;
-        Ok(status)
+        }
     }
 
     /// Before waiting by pid with a pidfd at hand (Linux 5.2 and 5.3, no `waitid(P_PIDFD)`):
@@ -191,23 +194,19 @@ impl<P: AsInner<PidFd>> Process<P> {
 
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
     ///
-    /// Polls the child's pidfd when it has one that can be polled (Linux 5.3+), else checks
-    /// at growing intervals (1 ms to 50 ms). The status is cached, as with [`wait`](Self::wait).
+    /// Polls the child's pidfd when it has one that can be polled (Linux 5.3+), else (and
+    /// once the pidfd was readable without a status to reap, as while a ptracer holds the
+    /// child) checks at growing intervals, 1 ms doubling to 50 ms. The status is cached, as
+    /// with [`wait`](Self::wait).
     pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
-        let mut backoff = Backoff::new(deadline);
-        loop {
-            if let Some(status) = self.try_wait()? {
-                return Ok(Some(status));
-            }
-            let more = match &self.pidfd {
-                Some(pidfd) if probe::pidfd_open() => pidfd.as_inner().poll_readable(deadline)?,
-                _ => backoff.nap(),
-            };
-            if !more {
-                return Ok(None);
-            }
+        if let Some(status) = self.try_wait()? {
+            return Ok(Some(status));
         }
+        let pidfd = self.pidfd.as_ref().map(AsInner::as_inner);
+        let status = wait_until(pidfd, deadline, || self.reap(libc::WEXITED | libc::WNOHANG))?;
+        self.status = status;
+        Ok(status)
     }
 }
 
@@ -235,7 +234,6 @@ pub fn read2(
         events: libc::POLLIN,
         revents: 0,
     });
-    let mut chunk = [0u8; 16 * 1024];
     while fds.iter().any(|fd| fd.fd >= 0) {
         // SAFETY: `fds` is a valid array of pollfd; negative fds are ignored by poll.
         cvt_r(|| unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) })?;
@@ -244,12 +242,12 @@ pub fn read2(
                 continue;
             }
             loop {
-                match pipes[i].read(&mut chunk) {
+                match pipes[i].read_to_spare(bufs[i]) {
                     Ok(0) => {
                         pollfd.fd = -1;
                         break;
                     }
-                    Ok(n) => bufs[i].extend_from_slice(&chunk[..n]),
+                    Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => return Err(e),
                 }

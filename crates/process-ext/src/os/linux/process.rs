@@ -223,15 +223,16 @@ impl PidFd {
         self.inner.send_signal(signal)
     }
 
-    /// Sends `signal` to the process group of the process. Not in std.
+    /// Sends `signal` to the process group the process leads (the group whose id is its
+    /// pid, as [`process_group(0)`](crate::os::unix::process::CommandExt::process_group)
+    /// makes), like std's `ChildExt::send_process_group_signal`; a process that leads no
+    /// group gets `ESRCH`. Not in std.
     ///
-    /// Linux 6.9+: `pidfd_send_signal` with `PIDFD_SIGNAL_PROCESS_GROUP`. Before, the group is
-    /// looked up from the process and signalled with `killpg(2)` after checking that the
-    /// pidfd still refers to a live process; the window left is the whole group exiting and
-    /// its id being reused between that check and the signal. Before 6.9, a group that has
-    /// no id in this pid namespace (its leader lives in a parent namespace, or the process
-    /// belongs to the kernel's initial group, id 0) cannot be signalled: the error is
-    /// [`io::ErrorKind::Unsupported`], never a signal to the caller's own group.
+    /// Linux 6.9+: [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+    /// with `PIDFD_SIGNAL_PROCESS_GROUP`. Before, the pid is read from the pidfd, the pidfd
+    /// is checked to still refer to a live process, and `kill(-pid)` signals the same group;
+    /// the window left is the process reaped, its whole group gone and the id reused between
+    /// that check and the signal.
     ///
     /// ```
     /// use process_ext::os::linux::process::{ChildExt, CommandExt};
