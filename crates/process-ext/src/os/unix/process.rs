@@ -7,6 +7,7 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::path::Path;
 
 pub use std::os::unix::process::ExitStatusExt;
 
@@ -30,6 +31,10 @@ pub trait CommandExt: Sealed {
     /// (`setgroups(0)`, where permitted), so that a child started by root does not keep
     /// root's groups. Without the privilege, the spawn fails with `EPERM`.
     ///
+    /// Like std, such a spawn forks (`fork(2)`: its cost grows with the parent's memory): the
+    /// kernel resets the dumpable flag of the memory a process changing credentials runs
+    /// on, which for a child sharing the parent's memory would be the parent's.
+    ///
     /// ```no_run
     /// use process_ext::os::unix::process::CommandExt;
     /// use process_ext::process::Command;
@@ -39,7 +44,8 @@ pub trait CommandExt: Sealed {
     /// ```
     fn uid(&mut self, id: u32) -> &mut Command;
 
-    /// Runs the child with group `id` (`setgid(2)`), like std's `CommandExt::gid`.
+    /// Runs the child with group `id` (`setgid(2)`), like std's `CommandExt::gid`. Forks, as
+    /// [`uid`](Self::uid) does.
     ///
     /// ```no_run
     /// use process_ext::os::unix::process::CommandExt;
@@ -65,15 +71,22 @@ pub trait CommandExt: Sealed {
     /// Runs `f` in the child just before `execve`, like std's `CommandExt::pre_exec`.
     ///
     /// Closures run in the order they were added, after the standard streams, credentials,
-    /// working directory and process group were set up. An error stops the spawn and is
-    /// returned from it (its raw OS error, or `EINVAL` if it has none).
+    /// root and working directory, process group and session were set up. An error stops
+    /// the spawn and is returned from it (its raw OS error, or `EINVAL` if it has none).
+    ///
+    /// As with std, the child is made with glibc's `fork(3)` (its cost grows with the
+    /// parent's memory; see [`allow_fork`](crate::os::linux::process::CommandExt::allow_fork)):
+    /// the closure runs on a copy of the spawning thread's stack, after glibc's atfork
+    /// handlers. A closure that panics kills the child with `SIGABRT` (after the panic hook
+    /// ran in the child) and `spawn` returns the child, as std's does. On Linux 5.2, which
+    /// lacks `pidfd_open` (5.3), such a child has no pidfd, as with std.
     ///
     /// # Safety
     ///
     /// The closure runs in a copy of the parent created while other threads may have held
-    /// locks (the heap's, stdout's, a mutex of yours): it must only do what is safe after
-    /// `fork(2)`, that is, call async-signal-safe functions. Changes it makes to memory are
-    /// not seen by the parent.
+    /// locks (stdout's, a mutex of yours): it must only do what is safe after `fork(2)`, that
+    /// is, call async-signal-safe functions. Changes it makes to memory are not seen by the
+    /// parent.
     ///
     /// ```
     /// use process_ext::os::unix::process::CommandExt;
@@ -130,6 +143,44 @@ pub trait CommandExt: Sealed {
     /// # std::io::Result::Ok(())
     /// ```
     fn process_group(&mut self, pgroup: i32) -> &mut Command;
+
+    /// Makes the child the leader of a new session ([`setsid(2)`](https://man7.org/linux/man-pages/man2/setsid.2.html)),
+    /// like std's unstable `CommandExt::setsid` (feature `process_setsid`), on stable here.
+    ///
+    /// Done after [`process_group`](Self::process_group), so the two together fail with
+    /// `EPERM` (a group leader cannot start a session), as in std. Any kernel; the spawn
+    /// keeps the fast path.
+    ///
+    /// ```
+    /// use process_ext::os::unix::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// // Field 6 of /proc/PID/stat is the session id: the shell's own pid.
+    /// let check = "[ \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ ]";
+    /// let status = Command::new("sh").args(["-c", check]).setsid(true).status()?;
+    /// assert!(status.success());
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn setsid(&mut self, setsid: bool) -> &mut Command;
+
+    /// Changes the child's root directory ([`chroot(2)`](https://man7.org/linux/man-pages/man2/chroot.2.html))
+    /// before it execs, like std's unstable `CommandExt::chroot` (feature `process_chroot`),
+    /// on stable here.
+    ///
+    /// As in std: done after the credentials (so with [`uid`](Self::uid) dropping root it
+    /// fails with `EPERM`) and before the working directory, which is taken inside the new
+    /// root and becomes `/` unless one is set; the program path is resolved inside the new
+    /// root. Needs `CAP_SYS_CHROOT`. Any kernel; the spawn keeps the fast path.
+    ///
+    /// ```no_run
+    /// use process_ext::os::unix::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// // Runs /srv/jail/bin/app with /srv/jail as its root and working directory.
+    /// Command::new("/bin/app").chroot("/srv/jail").status()?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    fn chroot<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command;
 
     /// Schedules a closure to run in the child just before `execve`: the same as
     /// [`pre_exec`](Self::pre_exec), under std's old name (deprecated in std since 1.37,
@@ -198,6 +249,16 @@ impl CommandExt for Command {
         S: AsRef<OsStr>,
     {
         self.as_inner_mut().set_arg_0(arg.as_ref());
+        self
+    }
+
+    fn setsid(&mut self, setsid: bool) -> &mut Command {
+        self.as_inner_mut().setsid(setsid);
+        self
+    }
+
+    fn chroot<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command {
+        self.as_inner_mut().chroot(dir.as_ref().as_os_str());
         self
     }
 
