@@ -124,7 +124,7 @@ fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
             std::env::remove_var(format!("HAZARD_{i}"));
         }
     });
-    for round in 0..150 {
+    for round in 0..40 {
         for lib in BOTH {
             let out = match lib {
                 Lib::Std => std::process::Command::new(helper()).arg("env").output(),
@@ -178,7 +178,7 @@ fn uid_and_gid_spawns_leave_the_parent_dumpable() {
     });
     let program = helper_for_any_user();
     for lib in BOTH {
-        for _ in 0..100 {
+        for _ in 0..30 {
             let status = match lib {
                 Lib::Std => {
                     use std::os::unix::process::CommandExt as _;
@@ -224,7 +224,7 @@ fn allocating_pre_exec_while_threads_malloc_never_hangs() {
         drop(v);
         Ok(())
     };
-    for round in 0..150 {
+    for round in 0..40 {
         for lib in BOTH {
             let status = match lib {
                 Lib::Std => {
@@ -255,7 +255,7 @@ fn panicking_pre_exec_aborts_the_child() {
         return;
     }
     let _storm = malloc_storm(2);
-    for round in 0..30 {
+    for round in 0..10 {
         for lib in BOTH {
             let child = match lib {
                 Lib::Std => {

@@ -95,9 +95,13 @@ fn attempt(how: Attempt, fork_path: bool) -> Result<(), i32> {
             .stderr(Stdio::piped())
             .spawn()
             .map(|mut child| {
-                // Where the kernel has pidfds (5.2+) a successful spawn always has one: it
-                // comes from the clone itself, so there is no "spawned without a pidfd" case.
-                assert_eq!(child.pidfd().is_ok(), kernel_at_least(5, 2));
+                // Where the kernel has pidfds a successful spawn always has one: it comes from
+                // the clone itself (5.2), or on the fork path from the child's own pidfd_open
+                // (5.3), whose failure fails the spawn; there is no "spawned without a pidfd".
+                assert_eq!(
+                    child.pidfd().is_ok(),
+                    kernel_at_least(5, if fork_path { 3 } else { 2 })
+                );
                 let mut stdin = child.stdin.take().unwrap();
                 stdin.write_all(b"ping").unwrap();
                 drop(stdin);
