@@ -255,7 +255,7 @@ fn panicking_pre_exec_aborts_the_child() {
         return;
     }
     let _storm = malloc_storm(2);
-    for round in 0..10 {
+    for round in 0..25 {
         for lib in BOTH {
             let child = match lib {
                 Lib::Std => {
