@@ -1,0 +1,134 @@
+//! Helpers shared by the topics, independent of the implementation under test.
+
+use std::fs::{self, File};
+use std::io::{self, ErrorKind};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use process_ext_tests::helper;
+
+/// Size used by the tests that move a lot of data through pipes.
+pub(crate) const MIB: usize = 1 << 20;
+
+/// How long the tests wait for a child that should exit promptly.
+pub(crate) const PROMPT: Duration = Duration::from_secs(10);
+
+/// Identity of the test process, as the helper's `ids` subcommand prints it.
+pub(crate) struct Ids {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) pgid: i32,
+    pub(crate) sid: i32,
+    pub(crate) groups: String,
+}
+
+impl Ids {
+    /// The identity of the current (test) process.
+    pub(crate) fn current() -> Ids {
+        // SAFETY: these calls have no memory-safety requirements.
+        let (uid, gid, pgid, sid) = unsafe {
+            (
+                libc::getuid(),
+                libc::getgid(),
+                libc::getpgrp(),
+                libc::getsid(0),
+            )
+        };
+        // getsid and getpgrp give 0, not an error, for the kernel's initial
+        // session and group (a CI runner started by pid 1 without setsid), and
+        // when the leader lives outside our pid namespace (`unshare --pid`);
+        // the child then sees the same 0.
+        assert!(sid >= 0, "getsid failed: {}", io::Error::last_os_error());
+        // SAFETY: a size of 0 only queries the number of groups.
+        let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+        let count = usize::try_from(count)
+            .unwrap_or_else(|_| panic!("getgroups failed: {}", io::Error::last_os_error()));
+        let mut groups: Vec<libc::gid_t> = vec![0; count];
+        // SAFETY: `groups` has room for `count` entries.
+        let got = unsafe { libc::getgroups(count as libc::c_int, groups.as_mut_ptr()) };
+        let got = usize::try_from(got)
+            .unwrap_or_else(|_| panic!("getgroups failed: {}", io::Error::last_os_error()));
+        groups.truncate(got);
+        groups.sort_unstable();
+        let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+        Ids {
+            uid,
+            gid,
+            pgid,
+            sid,
+            groups: groups.join(","),
+        }
+    }
+
+    /// Formats the identity like the helper's `ids` subcommand.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "uid={} gid={} pgid={} sid={} groups={}\n",
+            self.uid, self.gid, self.pgid, self.sid, self.groups
+        )
+    }
+}
+
+/// Whether the test process runs as root (and so may change ids).
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no memory-safety requirements.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The directory that contains the helper binary.
+pub(crate) fn helper_dir() -> PathBuf {
+    let path = helper();
+    match path.parent() {
+        Some(dir) => dir.to_path_buf(),
+        None => panic!("helper path {} has no parent", path.display()),
+    }
+}
+
+/// Joins lines, each terminated by `\n`, the way `args`/`env` print them.
+pub(crate) fn lines<S: AsRef<str>>(items: &[S]) -> String {
+    items.iter().map(|s| format!("{}\n", s.as_ref())).collect()
+}
+
+/// Converts bytes the test expects to be UTF-8 into a `String`.
+pub(crate) fn text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(err) => panic!("output is not UTF-8: {:?}", err.as_bytes()),
+    }
+}
+
+/// Asserts that an error has exactly the given kind and raw OS error.
+#[track_caller]
+pub(crate) fn assert_error(err: &io::Error, kind: ErrorKind, raw: Option<i32>) {
+    assert_eq!(
+        (err.kind(), err.raw_os_error()),
+        (kind, raw),
+        "unexpected error: {err}"
+    );
+}
+
+/// Writes `contents` to a new file at `path` with the given permissions.
+pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32) {
+    if let Err(err) = fs::write(path, contents) {
+        panic!("cannot write {}: {err}", path.display());
+    }
+    if let Err(err) = fs::set_permissions(path, fs::Permissions::from_mode(mode)) {
+        panic!("cannot chmod {}: {err}", path.display());
+    }
+}
+
+/// Reads a whole file, panicking on failure.
+pub(crate) fn read_file(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+/// Creates (truncating) a file for writing.
+pub(crate) fn create_file(path: &Path) -> File {
+    File::create(path).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()))
+}
+
+/// Opens a file for reading.
+pub(crate) fn open_file(path: &Path) -> File {
+    File::open(path).unwrap_or_else(|err| panic!("cannot open {}: {err}", path.display()))
+}
