@@ -152,7 +152,7 @@ fn clone_pidfd_support_is_learnt_at_spawn() {
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
 }
 
-/// Kernel 5.3: pidfds but no waitid(P_PIDFD); waits go through the pid (core point 8).
+/// Kernel 5.3: pidfds but no waitid(P_PIDFD); waits fall back to the pid.
 #[test]
 fn kernel_5_3_waits_through_the_pid() {
     if emulate("5.3", "kernel_5_3_waits_through_the_pid") {

@@ -1,5 +1,6 @@
-//! The pidfd semantics of `process_ext` (issue: core behaviour points 1 to 8), asserted per
-//! kernel: what must happen depends on the kernel the test runs on, real or emulated.
+//! The pidfd semantics of `process_ext` (requesting a pidfd, killing and waiting through it,
+//! `into_pidfd`, repeated waits, exit statuses, the 5.3 wait fallback), asserted per kernel:
+//! what must happen depends on the kernel the test runs on, real or emulated.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -1,4 +1,4 @@
-//! Issue 5, the reliability suite: no signal or wait ever reaches a recycled pid, no fd of a
+//! The reliability suite: no signal or wait ever reaches a recycled pid, no fd of a
 //! sibling spawn leaks into a child, every child given up is accounted for, and bad input
 //! fails exactly as std fails.
 //!
@@ -164,9 +164,9 @@ fn assert_survives(unrelated: &mut std::process::Child) {
     assert!(pid_exists(unrelated.id()));
 }
 
-/// Case 1 with a pidfd: once the child was reaped behind our back and its pid belongs to an
-/// unrelated process, `Child::kill`, `PidFd::kill` and `PidFd::send_signal` fail with ESRCH
-/// and the unrelated process lives on; `Child::wait` reports the status where the kernel
+/// Pid recycling, with a pidfd: once the child was reaped behind our back and its pid belongs
+/// to an unrelated process, `Child::kill`, `PidFd::kill` and `PidFd::send_signal` fail with
+/// ESRCH and the unrelated process lives on; `Child::wait` reports the status where the kernel
 /// keeps it (6.15+) and ECHILD before, and never reaps the unrelated process.
 ///
 /// Per kernel: below 5.2 children get no pidfd (nothing to check here; the plain-pid control
@@ -377,10 +377,11 @@ fn make_noise(stop: &AtomicBool, fork_path: bool) {
     }
 }
 
-/// Case 2: 8 threads spawn `test-helper fds` 300 times each while other threads create and
-/// close pipes, sockets and pidfds and spawn children with piped stdio; every child reports
-/// exactly fds 0, 1, 2 plus what the test process holds without `FD_CLOEXEC` (including one
-/// fd opened inheritable on purpose, so the check is not vacuous), and nothing leaks.
+/// No fd leaks between racing spawns: 8 threads spawn `test-helper fds` 300 times each while
+/// other threads create and close pipes, sockets and pidfds and spawn children with piped
+/// stdio; every child reports exactly fds 0, 1, 2 plus what the test process holds without
+/// `FD_CLOEXEC` (including one fd opened inheritable on purpose, so the check is not vacuous),
+/// and nothing leaks.
 fn children_see_only_inheritable_fds(fork_path: bool) {
     let _guard = serial();
     warm_up();
@@ -464,9 +465,9 @@ enum GiveUp {
     DropChild,
 }
 
-/// Case 3: dropping a `PidFd` (or a `Child` holding one) of a child that was never waited
-/// for closes the fd and does not reap: the child is left as exactly one zombie, as with
-/// std's `Child`, and can then be reaped by its pid.
+/// No zombie from a dropped pidfd: dropping a `PidFd` (or a `Child` holding one) of a child
+/// that was never waited for closes the fd and does not reap: the child is left as exactly one
+/// zombie, as with std's `Child`, and can then be reaped by its pid.
 ///
 /// Per kernel: below 5.2 the child has no pidfd, `into_pidfd` gives it back, and dropping
 /// that `Child` must leave the zombie all the same. On 5.2 the pidfd cannot be polled:
@@ -548,9 +549,9 @@ fn dropping_an_unwaited_pidfd_closes_it_and_leaves_one_zombie() {
     }
 }
 
-/// Case 3: a spawn that fails after the clone (exec or child setup fails) reaps the child
-/// it created, on both paths, with and without a pidfd: afterwards the process has no child
-/// at all (not even one without an exit signal) and no new fd.
+/// No zombie from a failed spawn: a spawn that fails after the clone (exec or child setup
+/// fails) reaps the child it created, on both paths, with and without a pidfd: afterwards the
+/// process has no child at all (not even one without an exit signal) and no new fd.
 #[test]
 fn spawn_errors_after_clone_leave_no_child() {
     let _guard = serial();
@@ -692,10 +693,9 @@ fn big(len: usize) -> OsString {
     OsString::from_vec(vec![b'x'; len])
 }
 
-/// Case 6: each bad input fails with the `io::Error` std returns for it (same kind, same
-/// errno), which is also the specific error expected here, on both spawn paths (compared
-/// with std's matching path: posix_spawn without `pre_exec`, fork with it), leaving no fd
-/// and no child behind.
+/// Bad input fails with the `io::Error` std returns for it (same kind, same errno), which is
+/// also the specific error expected here, on both spawn paths (compared with std's matching
+/// path: posix_spawn without `pre_exec`, fork with it), leaving no fd and no child behind.
 #[test]
 fn bad_input_fails_like_std_and_leaves_nothing() {
     let _guard = serial();

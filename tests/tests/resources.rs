@@ -173,7 +173,7 @@ resource_suite!(
     process_ext::os::unix::process::CommandExt
 );
 
-/// Core point 7: every kind of spawn failure with a pidfd requested returns the exact
+/// Every kind of spawn failure with a pidfd requested returns the exact
 /// error and leaves no fd (pidfd, pipes) and no zombie behind.
 #[test]
 fn failed_spawns_with_a_pidfd_leave_nothing_behind() {

@@ -1,4 +1,4 @@
-//! Issue 5, case 4: fault injection with `RLIMIT_NOFILE`.
+//! Fault injection with `RLIMIT_NOFILE`: spawning at the fd limit.
 //!
 //! With the soft limit lowered so that only `k` more fds can be opened, a spawn that needs a
 //! pidfd and three pipes either succeeds completely (pidfd present, pipes working, child

@@ -1,4 +1,4 @@
-//! Issue 5, case 4: the library's kernel probes run under `RLIMIT_NOFILE` exhaustion.
+//! Fault injection with `RLIMIT_NOFILE`: the library's kernel probes run at the fd limit.
 //!
 //! The probes run once per process, on first use, and their answers are cached for the
 //! process's lifetime; two of them open a pidfd of the process itself. A process that

@@ -1,4 +1,4 @@
-//! Issue 5, case 5: the application's signal handlers and the library's waits get along.
+//! The application's signal handlers and the library's waits get along.
 //!
 //! - A `SIGCHLD` handler installed by the application keeps receiving one signal per child,
 //!   on both spawn paths, and every wait still returns the right status.
@@ -106,7 +106,7 @@ fn cycle(i: usize) -> (ExitStatus, ExitStatus) {
     }
 }
 
-/// Case 5a: an application `SIGCHLD` handler (counting, with `SA_RESTART` as usual) receives
+/// An application `SIGCHLD` handler (counting, with `SA_RESTART` as usual) receives
 /// one signal for every child that exits, whichever path spawned it and however it was
 /// waited for, and the waits all return the right status. Each cycle waits for its signal
 /// before the next, so signals cannot coalesce and the count is exact.
@@ -249,7 +249,7 @@ fn expect_errno<T: std::fmt::Debug>(
     }
 }
 
-/// Case 5b: with a `SIGUSR2` handler installed without `SA_RESTART` and the waiting thread
+/// With a `SIGUSR2` handler installed without `SA_RESTART` and the waiting thread
 /// signalled every 200 µs, every blocking wait of the library (and the fork-path spawn,
 /// which blocks reading the child's exec report) retries and returns the child's real
 /// status; none fails with `Interrupted`. Each wait lasts until at least [`MIN_SIGNALS`]

@@ -663,7 +663,7 @@ fn process_group_signals_match_std() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Issue 9, item 8: pidfd_send_signal refused by seccomp.
+// `pidfd_send_signal` refused (by seccomp): signals fall back to the pid, like std.
 
 const REFUSAL_ENV: &str = "PROCESS_EXT_STD_API_REFUSAL";
 

@@ -77,7 +77,7 @@ fn spawn_one(i: usize, dir: &TempDir) {
     }
 }
 
-/// Issue 4's stress test: 8 threads x 2 000 spawns leave no fd and no zombie behind.
+/// The stress test: 8 threads x 2 000 spawns leave no fd and no zombie behind.
 #[test]
 fn eight_threads_times_two_thousand_spawns_leak_nothing() {
     let _guard = serial();

@@ -1,4 +1,4 @@
-//! The pidfd toolbox beyond std (issue 6), asserted per kernel: the supported result where
+//! The pidfd toolbox beyond std, asserted per kernel: the supported result where
 //! the kernel has the feature, the exact error where it does not.
 
 use std::io;
