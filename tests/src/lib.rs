@@ -468,8 +468,9 @@ impl Drop for TempDir {
 }
 
 /// Prefix of the line [`not_applicable`] writes; `cargo xtask test-kernels` reports the
-/// named test as ignored, with the reason that follows.
-pub const NOT_APPLICABLE_MARKER: &str = "@@NOT-APPLICABLE";
+/// named test as ignored, with the reason that follows. Defined by the `test-protocol`
+/// crate, with the rest of the `@@` lines.
+pub use test_protocol::NOT_APPLICABLE as NOT_APPLICABLE_MARKER;
 
 /// Declares that the calling test has nothing to check on this kernel (real or emulated),
 /// for `reason`; the test should return right after.
@@ -482,7 +483,7 @@ pub fn not_applicable(reason: &str) {
     use std::io::Write as _;
     let current = std::thread::current();
     let test = current.name().unwrap_or("<unnamed test>");
-    let line = format!("{NOT_APPLICABLE_MARKER} {test}: {reason}\n");
+    let line = format!("{}\n", test_protocol::not_applicable_line(test, reason));
     // One write, so the line is not torn by other tests' output; a failure to report
     // must not fail the test.
     let _ = std::io::stderr().write_all(line.as_bytes());

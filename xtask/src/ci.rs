@@ -2,9 +2,12 @@
 
 use std::process::Command;
 
-use crate::{cargo, cargo_under};
+use anyhow::{bail, Context as _, Result};
 
-pub fn run() -> Result<(), String> {
+use crate::workspace::{cargo, cargo_under};
+
+/// Runs every check, stopping at the first that fails.
+pub fn run() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(
         &[
@@ -24,23 +27,26 @@ pub fn run() -> Result<(), String> {
     // like a container or CI sandbox: /proc then numbers processes in the parent
     // namespace, and getsid/getpgrp give 0 for leaders outside.
     let tests = ["test", "--release", "-p", "process-ext-tests"];
-    if crate::is_root() {
+    if crate::workspace::is_root() {
         cargo_under(&["unshare", "--pid", "--fork", "--kill-child"], &tests, &[])?;
     } else {
         eprintln!("xtask: not root, so the release tests run in this pid namespace");
         cargo(&tests, &[])?;
     }
-    crate::kernels::run(&[])?;
+    crate::test_kernels::run(crate::test_kernels::Args::default())?;
     cargo(
         &["doc", "--no-deps", "--workspace"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     examples()?;
-    crate::stress::run(&["--seconds".into(), "15".into()])
+    crate::stress::run(crate::stress::Args {
+        seconds: Some(15.0),
+        threads: None,
+    })
 }
 
 /// Runs every example of `process-ext` in a way that exercises it, checking exit codes.
-fn examples() -> Result<(), String> {
+fn examples() -> Result<()> {
     cargo(&["build", "-p", "process-ext", "--examples"], &[])?;
     example(&["pidfd"], 0)?;
     // Overruns its limit: SIGTERM through the pidfd, exit code 124 like coreutils.
@@ -83,7 +89,7 @@ fn examples() -> Result<(), String> {
         let child = Command::new("sleep")
             .arg(seconds)
             .spawn()
-            .map_err(|e| format!("cannot start sleep: {e}"))?;
+            .context("cannot start sleep")?;
         sleepers.push(child);
     }
     let pids: Vec<String> = sleepers.iter().map(|c| c.id().to_string()).collect();
@@ -91,29 +97,26 @@ fn examples() -> Result<(), String> {
     args.extend(pids.iter().map(String::as_str));
     example(&args, 0)?;
     for mut sleeper in sleepers {
-        sleeper
-            .wait()
-            .map_err(|e| format!("cannot reap sleep: {e}"))?;
+        sleeper.wait().context("cannot reap sleep")?;
     }
     Ok(())
 }
 
 /// Runs `target/debug/examples/<args[0]> <args[1..]>` and checks its exit code.
-fn example(args: &[&str], expected: i32) -> Result<(), String> {
-    let path = crate::workspace_root()
+fn example(args: &[&str], expected: i32) -> Result<()> {
+    let path = crate::workspace::root()
         .join("target/debug/examples")
         .join(args[0]);
     eprintln!("+ example {}", args.join(" "));
     let status = Command::new(&path)
         .args(&args[1..])
         .status()
-        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
-    if status.code() == Some(expected) {
-        Ok(())
-    } else {
-        Err(format!(
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    if status.code() != Some(expected) {
+        bail!(
             "example `{}` ended with {status}, expected exit code {expected}",
             args.join(" ")
-        ))
+        );
     }
+    Ok(())
 }

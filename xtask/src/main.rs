@@ -1,103 +1,99 @@
-//! Project automation: `cargo xtask <command>`.
+//! Project automation: `cargo xtask <command>`, one module per command.
 //!
-//! - `ci`: everything CI checks, in order: formatting, clippy, the test suite (debug and
-//!   release), the kernel matrix, the docs (warnings are errors), the examples and a short
-//!   soak test.
-//! - `test-kernels`: the test suite on real kernels in QEMU, on the host, and on older
-//!   kernels emulated with seccomp (see [`kernels`]).
-//! - `stress`: the soak test (see [`stress`]).
+//! - `ci` ([`ci`]): everything CI checks, in order: formatting, clippy, the test suite
+//!   (debug and release), the kernel matrix, the docs (warnings are errors), the examples and
+//!   a short soak test.
+//! - `test-kernels` ([`test_kernels`]): the test suite on real kernels in QEMU, on the host,
+//!   and on older kernels emulated with seccomp.
+//! - `stress` ([`stress`]): the soak test.
+//!
+//! [`workspace`] holds what they share. A missing or unknown command exits with 2; a command
+//! that fails, or whose options are wrong, with 1.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 mod ci;
-mod kernels;
-mod runner;
 mod stress;
+mod test_kernels;
+mod workspace;
 
-const USAGE: &str = "usage: cargo xtask <command>
+/// Project automation for process-ext.
+#[derive(Debug, Parser)]
+#[command(
+    bin_name = "cargo xtask",
+    arg_required_else_help = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-commands:
-  ci            run every check CI runs (fmt, clippy, tests, kernel matrix, docs,
-                examples, soak)
-  test-kernels  run the test suite on a matrix of real and emulated kernels
-                (`cargo xtask test-kernels --help` for its options)
-  stress        spawn, kill and wait from many threads, then check for leaks
-                ([--seconds N] [--threads T])";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every check CI runs (fmt, clippy, tests, kernel matrix, docs, examples, soak)
+    Ci,
+    /// Run the test suite on a matrix of real and emulated kernels
+    ///
+    /// Runs the process-ext test suite on real kernels in QEMU (Debian's, resolved and
+    /// downloaded at run time, see xtask/kernels.toml), on the host kernel, and on older
+    /// kernels emulated with seccomp. Ends with a matrix and target/test-kernels/junit.xml;
+    /// exits non-zero when any row fails.
+    TestKernels(test_kernels::Args),
+    /// Spawn, kill and wait from many threads, then check for leaks
+    ///
+    /// Builds the soak program of process-ext-tests (release) and runs it: it spawns, kills
+    /// and waits from many threads, then checks open fds, zombies and resident memory.
+    Stress(stress::Args),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("ci") => ci::run(),
-        Some("test-kernels") => kernels::run(&args[1..]),
-        Some("stress") => stress::run(&args[1..]),
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return usage_exit_code(&err);
         }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    };
+    let result = match cli.command {
+        Command::Ci => ci::run(),
+        Command::TestKernels(args) => test_kernels::run(args),
+        Command::Stress(args) => stress::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("xtask: {message}");
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Runs `cargo` with `args` from the workspace root, echoing the command line.
-pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    cargo_under(&[], args, env)
-}
-
-/// Runs `cargo` with `args` as the last arguments of the `wrapper` command line (such as
-/// `unshare --pid --fork`), or directly when `wrapper` is empty.
-pub fn cargo_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let line: Vec<&str> = wrapper
-        .iter()
-        .copied()
-        .chain(std::iter::once("cargo"))
-        .chain(args.iter().copied())
-        .collect();
-    eprintln!("+ {}", line.join(" "));
-    let mut command = match wrapper.split_first() {
-        Some((program, rest)) => {
-            let mut command = Command::new(program);
-            command.args(rest).arg(&cargo);
-            command
-        }
-        None => Command::new(&cargo),
-    };
-    let status = command
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("cannot run `{}`: {e}", line.join(" ")))?;
-    if status.success() {
-        Ok(())
+/// 0 after `--help`; 1 when the options of a command are wrong, as for any failure of the
+/// command; 2 when the command itself is missing or unknown.
+fn usage_exit_code(err: &clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    let first = std::env::args().nth(1);
+    let named_a_command = Cli::command()
+        .get_subcommands()
+        .any(|command| Some(command.get_name()) == first.as_deref());
+    if named_a_command {
+        ExitCode::FAILURE
     } else {
-        Err(format!("`{}` failed: {status}", line.join(" ")))
+        ExitCode::from(2)
     }
 }
 
-/// Whether this process runs with real uid 0.
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|uids| uids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The workspace root: the parent of this package's directory.
-pub fn workspace_root() -> std::path::PathBuf {
-    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -7,19 +7,38 @@
 
 use std::process::Command;
 
-use crate::{cargo, workspace_root};
+use anyhow::{bail, Context as _, Result};
+use test_runner::manifest::HELPER_ENV;
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    for pair in args.chunks(2) {
-        match pair {
-            [flag, _] if flag == "--seconds" || flag == "--threads" => {}
-            _ => {
-                return Err(format!(
-                    "usage: cargo xtask stress [--seconds N] [--threads T]; got {args:?}"
-                ))
-            }
+use crate::workspace::{cargo, root};
+
+/// Options of `cargo xtask stress`; `soak` has the defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// How long to spawn, in seconds (default 10)
+    #[arg(long, value_name = "N")]
+    pub seconds: Option<f64>,
+    /// How many threads spawn at once (default 8)
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
+}
+
+impl Args {
+    /// The command line of `soak`.
+    fn soak_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(seconds) = self.seconds {
+            args.extend(["--seconds".to_owned(), seconds.to_string()]);
         }
+        if let Some(threads) = self.threads {
+            args.extend(["--threads".to_owned(), threads.to_string()]);
+        }
+        args
     }
+}
+
+/// Builds and runs the soak test.
+pub fn run(args: Args) -> Result<()> {
     cargo(
         &[
             "build",
@@ -33,16 +52,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ],
         &[],
     )?;
-    let bin = workspace_root().join("target/release");
+    let bin = root().join("target/release");
+    let args = args.soak_args();
     eprintln!("+ stress {}", args.join(" "));
     let status = Command::new(bin.join("soak"))
-        .args(args)
-        .env("PROCESS_EXT_TEST_HELPER", bin.join("test-helper"))
+        .args(&args)
+        .env(HELPER_ENV, bin.join("test-helper"))
         .status()
-        .map_err(|e| format!("cannot run soak: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("stress failed: {status}"))
+        .context("cannot run soak")?;
+    if !status.success() {
+        bail!("stress failed: {status}");
     }
+    Ok(())
 }

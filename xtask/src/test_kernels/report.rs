@@ -1,42 +1,42 @@
 //! Results of the matrix: the table printed at the end, `junit.xml`, and `--json`.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use anyhow::{Context as _, Result};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
-
-use crate::runner::{BinaryRun, Outcome};
+use test_protocol::{BinaryRun, Counts, Outcome};
 
 /// The result of one matrix row.
 #[derive(Debug, Clone)]
 pub struct RowResult {
+    /// The row's id.
     pub id: String,
+    /// The row's name in the table.
     pub label: String,
     /// How it ran: `qemu tcg`, `native`, `seccomp`.
     pub how: String,
+    /// Its binaries, in order.
     pub runs: Vec<BinaryRun>,
     /// Failures that are not a test's: boot problems, missing binaries, timeouts.
     pub problems: Vec<String>,
+    /// How long it took.
     pub millis: u64,
+    /// Its log file.
     pub log: PathBuf,
 }
 
 impl RowResult {
-    /// `(passed, failed, ignored)` over all tests of the row.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut counts = (0, 0, 0);
-        for case in self.runs.iter().flat_map(|r| &r.cases) {
-            match case.outcome {
-                Outcome::Passed => counts.0 += 1,
-                Outcome::Failed => counts.1 += 1,
-                Outcome::Ignored(_) => counts.2 += 1,
-            }
-        }
-        counts
+    /// The counts over all tests of the row.
+    pub fn counts(&self) -> Counts {
+        Counts::of(self.runs.iter().flat_map(|r| &r.cases))
     }
 
+    /// Whether the row passed: no problem, every binary finished cleanly, no test failed.
     pub fn ok(&self) -> bool {
-        self.problems.is_empty() && self.runs.iter().all(|r| r.success) && self.counts().1 == 0
+        self.problems.is_empty() && self.runs.iter().all(|r| r.success) && self.counts().failed == 0
     }
 
     /// The first failure: a row problem, a failed test, or a binary that failed.
@@ -61,7 +61,7 @@ fn seconds(millis: u64) -> String {
 }
 
 /// The final table, one row per matrix entry, then the first failure of each failing row.
-pub fn matrix(rows: &[RowResult], wall_millis: u64) -> String {
+fn matrix(rows: &[RowResult], wall_millis: u64) -> String {
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(6).max(6);
     let mut out = String::new();
     let _ = writeln!(
@@ -70,15 +70,15 @@ pub fn matrix(rows: &[RowResult], wall_millis: u64) -> String {
         "kernel", "how", "passed", "failed", "ignored", "time"
     );
     for row in rows {
-        let (passed, failed, ignored) = row.counts();
+        let counts = row.counts();
         let _ = writeln!(
             out,
             "{:<width$}  {:<10} {:>6} {:>6} {:>7} {:>8}  {}",
             row.label,
             row.how,
-            passed,
-            failed,
-            ignored,
+            counts.passed,
+            counts.failed,
+            counts.ignored,
             seconds(row.millis),
             if row.ok() { "ok" } else { "FAILED" }
         );
@@ -103,84 +103,53 @@ pub fn matrix(rows: &[RowResult], wall_millis: u64) -> String {
     out
 }
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: one `testsuite` per row, one `testcase` per test (class `row.binary`); row
 /// problems and failed binaries become extra failed test cases so no CI system misses them.
-pub fn junit(rows: &[RowResult]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+fn junit(rows: &[RowResult]) -> Result<String> {
+    let mut report = Report::unnamed();
     for row in rows {
-        let (passed, failed, ignored) = row.counts();
-        let extra = row.problems.len() + row.runs.iter().filter(|r| !r.success).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{ignored}\" time=\"{:.3}\">",
-            xml_escape(&row.label),
-            passed + failed + ignored + extra,
-            failed + extra,
-            row.millis as f64 / 1000.0
-        );
+        let mut suite = TestSuite::new(row.label.as_str());
+        suite.set_time(Duration::from_millis(row.millis));
+        let log = format!("log: {}", row.log.display());
+        let failure = |message: &str, description: Option<&str>| {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(message);
+            if let Some(description) = description {
+                status.set_description(description);
+            }
+            status
+        };
         for problem in &row.problems {
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"{}\" name=\"(boot)\"><failure message=\"{}\">log: {}</failure></testcase>",
-                xml_escape(&row.id),
-                xml_escape(problem),
-                xml_escape(&row.log.display().to_string())
-            );
+            let mut case = TestCase::new("(boot)", failure(problem, Some(&log)));
+            case.set_classname(row.id.as_str());
+            suite.add_test_case(case);
         }
         for run in &row.runs {
-            let class = xml_escape(&format!("{}.{}", row.id, run.binary));
+            let class = format!("{}.{}", row.id, run.binary);
             for case in &run.cases {
-                let name = xml_escape(&case.name);
-                match &case.outcome {
-                    Outcome::Passed => {
-                        let _ =
-                            writeln!(out, "    <testcase classname=\"{class}\" name=\"{name}\"/>");
-                    }
-                    Outcome::Failed => {
-                        let _ = writeln!(
-                            out,
-                            "    <testcase classname=\"{class}\" name=\"{name}\"><failure message=\"failed\">log: {}</failure></testcase>",
-                            xml_escape(&row.log.display().to_string())
-                        );
-                    }
+                let status = match &case.outcome {
+                    Outcome::Passed => TestCaseStatus::success(),
+                    Outcome::Failed => failure("failed", Some(&log)),
                     Outcome::Ignored(reason) => {
-                        let _ = writeln!(
-                            out,
-                            "    <testcase classname=\"{class}\" name=\"{name}\"><skipped message=\"{}\"/></testcase>",
-                            xml_escape(reason)
-                        );
+                        let mut status = TestCaseStatus::skipped();
+                        status.set_message(reason.as_str());
+                        status
                     }
-                }
+                };
+                let mut case = TestCase::new(case.name.as_str(), status);
+                case.set_classname(class.as_str());
+                suite.add_test_case(case);
             }
             if !run.success {
-                let _ = writeln!(
-                    out,
-                    "    <testcase classname=\"{class}\" name=\"(binary)\" time=\"{:.3}\"><failure message=\"{}\"/></testcase>",
-                    run.millis as f64 / 1000.0,
-                    xml_escape(&run.status)
-                );
+                let mut case = TestCase::new("(binary)", failure(&run.status, None));
+                case.set_classname(class.as_str())
+                    .set_time(Duration::from_millis(run.millis));
+                suite.add_test_case(case);
             }
         }
-        out.push_str("  </testsuite>\n");
+        report.add_test_suite(suite);
     }
-    out.push_str("</testsuites>\n");
-    out
+    report.to_string().context("cannot encode the JUnit report")
 }
 
 #[derive(Serialize)]
@@ -224,22 +193,22 @@ struct JsonReport<'a> {
 }
 
 /// The whole result as JSON.
-pub fn json(rows: &[RowResult], wall_millis: u64) -> Result<String, String> {
+fn json(rows: &[RowResult], wall_millis: u64) -> Result<String> {
     let report = JsonReport {
         ok: rows.iter().all(RowResult::ok),
         seconds: wall_millis as f64 / 1000.0,
         rows: rows
             .iter()
             .map(|row| {
-                let (passed, failed, ignored) = row.counts();
+                let counts = row.counts();
                 JsonRow {
                     id: &row.id,
                     label: &row.label,
                     how: &row.how,
                     ok: row.ok(),
-                    passed,
-                    failed,
-                    ignored,
+                    passed: counts.passed,
+                    failed: counts.failed,
+                    ignored: counts.ignored,
                     seconds: row.millis as f64 / 1000.0,
                     first_failure: row.first_failure(),
                     problems: &row.problems,
@@ -274,5 +243,72 @@ pub fn json(rows: &[RowResult], wall_millis: u64) -> Result<String, String> {
             })
             .collect(),
     };
-    serde_json::to_string_pretty(&report).map_err(|e| format!("cannot encode the JSON report: {e}"))
+    serde_json::to_string_pretty(&report).context("cannot encode the JSON report")
+}
+
+/// Writes `junit.xml` into `out_dir` and prints the matrix: on stdout, or on stderr with
+/// the JSON report on stdout when `json` is set.
+pub fn publish(rows: &[RowResult], wall_millis: u64, out_dir: &Path, json: bool) -> Result<()> {
+    let junit_path = out_dir.join("junit.xml");
+    std::fs::write(&junit_path, junit(rows)?)
+        .with_context(|| format!("cannot write {}", junit_path.display()))?;
+    let table = matrix(rows, wall_millis);
+    if json {
+        eprint!("\n{table}");
+        println!("{}", self::json(rows, wall_millis)?);
+    } else {
+        print!("\n{table}");
+    }
+    eprintln!("junit: {}", junit_path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use test_protocol::Case;
+
+    use super::*;
+
+    fn case(name: &str, outcome: Outcome) -> Case {
+        Case {
+            name: name.into(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn junit_has_a_case_per_test_problem_and_failed_binary() {
+        let row = RowResult {
+            id: "emulated-5.3".into(),
+            label: "emulated 5.3".into(),
+            how: "seccomp".into(),
+            runs: vec![BinaryRun {
+                binary: "pidfd".into(),
+                cases: vec![
+                    case("a", Outcome::Passed),
+                    case("b", Outcome::Failed),
+                    case("c", Outcome::Ignored("not applicable: <5.4 & old>".into())),
+                ],
+                success: false,
+                status: "exit status: 101".into(),
+                millis: 1500,
+            }],
+            problems: vec!["timed out".into()],
+            millis: 2000,
+            log: PathBuf::from("/logs/emulated-5.3.log"),
+        };
+        let xml = junit(&[row]).unwrap();
+        for expected in [
+            r#"<testsuite name="emulated 5.3" tests="5" skipped="1" errors="0" failures="3" time="2.000">"#,
+            r#"<testcase name="(boot)" classname="emulated-5.3">"#,
+            r#"<failure message="timed out">log: /logs/emulated-5.3.log</failure>"#,
+            r#"<testcase name="a" classname="emulated-5.3.pidfd"/>"#,
+            r#"<failure message="failed">log: /logs/emulated-5.3.log</failure>"#,
+            r#"<skipped message="not applicable: &lt;5.4 &amp; old&gt;"/>"#,
+            r#"<testcase name="(binary)" classname="emulated-5.3.pidfd" time="1.500">"#,
+            r#"<failure message="exit status: 101"/>"#,
+        ] {
+            assert!(xml.contains(expected), "{expected} not in\n{xml}");
+        }
+    }
 }

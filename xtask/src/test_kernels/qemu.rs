@@ -3,23 +3,27 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::runner::{BinaryRun, Decoder};
+use anyhow::{bail, Result};
+use test_protocol::{BinaryRun, Decoder, Event, DONE};
 
 /// The emulator binary.
 pub const QEMU: &str = "qemu-system-x86_64";
 
 /// How the guest CPU runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
+    /// Hardware virtualisation.
     Kvm,
+    /// QEMU's own translation of every instruction.
     Tcg,
 }
 
 impl Accel {
+    /// The name QEMU's `-accel` takes.
     pub fn name(self) -> &'static str {
         match self {
             Accel::Kvm => "kvm",
@@ -58,7 +62,7 @@ fn qemu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn apt_install(package: &str) -> Result<(), String> {
+fn apt_install(package: &str) -> Result<()> {
     let install = || {
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends", package])
@@ -79,12 +83,12 @@ fn apt_install(package: &str) -> Result<(), String> {
     if updated && install().is_ok_and(|s| s.success()) {
         return Ok(());
     }
-    Err(format!("`apt-get install {package}` failed"))
+    bail!("`apt-get install {package}` failed")
 }
 
 /// Makes sure QEMU is there: installs `qemu-system-x86` when running as root on
 /// Debian/Ubuntu, else says exactly what to install.
-pub fn ensure_installed() -> Result<(), String> {
+pub fn ensure_installed() -> Result<()> {
     if qemu_works() {
         return Ok(());
     }
@@ -94,14 +98,12 @@ pub fn ensure_installed() -> Result<(), String> {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if debian_like && has_apt && crate::is_root() {
+    if debian_like && has_apt && crate::workspace::is_root() {
         apt_install("qemu-system-x86")?;
         if qemu_works() {
             return Ok(());
         }
-        return Err(format!(
-            "installed qemu-system-x86 but {QEMU} still does not run"
-        ));
+        bail!("installed qemu-system-x86 but {QEMU} still does not run");
     }
     let hint = if debian_like {
         "run `sudo apt-get install qemu-system-x86` (Debian/Ubuntu)"
@@ -109,27 +111,35 @@ pub fn ensure_installed() -> Result<(), String> {
         "install QEMU's x86-64 system emulator: `qemu-system-x86` on Debian/Ubuntu, \
          `qemu-system-x86-core` on Fedora, `qemu-system-x86` on Arch"
     };
-    Err(format!(
+    bail!(
         "{QEMU} is missing and this xtask installs it only as root on Debian/Ubuntu: {hint}, \
          or narrow the matrix to host rows with --kernels host,<profiles>"
-    ))
+    )
 }
 
 /// One boot.
 #[derive(Debug, Clone)]
 pub struct Boot {
+    /// The kernel image.
     pub kernel: PathBuf,
+    /// The test initramfs.
     pub initrd: PathBuf,
+    /// How the guest CPU runs.
     pub accel: Accel,
+    /// The guest's memory.
     pub memory_mib: u32,
+    /// The guest's CPUs.
     pub cpus: u32,
+    /// How long the boot may take, to power-off.
     pub timeout: Duration,
+    /// Where the console output goes.
     pub log: PathBuf,
 }
 
 /// What a boot produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// The binaries that reported, in order.
     pub runs: Vec<BinaryRun>,
     /// The guest's `uname -r`, as init reported it.
     pub release: Option<String>,
@@ -150,6 +160,41 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
             return outcome;
         }
     };
+    let mut command = command(boot);
+    let _ = writeln!(log, "# {command:?}");
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            outcome.problems.push(format!("cannot start {QEMU}: {err}"));
+            return outcome;
+        }
+    };
+    let started = Instant::now();
+    let lines = console_lines(&mut child);
+    let done = read_console(boot, &lines, &mut log, progress, &mut outcome);
+    // Normally QEMU has exited by now (power-off); after a timeout or panic it is killed.
+    let _ = child.kill();
+    let status = child.wait();
+    let _ = writeln!(
+        log,
+        "# {QEMU} ended after {:.1} s: {status:?}",
+        started.elapsed().as_secs_f64()
+    );
+    let _ = log.flush();
+    if !done && outcome.problems.is_empty() {
+        outcome.problems.push(format!(
+            "the guest stopped before reporting {DONE} ({QEMU}: {})",
+            match status {
+                Ok(status) => status.to_string(),
+                Err(err) => err.to_string(),
+            }
+        ));
+    }
+    outcome
+}
+
+/// The QEMU command line of `boot`, the serial console on its stdout.
+fn command(boot: &Boot) -> Command {
     let mut command = Command::new(QEMU);
     command
         .args(["-accel", boot.accel.name()])
@@ -171,14 +216,11 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let _ = writeln!(log, "# {command:?}");
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(err) => {
-            outcome.problems.push(format!("cannot start {QEMU}: {err}"));
-            return outcome;
-        }
-    };
+    command
+}
+
+/// The lines of the stdout and stderr of `child`, read by threads of their own.
+fn console_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel::<String>();
     for stream in [
         child
@@ -208,7 +250,19 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
             }
         });
     }
-    drop(tx);
+    rx
+}
+
+/// Reads the console until QEMU ends, the boot times out, or a kernel panic has been
+/// reported, copying every line to `log` and what it tells into `outcome`. Returns whether
+/// the guest reported that it was done.
+fn read_console(
+    boot: &Boot,
+    lines: &mpsc::Receiver<String>,
+    log: &mut impl Write,
+    progress: &dyn Fn(&BinaryRun),
+    outcome: &mut Outcome,
+) -> bool {
     let started = Instant::now();
     let mut decoder = Decoder::default();
     let mut done = false;
@@ -220,26 +274,27 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
             Some(at) => left.min(Duration::from_secs(3).saturating_sub(Instant::elapsed(&at))),
             None => left,
         };
-        match rx.recv_timeout(left) {
+        match lines.recv_timeout(left) {
             Ok(line) => {
                 let _ = writeln!(log, "{line}");
-                if let Some(run) = decoder.feed(&line) {
-                    progress(&run);
-                    outcome.runs.push(run);
-                } else if let Some(at) = line.find("@@KERNEL ") {
-                    outcome.release = Some(line[at + 9..].trim().to_owned());
-                } else if line.contains("@@DONE") {
-                    done = true;
-                } else if let Some(at) = line.find("@@ERROR ") {
-                    outcome.problems.push(format!("init: {}", &line[at + 8..]));
-                } else if line.contains("Kernel panic") && panicked_at.is_none() {
-                    outcome
-                        .problems
-                        .push(format!("kernel panic: {}", line.trim()));
-                    panicked_at = Some(Instant::now());
+                match decoder.feed(&line) {
+                    Some(Event::Binary(run)) => {
+                        progress(&run);
+                        outcome.runs.push(run);
+                    }
+                    Some(Event::Kernel(release)) => outcome.release = Some(release),
+                    Some(Event::Done) => done = true,
+                    Some(Event::Error(text)) => outcome.problems.push(format!("init: {text}")),
+                    None if line.contains("Kernel panic") && panicked_at.is_none() => {
+                        outcome
+                            .problems
+                            .push(format!("kernel panic: {}", line.trim()));
+                        panicked_at = Some(Instant::now());
+                    }
+                    None => {}
                 }
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return done,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if panicked_at.is_none() {
                     outcome.problems.push(format!(
@@ -247,27 +302,8 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
                         boot.timeout.as_secs()
                     ));
                 }
-                break;
+                return done;
             }
         }
     }
-    // Normally QEMU has exited by now (power-off); after a timeout or panic it is killed.
-    let _ = child.kill();
-    let status = child.wait();
-    let _ = writeln!(
-        log,
-        "# {QEMU} ended after {:.1} s: {status:?}",
-        started.elapsed().as_secs_f64()
-    );
-    let _ = log.flush();
-    if !done && outcome.problems.is_empty() {
-        outcome.problems.push(format!(
-            "the guest stopped before reporting @@DONE ({QEMU}: {})",
-            match status {
-                Ok(status) => status.to_string(),
-                Err(err) => err.to_string(),
-            }
-        ));
-    }
-    outcome
 }

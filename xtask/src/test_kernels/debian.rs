@@ -6,7 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+
+use super::progress::Progress;
 
 /// How long downloaded package lists are trusted before `apt-get update` runs again.
 const LISTS_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
@@ -14,7 +19,9 @@ const LISTS_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// A Debian archive found in the machine's apt sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mirror {
+    /// The archive's URI.
     pub uri: String,
+    /// The keyring that signs it, when the sources name one.
     pub signed_by: Option<String>,
 }
 
@@ -134,7 +141,7 @@ fn parse_one_line(text: &str) -> Vec<SourceEntry> {
 
 /// The Debian archive of this machine's apt sources: the first enabled `deb` entry with a
 /// plain release suite (not `-security`, `-updates`, `-backports`) and the `main` component.
-pub fn host_mirror() -> Result<Mirror, String> {
+pub fn host_mirror() -> Result<Mirror> {
     let mut entries = Vec::new();
     let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
@@ -169,31 +176,32 @@ pub fn host_mirror() -> Result<Mirror, String> {
             })
         })
         .ok_or_else(|| {
-            "no Debian archive (a `deb` entry with a release suite and `main`) in \
-             /etc/apt/sources.list or /etc/apt/sources.list.d/; the real kernels come from \
-             Debian: add a Debian source, or pass kernels with --kernel PATH"
-                .to_owned()
+            anyhow!(
+                "no Debian archive (a `deb` entry with a release suite and `main`) in \
+                 /etc/apt/sources.list or /etc/apt/sources.list.d/; the real kernels come from \
+                 Debian: add a Debian source, or pass kernels with --kernel PATH"
+            )
         })
 }
 
-fn run_output(command: &mut Command) -> Result<String, String> {
+fn run_output(command: &mut Command) -> Result<String> {
     let shown = format!("{command:?}");
     let output = command
         .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+        .with_context(|| format!("cannot run {shown}"))?;
     if !output.status.success() {
-        return Err(format!(
+        bail!(
             "{shown} failed ({}):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 impl Apt {
     /// Prepares the configuration in `dir` for `suites` of `mirror`.
-    pub fn new(dir: &Path, mirror: &Mirror, suites: &[String]) -> Result<Apt, String> {
+    pub fn new(dir: &Path, mirror: &Mirror, suites: &[String]) -> Result<Apt> {
         for sub in [
             "lists/partial",
             "cache/archives/partial",
@@ -201,7 +209,7 @@ impl Apt {
             "download",
         ] {
             std::fs::create_dir_all(dir.join(sub))
-                .map_err(|e| format!("cannot create {}: {e}", dir.join(sub).display()))?;
+                .with_context(|| format!("cannot create {}", dir.join(sub).display()))?;
         }
         let options = match &mirror.signed_by {
             Some(key) => format!("[signed-by={key}] "),
@@ -215,7 +223,7 @@ impl Apt {
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         if old != sources {
             std::fs::write(&path, &sources)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                .with_context(|| format!("cannot write {}", path.display()))?;
             // New sources: the lists no longer match them.
             let _ = std::fs::remove_file(dir.join("updated"));
         }
@@ -251,7 +259,7 @@ impl Apt {
     }
 
     /// Runs `apt-get update` unless the lists are recent. Returns whether it ran.
-    pub fn update(&self) -> Result<bool, String> {
+    pub fn update(&self) -> Result<bool> {
         let stamp = self.dir.join("updated");
         let fresh = std::fs::metadata(&stamp)
             .and_then(|m| m.modified())
@@ -262,13 +270,12 @@ impl Apt {
             return Ok(false);
         }
         run_output(self.command("apt-get").args(["-q", "update"]))?;
-        std::fs::write(&stamp, b"")
-            .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+        std::fs::write(&stamp, b"").with_context(|| format!("cannot write {}", stamp.display()))?;
         Ok(true)
     }
 
     /// `(version, suite)` of every candidate of `package`.
-    fn madison(&self, package: &str) -> Result<Vec<(String, String)>, String> {
+    fn madison(&self, package: &str) -> Result<Vec<(String, String)>> {
         let text = run_output(self.command("apt-cache").args(["madison", package]))?;
         Ok(text
             .lines()
@@ -282,11 +289,7 @@ impl Apt {
     }
 
     /// `(package, exact version or None)` of each `Depends` entry of `package=version`.
-    fn depends(
-        &self,
-        package: &str,
-        version: &str,
-    ) -> Result<Vec<(String, Option<String>)>, String> {
+    fn depends(&self, package: &str, version: &str) -> Result<Vec<(String, Option<String>)>> {
         let text = run_output(
             self.command("apt-cache")
                 .args(["show", &format!("{package}={version}")]),
@@ -313,19 +316,21 @@ impl Apt {
     }
 
     /// The newest kernel image of `flavour` in `suite`.
-    pub fn resolve(&self, suite: &str, flavour: &str) -> Result<Resolved, String> {
+    pub fn resolve(&self, suite: &str, flavour: &str) -> Result<Resolved> {
         let meta = format!("linux-image-{flavour}");
         let (meta_version, _) = self
             .madison(&meta)?
             .into_iter()
             .find(|(_, s)| s == suite)
-            .ok_or_else(|| format!("no {meta} in the suite {suite}"))?;
+            .with_context(|| format!("no {meta} in the suite {suite}"))?;
         let suffix = format!("-{flavour}");
         let (image, image_version) = self
             .depends(&meta, &meta_version)?
             .into_iter()
             .find(|(name, _)| name.starts_with("linux-image-") && name.ends_with(&suffix))
-            .ok_or_else(|| format!("{meta} {meta_version} depends on no linux-image-*{suffix}"))?;
+            .with_context(|| {
+                format!("{meta} {meta_version} depends on no linux-image-*{suffix}")
+            })?;
         let image_version = image_version.unwrap_or_else(|| meta_version.clone());
         // Newer packaging moved the image into linux-binary-*, and linux-image-* only
         // depends on it.
@@ -351,7 +356,7 @@ impl Apt {
     }
 
     /// Downloads and unpacks `resolved` unless cached; returns the path of its kernel image.
-    pub fn fetch(&self, resolved: &Resolved, cache: &Path) -> Result<PathBuf, String> {
+    pub fn fetch(&self, resolved: &Resolved, cache: &Path) -> Result<PathBuf> {
         let safe_version: String = resolved
             .version
             .chars()
@@ -371,7 +376,7 @@ impl Apt {
         let download = self.dir.join("download");
         let _ = std::fs::remove_dir_all(&download);
         std::fs::create_dir_all(&download)
-            .map_err(|e| format!("cannot create {}: {e}", download.display()))?;
+            .with_context(|| format!("cannot create {}", download.display()))?;
         run_output(
             self.command("apt-get")
                 .args(["-q", "download"])
@@ -379,26 +384,70 @@ impl Apt {
                 .current_dir(&download),
         )?;
         let deb = std::fs::read_dir(&download)
-            .map_err(|e| format!("cannot list {}: {e}", download.display()))?
+            .with_context(|| format!("cannot list {}", download.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .find(|p| p.extension().is_some_and(|x| x == "deb"))
-            .ok_or_else(|| format!("apt-get download {} left no .deb", resolved.package))?;
+            .with_context(|| format!("apt-get download {} left no .deb", resolved.package))?;
         let unpacked = download.join("unpacked");
         run_output(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;
-        let found = find_vmlinuz(&unpacked).ok_or_else(|| {
+        let found = find_vmlinuz(&unpacked).with_context(|| {
             format!(
                 "{} {} contains no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz",
                 resolved.package, resolved.version
             )
         })?;
         std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let partial = dir.join("vmlinuz.partial");
         std::fs::copy(&found, &partial)
             .and_then(|_| std::fs::rename(&partial, &image))
-            .map_err(|e| format!("cannot store the kernel in {}: {e}", dir.display()))?;
+            .with_context(|| format!("cannot store the kernel in {}", dir.display()))?;
         let _ = std::fs::remove_dir_all(&download);
         Ok(image)
+    }
+}
+
+/// Kernel images downloading in the background: `(row id, image or error)`.
+#[derive(Debug)]
+pub struct Downloads {
+    thread: JoinHandle<Vec<(String, Result<PathBuf>)>>,
+}
+
+impl Downloads {
+    /// Starts fetching `wanted` (`(row id, kernel)`) into `cache` with `apt`, saying when each
+    /// is ready.
+    pub fn start(
+        apt: Option<Apt>,
+        wanted: Vec<(String, Resolved)>,
+        cache: PathBuf,
+        progress: Progress,
+    ) -> Downloads {
+        let thread = std::thread::spawn(move || {
+            let Some(apt) = apt else {
+                return Vec::new();
+            };
+            wanted
+                .into_iter()
+                .map(|(id, resolved)| {
+                    let result = apt.fetch(&resolved, &cache);
+                    if result.is_ok() {
+                        progress.say(&format!(
+                            "kernel {} ready ({} {})",
+                            resolved.kernel, resolved.package, resolved.version
+                        ));
+                    }
+                    (id, result)
+                })
+                .collect()
+        });
+        Downloads { thread }
+    }
+
+    /// Waits for the downloads: `(row id, image or error)`.
+    pub fn finish(self) -> Result<Vec<(String, Result<PathBuf>)>> {
+        self.thread
+            .join()
+            .map_err(|_| anyhow!("the download thread panicked"))
     }
 }
 

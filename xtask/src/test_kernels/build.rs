@@ -4,11 +4,16 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use anyhow::{bail, Context as _, Result};
+use test_runner::manifest::{self, Manifest};
+use test_runner::Harness;
+
 use super::cpio;
-use crate::runner::Harness;
+use crate::workspace;
 
 /// The package whose tests the matrix runs.
 const PACKAGE: &str = "process-ext-tests";
@@ -21,16 +26,22 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 pub struct TestBinary {
     /// Short name: the test target's name, `lib`, or `bin-NAME` for a binary's unit tests.
     pub name: String,
+    /// Where cargo put it.
     pub path: PathBuf,
+    /// How it reports its tests.
     pub harness: Harness,
 }
 
 /// Everything built.
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// The test binaries, by name.
     pub tests: Vec<TestBinary>,
+    /// The `test-helper` program the tests spawn.
     pub helper: PathBuf,
+    /// The `emulate` launcher of the emulated rows.
     pub emulate: PathBuf,
+    /// The `vm-init` program.
     pub init: PathBuf,
 }
 
@@ -57,7 +68,7 @@ struct ArtifactProfile {
 }
 
 #[derive(Deserialize)]
-struct Manifest {
+struct CargoManifest {
     #[serde(default)]
     test: Vec<ManifestTest>,
 }
@@ -74,11 +85,11 @@ fn yes() -> bool {
 }
 
 /// The `[[test]]` targets of `manifest` declared with `harness = false`.
-fn harnessless_tests(manifest: &Path) -> Result<BTreeSet<String>, String> {
+fn harnessless_tests(manifest: &Path) -> Result<BTreeSet<String>> {
     let text = std::fs::read_to_string(manifest)
-        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
-    let manifest: Manifest =
-        toml::from_str(&text).map_err(|e| format!("cannot parse {}: {e}", manifest.display()))?;
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let manifest: CargoManifest =
+        toml::from_str(&text).with_context(|| format!("cannot parse {}", manifest.display()))?;
     Ok(manifest
         .test
         .into_iter()
@@ -87,43 +98,59 @@ fn harnessless_tests(manifest: &Path) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
-/// Builds the test binaries of [`PACKAGE`] statically into `target_dir`.
-pub fn test_binaries(
-    root: &Path,
-    target_dir: &Path,
-) -> Result<(Vec<TestBinary>, PathBuf, PathBuf), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!(
-        "building the static test binaries (cargo test -p {PACKAGE} --no-run --target {TARGET})"
-    );
+/// `cargo <args>` building for [`TARGET`], statically linked, into `target_dir`.
+fn static_cargo(root: &Path, target_dir: &Path, args: &[&str]) -> Command {
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
     if !rustflags.is_empty() {
         rustflags.push(' ');
     }
     rustflags.push_str("-C target-feature=+crt-static");
-    let output = Command::new(cargo)
-        .args([
+    let mut command = Command::new(workspace::cargo_program());
+    command
+        .args(args)
+        .args(["--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env("RUSTFLAGS", rustflags)
+        .current_dir(root);
+    command
+}
+
+/// Builds everything the matrix runs into `target_dir`.
+pub fn all(root: &Path, target_dir: &Path) -> Result<Built> {
+    let (tests, helper, emulate) = test_binaries(root, target_dir)?;
+    let init = init(root, target_dir)?;
+    Ok(Built {
+        tests,
+        helper,
+        emulate,
+        init,
+    })
+}
+
+/// Builds the test binaries of [`PACKAGE`]; returns them, the helper and the launcher.
+fn test_binaries(root: &Path, target_dir: &Path) -> Result<(Vec<TestBinary>, PathBuf, PathBuf)> {
+    eprintln!(
+        "building the static test binaries (cargo test -p {PACKAGE} --no-run --target {TARGET})"
+    );
+    let output = static_cargo(
+        root,
+        target_dir,
+        &[
             "test",
             "-p",
             PACKAGE,
             "--no-run",
             "--message-format=json-render-diagnostics",
-        ])
-        .args(["--target", TARGET])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .env("RUSTFLAGS", rustflags)
-        // Small binaries make a small initramfs; backtraces still name functions.
-        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        ],
+    )
+    // Small binaries make a small initramfs; backtraces still name functions.
+    .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
+    .stderr(Stdio::inherit())
+    .output()
+    .context("cannot run cargo")?;
     if !output.status.success() {
-        return Err(format!(
-            "building the test binaries failed: {}",
-            output.status
-        ));
+        bail!("building the test binaries failed: {}", output.status);
     }
     let mut tests = Vec::new();
     let mut helper = None;
@@ -177,67 +204,45 @@ pub fn test_binaries(
         });
     }
     tests.sort_by(|a, b| a.name.cmp(&b.name));
-    let helper = helper.ok_or("cargo built no test-helper binary")?;
-    let emulate = emulate.ok_or("cargo built no emulate binary")?;
+    let helper = helper.context("cargo built no test-helper binary")?;
+    let emulate = emulate.context("cargo built no emulate binary")?;
     if tests.is_empty() {
-        return Err("cargo built no test binaries".into());
+        bail!("cargo built no test binaries");
     }
     Ok((tests, helper, emulate))
 }
 
-/// Compiles `src/bin/vm-init.rs` alone with `rustc`, statically linked.
-pub fn init(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
-    let source = root.join("xtask/src/bin/vm-init.rs");
-    let out = target_dir.join("vm-init");
-    let fresh = |source: &Path| -> Option<bool> {
-        let built = std::fs::metadata(&out).ok()?.modified().ok()?;
-        let changed = [source.to_path_buf(), root.join("xtask/src/runner.rs")]
-            .iter()
-            .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-            .collect::<Option<Vec<_>>>()?;
-        Some(changed.iter().all(|t| *t <= built))
-    };
-    if fresh(&source) == Some(true) {
-        return Ok(out);
-    }
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    std::fs::create_dir_all(target_dir)
-        .map_err(|e| format!("cannot create {}: {e}", target_dir.display()))?;
-    let status = Command::new(rustc)
-        .args([
-            "--edition",
-            "2021",
-            "--crate-name",
-            "vm_init",
-            "--crate-type",
-            "bin",
-        ])
-        .args(["-C", "opt-level=2", "-C", "target-feature=+crt-static"])
-        .args(["--target", TARGET, "-o"])
-        .arg(&out)
-        .arg(&source)
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
+/// Builds the `vm-init` program of the `test-runner` package, statically linked.
+fn init(root: &Path, target_dir: &Path) -> Result<PathBuf> {
+    let status = static_cargo(
+        root,
+        target_dir,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "test-runner",
+            "--bin",
+            "vm-init",
+        ],
+    )
+    .status()
+    .context("cannot run cargo")?;
     if !status.success() {
-        return Err(format!("compiling {} failed: {status}", source.display()));
+        bail!("building vm-init failed: {status}");
     }
-    Ok(out)
+    Ok(target_dir.join(TARGET).join("release/vm-init"))
 }
 
 /// The names of the tests of a libtest binary (`--list`).
-pub fn list_tests(path: &Path) -> Result<Vec<String>, String> {
+pub fn list_tests(path: &Path) -> Result<Vec<String>> {
     let output = Command::new(path)
         .args(["--list", "--format", "terse"])
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("cannot run {} --list: {e}", path.display()))?;
+        .with_context(|| format!("cannot run {} --list", path.display()))?;
     if !output.status.success() {
-        return Err(format!(
-            "{} --list failed: {}",
-            path.display(),
-            output.status
-        ));
+        bail!("{} --list failed: {}", path.display(), output.status);
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -246,43 +251,45 @@ pub fn list_tests(path: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// Writes the initramfs: `/init`, `/bin/test-helper`, the test binaries in `/tests`, and
 /// `/manifest` listing them with the per-binary `timeout`.
-pub fn initramfs(
-    built: &Built,
-    tests: &[TestBinary],
-    timeout_secs: u64,
-    out: &Path,
-) -> Result<(), String> {
+pub fn initramfs(built: &Built, tests: &[TestBinary], timeout_secs: u64, out: &Path) -> Result<()> {
     let partial = out.with_extension("partial");
     let file = std::fs::File::create(&partial)
-        .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
-    let io_err = |e: std::io::Error| format!("cannot write {}: {e}", partial.display());
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let failed = || format!("cannot write {}", partial.display());
     let mut w = cpio::Writer::new(std::io::BufWriter::new(file));
     for dir in ["bin", "dev", "proc", "sys", "tmp", "tests", "root"] {
-        w.dir(dir, 0o755).map_err(io_err)?;
+        w.dir(dir, 0o755).with_context(failed)?;
     }
     // The kernel opens /dev/console for init before anything is mounted.
-    w.char_device("dev/console", 0o600, 5, 1).map_err(io_err)?;
-    w.file("init", 0o755, &read(&built.init)?).map_err(io_err)?;
-    w.file("bin/test-helper", 0o755, &read(&built.helper)?)
-        .map_err(io_err)?;
-    let mut manifest = format!("timeout {timeout_secs}\n");
+    w.char_device("dev/console", 0o600, 5, 1)
+        .with_context(failed)?;
+    w.file("init", 0o755, &read(&built.init)?)
+        .with_context(failed)?;
+    w.file(manifest::HELPER, 0o755, &read(&built.helper)?)
+        .with_context(failed)?;
+    let mut binaries = Vec::new();
     for test in tests {
-        let path = format!("tests/{}", test.name);
-        w.file(&path, 0o755, &read(&test.path)?).map_err(io_err)?;
-        let kind = match test.harness {
-            Harness::Libtest => "libtest",
-            Harness::Plain => "plain",
-        };
-        manifest.push_str(&format!("{kind} {} /{path}\n", test.name));
+        let path = format!("/tests/{}", test.name);
+        w.file(&path, 0o755, &read(&test.path)?)
+            .with_context(failed)?;
+        binaries.push(manifest::Binary {
+            harness: test.harness,
+            name: test.name.clone(),
+            path,
+        });
     }
-    w.file("manifest", 0o644, manifest.as_bytes())
-        .map_err(io_err)?;
-    w.finish().map_err(io_err)?;
-    std::fs::rename(&partial, out).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    let manifest = Manifest {
+        timeout: Duration::from_secs(timeout_secs),
+        binaries,
+    };
+    w.file(manifest::PATH, 0o644, manifest.encode().as_bytes())
+        .with_context(failed)?;
+    w.finish().with_context(failed)?;
+    std::fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))
 }

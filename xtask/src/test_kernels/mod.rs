@@ -1,0 +1,336 @@
+//! `cargo xtask test-kernels`: the test suite of `process-ext-tests` on a matrix of kernels.
+//!
+//! Rows of the matrix ([`matrix`]):
+//!
+//! - real kernels booted in QEMU ([`qemu`]): the newest Debian kernel of each suite listed in
+//!   `xtask/kernels.toml` (resolved, downloaded and cached under `target/test-kernels/` at
+//!   run time, see [`debian`]), plus any `--kernel PATH`. The initramfs ([`build`], [`cpio`])
+//!   holds the init program (`vm-init` of the `test-runner` package), the statically linked
+//!   test binaries and the test helper; results come back over the serial console as the
+//!   `@@` lines of the `test-protocol` crate.
+//! - the host kernel, running the same binaries natively;
+//! - emulated older kernels and containers: the same binaries under the `emulate` launcher
+//!   of `process-ext-tests`, which installs a seccomp profile first (profiles listed in
+//!   `kernels.toml`).
+//!
+//! Output ([`report`]): progress lines, a final matrix, `target/test-kernels/junit.xml`, one
+//! log per row in `target/test-kernels/`, and with `--json` a JSON report on stdout. The exit
+//! status is non-zero when any row fails.
+
+mod build;
+mod cpio;
+mod debian;
+mod matrix;
+mod progress;
+mod qemu;
+mod report;
+mod rows;
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, ensure, Context as _, Result};
+use test_runner::{BinaryRun, Case, Harness, Outcome};
+
+use build::{Built, TestBinary};
+use matrix::{Config, Entry, Kind};
+use progress::Progress;
+
+/// Options of `cargo xtask test-kernels`; repeating one keeps the last, but `--kernel`
+/// adds up.
+#[derive(Debug, Default, clap::Args)]
+#[command(args_override_self = true)]
+pub struct Args {
+    /// Print the matrix entries and exit
+    #[arg(long)]
+    list: bool,
+    /// Only these rows: a kernel version prefix (5.10 matches the real 5.10.x and the emulated
+    /// 5.10), a Debian suite, a profile name, `host`, or a row id from --list
+    #[arg(long, value_name = "A,B,...")]
+    kernels: Option<Tokens>,
+    /// Also boot this kernel image (repeatable)
+    #[arg(long = "kernel", value_name = "PATH", value_parser = existing_file)]
+    custom: Vec<PathBuf>,
+    /// Run only the K-th of N slices of the matrix (1 <= K <= N)
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Run N rows at once (default: the number of CPUs)
+    #[arg(long, value_name = "N", value_parser = positive)]
+    jobs: Option<NonZeroUsize>,
+    /// Force the QEMU accelerator (default: KVM when usable)
+    #[arg(long, value_enum, value_name = "kvm|tcg", hide_possible_values = true)]
+    accel: Option<qemu::Accel>,
+    /// Print a JSON report on stdout (the matrix goes to stderr)
+    #[arg(long)]
+    json: bool,
+}
+
+/// The comma-separated tokens of `--kernels`.
+#[derive(Debug, Clone)]
+struct Tokens(Vec<String>);
+
+impl FromStr for Tokens {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Tokens, String> {
+        Ok(Tokens(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ))
+    }
+}
+
+/// `--shard K/N`: the K-th (from 1) of N slices.
+#[derive(Debug, Clone, Copy)]
+struct Shard {
+    index: usize,
+    count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        text.split_once('/')
+            .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+            .filter(|&(k, n): &(usize, usize)| n >= 1 && (1..=n).contains(&k))
+            .map(|(index, count)| Shard { index, count })
+            .ok_or_else(|| "expected K/N with 1 <= K <= N".to_owned())
+    }
+}
+
+/// `--jobs N`: a number of at least 1.
+fn positive(text: &str) -> Result<NonZeroUsize, String> {
+    text.parse()
+        .map_err(|_| "expected a positive number".to_owned())
+}
+
+/// `--kernel PATH`: the path, if it is a file.
+fn existing_file(path: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(path);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err("no such file".to_owned())
+    }
+}
+
+/// Runs the matrix `args` selects; fails when any row failed or a kernel download failed.
+pub fn run(args: Args) -> Result<()> {
+    let root = crate::workspace::root();
+    let config = Config::load(&root)?;
+    let out_dir = root.join("target/test-kernels");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let progress = Progress::start();
+    let host_release = matrix::host_release();
+
+    let (entries, apt) = matrix::select(&config, &args, &out_dir, &progress)?;
+    if args.list {
+        matrix::print_list(&entries, &host_release);
+        return Ok(());
+    }
+    ensure!(!entries.is_empty(), "this shard of the matrix is empty");
+
+    // Kernels download in the background while the test binaries build.
+    let downloads = debian::Downloads::start(
+        apt,
+        debian_kernels(&entries),
+        out_dir.join("kernels"),
+        progress.clone(),
+    );
+    let vm_rows = entries.iter().filter(|e| e.is_vm()).count();
+    if vm_rows > 0 {
+        qemu::ensure_installed()?;
+    }
+    let build_dir = root.join("target/kernels-build");
+    let built = build::all(&root, &build_dir)?;
+    progress.say(&format!(
+        "built {} test binaries: {}",
+        built.tests.len(),
+        built
+            .tests
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let (kernels, download_errors) = kernel_images(&entries, downloads, &progress)?;
+    let (vm_tests, vm_skipped) = vm_plan(&built, &config)?;
+    let initrd = if vm_rows > 0 {
+        let path = build_dir.join("initramfs.cpio");
+        build::initramfs(&built, &vm_tests, config.binary_timeout, &path)?;
+        Some(path)
+    } else {
+        None
+    };
+
+    let cpus = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let jobs = args.jobs.map_or(cpus, NonZeroUsize::get);
+    let ctx = rows::Context {
+        out_dir: out_dir.clone(),
+        built,
+        initrd,
+        kernels,
+        vm_skipped,
+        accel: args.accel.unwrap_or_else(qemu::detect_accel),
+        cpus: (cpus / jobs.min(vm_rows.max(1))).clamp(1, 2) as u32,
+        config,
+        host_release,
+        progress: progress.clone(),
+    };
+    let rows = rows::run_all(ctx, &entries, jobs)?;
+
+    report::publish(&rows, progress.elapsed_millis(), &out_dir, args.json)?;
+    let failed = rows.iter().filter(|r| !r.ok()).count();
+    if failed > 0 {
+        bail!("{failed} of {} matrix rows failed", rows.len());
+    }
+    if !download_errors.is_empty() {
+        bail!("kernel downloads failed: {}", download_errors.join(", "));
+    }
+    Ok(())
+}
+
+/// `(row id, kernel)` of the resolved Debian rows of `entries`.
+fn debian_kernels(entries: &[Entry]) -> Vec<(String, debian::Resolved)> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Debian {
+                resolved: Some(r), ..
+            } => Some((e.id.clone(), r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `(row id, kernel image)` of the VM rows: the `--kernel` images, then the downloaded
+/// ones; and the ids of the rows whose download failed.
+fn kernel_images(
+    entries: &[Entry],
+    downloads: debian::Downloads,
+    progress: &Progress,
+) -> Result<(rows::Kernels, Vec<String>)> {
+    let mut kernels: rows::Kernels = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Custom(path) => Some((e.id.clone(), path.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for (id, result) in downloads.finish()? {
+        match result {
+            Ok(path) => kernels.push((id, path)),
+            Err(err) => {
+                progress.say(&format!("{id}: {err:#}"));
+                errors.push(id);
+            }
+        }
+    }
+    Ok((kernels, errors))
+}
+
+/// The test binaries the VMs run, and the others (`vm_skip` of `kernels.toml`) as runs whose
+/// tests are all ignored, with the reason.
+fn vm_plan(built: &Built, config: &Config) -> Result<(Vec<TestBinary>, Vec<BinaryRun>)> {
+    let (vm_tests, skipped): (Vec<_>, Vec<_>) = built
+        .tests
+        .iter()
+        .cloned()
+        .partition(|t| !config.vm_skip.contains_key(&t.name));
+    let mut vm_skipped = Vec::new();
+    for test in skipped {
+        let reason = config.vm_skip.get(&test.name).cloned().unwrap_or_default();
+        vm_skipped.push(BinaryRun {
+            binary: test.name.clone(),
+            cases: test_names(&test.path, test.harness)?
+                .into_iter()
+                .map(|name| Case {
+                    name,
+                    outcome: Outcome::Ignored(format!("not run in VMs: {reason}")),
+                })
+                .collect(),
+            success: true,
+            status: "not run in VMs".into(),
+            millis: 0,
+        });
+    }
+    Ok((vm_tests, vm_skipped))
+}
+
+/// The names of the tests of the binary at `path`.
+fn test_names(path: &Path, harness: Harness) -> Result<Vec<String>> {
+    match harness {
+        Harness::Libtest => build::list_tests(path),
+        Harness::Plain => Ok(vec!["main".to_owned()]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("test-kernels").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn options_parse_as_before() {
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let args = parse(&[
+            "--kernels",
+            "host, 5.2,,docker",
+            "--jobs=3",
+            "--jobs",
+            "2",
+            "--shard",
+            "2/3",
+            "--accel",
+            "tcg",
+            "--kernel",
+            manifest,
+            "--kernel",
+            manifest,
+            "--json",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(args.kernels.unwrap().0, ["host", "5.2", "docker"]);
+        assert_eq!(args.jobs.map(NonZeroUsize::get), Some(2));
+        let shard = args.shard.unwrap();
+        assert_eq!((shard.index, shard.count), (2, 3));
+        assert_eq!(args.accel, Some(qemu::Accel::Tcg));
+        assert_eq!(args.custom.len(), 2);
+        assert!(args.json && !args.list);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        for bad in [
+            &["--jobs", "0"][..],
+            &["--shard", "3/2"],
+            &["--shard", "0/1"],
+            &["--accel", "xen"],
+            &["--kernel", "/nonexistent"],
+            &["--kernels"],
+            &["--unknown"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! What every command needs: the workspace root, `cargo` runs from it, whether we are root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _, Result};
+
+/// The workspace root: the parent of this package's directory.
+pub fn root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// The `cargo` that runs this xtask (`$CARGO`), else the one on `PATH`.
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Runs `cargo` with `args` from the workspace root, echoing the command line.
+pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    cargo_under(&[], args, env)
+}
+
+/// Runs `cargo` with `args` as the last arguments of the `wrapper` command line (such as
+/// `unshare --pid --fork`), or directly when `wrapper` is empty.
+pub fn cargo_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let cargo = cargo_program();
+    let line: Vec<&str> = wrapper
+        .iter()
+        .copied()
+        .chain(std::iter::once("cargo"))
+        .chain(args.iter().copied())
+        .collect();
+    let line = line.join(" ");
+    eprintln!("+ {line}");
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(&cargo);
+            command
+        }
+        None => Command::new(&cargo),
+    };
+    let status = command
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed: {status}");
+    }
+    Ok(())
+}
+
+/// Whether this process runs with real uid 0.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|uids| uids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
