@@ -14,21 +14,21 @@
 //! - throughput: 8 threads spawning the tiny program concurrently, reported as wall time
 //!   per spawn.
 //!
-//! At the end it prints a markdown table of criterion's medians with the ratios that
-//! issue 4 targets, writes it to `target/criterion/spawn-summary.md` and, when every cell
-//! was measured in this run, to `benches/results/spawn.md` with a bar chart in
-//! `benches/results/spawn.svg`.
+//! It only measures. At the end of a `cargo bench` run it records what it ran (the groups,
+//! the variants criterion measured, the parent sizes, the load) beside criterion's estimates,
+//! in `target/criterion/spawn-run.json` ([`SpawnRun`]); `cargo xtask bench-report` turns them
+//! into the tables of `benches/results/spawn.md` and the chart `benches/results/spawn.svg`.
 
 #![cfg_attr(feature = "nightly-std", feature(linux_pidfd))]
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::Barrier;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use process_ext_benches::{Group, Name, SpawnRun};
 
 const MIB: usize = 1 << 20;
 
@@ -107,7 +107,7 @@ impl Variant {
         }
     }
 
-    /// The name shown in the summary table.
+    /// The name shown in the report's tables.
     fn label(self) -> &'static str {
         match self {
             Variant::PxPidfd => "process-ext pidfd",
@@ -288,9 +288,39 @@ impl Ballast {
     }
 }
 
-/// The benchmarks that ran in this process: (group, function), so that the summary never
-/// reports a stale estimate from an earlier run.
-type Ran = Vec<(String, Variant)>;
+/// The groups of this process and the variants criterion measured in each, so that the
+/// report never shows a stale estimate from an earlier run.
+#[derive(Default)]
+struct Ran {
+    groups: Vec<Group>,
+}
+
+impl Ran {
+    /// Adds the group `id` of `variants` spawning `program` at `size`; returns its index.
+    fn group(
+        &mut self,
+        id: &str,
+        program: &Program,
+        size: Size,
+        threads: Option<usize>,
+        variants: &[Variant],
+    ) -> usize {
+        self.groups.push(Group {
+            id: id.to_owned(),
+            program: program.id.to_owned(),
+            size: size.id.to_owned(),
+            threads,
+            variants: variants.iter().map(|v| v.id().to_owned()).collect(),
+            measured: Vec::new(),
+        });
+        self.groups.len() - 1
+    }
+
+    /// Notes that criterion measured `variant` in the group at `index`.
+    fn measured(&mut self, index: usize, variant: Variant) {
+        self.groups[index].measured.push(variant.id().to_owned());
+    }
+}
 
 fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, size: Size) {
     group.warm_up_time(WARM_UP).measurement_time(MEASUREMENT);
@@ -302,13 +332,10 @@ fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, s
     }
 }
 
-fn group_id(program: &Program, size: Size) -> String {
-    format!("spawn-{}-{}", program.id, size.id)
-}
-
 /// One group: every variant spawning `program` at the current parent size.
 fn spawn_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) {
-    let name = group_id(program, size);
+    let name = format!("spawn-{}-{}", program.id, size.id);
+    let index = ran.group(&name, program, size, None, Variant::ALL);
     let mut group = c.benchmark_group(&name);
     configure(&mut group, size);
     for &variant in Variant::ALL {
@@ -318,7 +345,7 @@ fn spawn_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) 
             if !verified {
                 spawner.verify();
                 verified = true;
-                ran.push((name.clone(), variant));
+                ran.measured(index, variant);
             }
             b.iter(|| spawner.spawn_wait());
         });
@@ -330,15 +357,17 @@ fn spawn_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) 
 /// the wall time per spawn.
 fn throughput_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) {
     let name = format!("throughput-{THREADS}threads-{}-{}", program.id, size.id);
+    let variants = [Variant::PxPidfd, Variant::StdDefault];
+    let index = ran.group(&name, program, size, Some(THREADS), &variants);
     let mut group = c.benchmark_group(&name);
     configure(&mut group, size);
-    for variant in [Variant::PxPidfd, Variant::StdDefault] {
+    for variant in variants {
         let mut recorded = false;
         group.bench_function(variant.id(), |b| {
             if !recorded {
                 variant.spawner(&program.path).verify();
                 recorded = true;
-                ran.push((name.clone(), variant));
+                ran.measured(index, variant);
             }
             b.iter_custom(|iters| concurrent_spawns(variant, &program.path, iters));
         });
@@ -386,52 +415,6 @@ fn criterion_dir() -> PathBuf {
     target.join("criterion")
 }
 
-/// Criterion's median estimate in µs of `variant` in `group`, if it was measured in this
-/// process (ran here, and its estimates were written after `since`).
-fn median_us(ran: &Ran, since: SystemTime, group: &str, variant: Variant) -> Option<f64> {
-    if !ran.iter().any(|(g, v)| g == group && *v == variant) {
-        return None;
-    }
-    let path = criterion_dir()
-        .join(group)
-        .join(variant.id())
-        .join("new/estimates.json");
-    if fs::metadata(&path).and_then(|m| m.modified()).ok()? < since {
-        return None;
-    }
-    let text = fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    Some(json["median"]["point_estimate"].as_f64()? / 1000.0)
-}
-
-/// Formats µs like the baseline document: one decimal below 100, thousands separated.
-fn format_us(us: f64) -> String {
-    if us < 100.0 {
-        return format!("{us:.1}");
-    }
-    let digits = format!("{us:.0}");
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// The summary: medians per (variant, column), the targeted ratios and throughput.
-struct Summary {
-    columns: Vec<(String, String)>,
-    /// Rows in `Variant::ALL` order, one cell per column.
-    cells: Vec<(Variant, Vec<Option<f64>>)>,
-    throughput: Vec<(Variant, Option<f64>)>,
-    throughput_name: String,
-    rss: Vec<(&'static str, usize)>,
-    /// `/proc/loadavg` at the start and at the end of the run: other load skews timings.
-    load: [String; 2],
-}
-
 /// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` gives them.
 fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
@@ -439,233 +422,37 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-impl Summary {
-    fn collect(
-        ran: &Ran,
-        since: SystemTime,
-        programs: &[Program; 2],
-        rss: Vec<(&'static str, usize)>,
-        load_at_start: String,
-    ) -> Summary {
-        let [tiny, true_] = programs;
-        let columns: Vec<(String, String)> = [
-            (tiny, SIZES[0]),
-            (tiny, SIZES[1]),
-            (tiny, SIZES[2]),
-            (true_, SIZES[0]),
-            (true_, SIZES[2]),
-        ]
-        .iter()
-        .map(|(p, s)| (group_id(p, *s), format!("{} @ {}", p.label, s.id)))
-        .collect();
-        let cells = Variant::ALL
+/// The record of this run, for `cargo xtask bench-report`.
+fn record(
+    started: SystemTime,
+    load: [String; 2],
+    programs: &[Program],
+    rss: Vec<(&'static str, usize)>,
+    ran: Ran,
+) -> SpawnRun {
+    let name = |id: &str, label: &str| Name {
+        id: id.to_owned(),
+        label: label.to_owned(),
+    };
+    SpawnRun {
+        started_unix_ms: started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load,
+        variants: Variant::ALL
             .iter()
-            .map(|&v| {
-                let row = columns
-                    .iter()
-                    .map(|(g, _)| median_us(ran, since, g, v))
-                    .collect();
-                (v, row)
+            .map(|v| name(v.id(), v.label()))
+            .collect(),
+        programs: programs.iter().map(|p| name(p.id, p.label)).collect(),
+        sizes: rss
+            .into_iter()
+            .map(|(id, bytes)| process_ext_benches::Size {
+                id: id.to_owned(),
+                resident_bytes: bytes as u64,
             })
-            .collect();
-        let throughput_name = format!("throughput-{THREADS}threads-{}-{}", tiny.id, SIZES[0].id);
-        let throughput = [Variant::PxPidfd, Variant::StdDefault]
-            .iter()
-            .map(|&v| (v, median_us(ran, since, &throughput_name, v)))
-            .collect();
-        Summary {
-            columns,
-            cells,
-            throughput,
-            throughput_name,
-            rss,
-            load: [load_at_start, load_average()],
-        }
-    }
-
-    fn cell(&self, variant: Variant, column: usize) -> Option<f64> {
-        let (_, row) = self.cells.iter().find(|(v, _)| *v == variant)?;
-        row[column]
-    }
-
-    fn complete(&self) -> bool {
-        self.cells
-            .iter()
-            .all(|(_, row)| row.iter().all(Option::is_some))
-            && self.throughput.iter().all(|(_, t)| t.is_some())
-    }
-
-    fn markdown(&self) -> String {
-        let mut md = String::new();
-        let rss: Vec<String> = self
-            .rss
-            .iter()
-            .map(|(id, bytes)| format!("{id} → {:.1} MiB", *bytes as f64 / MIB as f64))
-            .collect();
-        let _ = writeln!(
-            md,
-            "Spawn + wait of one child, criterion median in µs (`cargo bench -p \
-             process-ext-benches`). Parent resident sizes measured by /proc/self/statm: {}. \
-             {} CPUs; load average {} at the start, {} at the end.\n",
-            rss.join(", "),
-            std::thread::available_parallelism().map_or(0, |n| n.get()),
-            self.load[0],
-            self.load[1],
-        );
-        md.push_str("| variant |");
-        for (_, label) in &self.columns {
-            let _ = write!(md, " {label} |");
-        }
-        md.push_str("\n|---|");
-        md.push_str(&"---:|".repeat(self.columns.len()));
-        md.push('\n');
-        for (variant, row) in &self.cells {
-            let _ = write!(md, "| {} |", variant.label());
-            for cell in row {
-                let text = cell.map_or_else(|| "–".to_string(), format_us);
-                let _ = write!(md, " {text} |");
-            }
-            md.push('\n');
-        }
-
-        md.push_str("\nTargets (issue 4), ratios of medians from this run:\n\n");
-        let ratio = |num: Option<f64>, den: Option<f64>| num.zip(den).map(|(n, d)| n / d);
-        let targets = [
-            (
-                "(a) process-ext pidfd, tiny @ 1GiB / itself @ 8MiB",
-                ratio(
-                    self.cell(Variant::PxPidfd, 2),
-                    self.cell(Variant::PxPidfd, 0),
-                ),
-                "<= 1.15",
-                (|r: f64| r <= 1.15) as fn(f64) -> bool,
-            ),
-            (
-                "(b) std pre_exec tiny @ 1GiB / process-ext pidfd tiny @ 1GiB",
-                ratio(
-                    self.cell(Variant::StdPreExec, 2),
-                    self.cell(Variant::PxPidfd, 2),
-                ),
-                ">= 50",
-                |r| r >= 50.0,
-            ),
-            (
-                "(c) process-ext pidfd tiny @ 8MiB / std default tiny @ 8MiB",
-                ratio(
-                    self.cell(Variant::PxPidfd, 0),
-                    self.cell(Variant::StdDefault, 0),
-                ),
-                "<= 0.9",
-                |r| r <= 0.9,
-            ),
-        ];
-        md.push_str("| ratio | value | target | met |\n|---|---:|---|---|\n");
-        for (name, value, target, met) in targets {
-            let (value, verdict) = match value {
-                Some(r) => (format!("{r:.2}"), if met(r) { "yes" } else { "**no**" }),
-                None => ("–".to_string(), "–"),
-            };
-            let _ = writeln!(md, "| {name} | {value} | {target} | {verdict} |");
-        }
-
-        let _ = writeln!(
-            md,
-            "\nThroughput, {THREADS} threads spawning the tiny program concurrently, parent at \
-             {} (`{}`), wall time per spawn:\n",
-            SIZES[0].id, self.throughput_name
-        );
-        md.push_str("| variant | µs per spawn | spawns/s |\n|---|---:|---:|\n");
-        for (variant, t) in &self.throughput {
-            let (us, rate) = match t {
-                Some(us) => (format_us(*us), format!("{:.0}", 1e6 / us)),
-                None => ("–".to_string(), "–".to_string()),
-            };
-            let _ = writeln!(md, "| {} | {us} | {rate} |", variant.label());
-        }
-        md
-    }
-
-    /// A grouped bar chart of the medians on a log scale, as SVG text.
-    fn svg(&self) -> String {
-        const COLORS: [&str; 5] = ["#1b9e77", "#66a61e", "#7570b3", "#d95f02", "#e7298a"];
-        const BAR: f64 = 22.0;
-        const GAP: f64 = 36.0;
-        const LEFT: f64 = 70.0;
-        const TOP: f64 = 40.0;
-        const PLOT_H: f64 = 320.0;
-        const LEGEND_W: f64 = 190.0;
-        let (lo, hi) = (1.0_f64, 5.0_f64); // log10 µs: 10 µs .. 100 ms
-        let bars = self.cells.len() as f64;
-        let group_w = bars * BAR + GAP;
-        let plot_w = group_w * self.columns.len() as f64;
-        let width = LEFT + plot_w + LEGEND_W;
-        let height = TOP + PLOT_H + 50.0;
-        let y = |us: f64| TOP + PLOT_H * (1.0 - (us.log10().clamp(lo, hi) - lo) / (hi - lo));
-
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(
-            svg,
-            r#"<rect width="100%" height="100%" fill="white"/>
-<text x="{LEFT}" y="22" font-size="15" font-weight="bold">Spawn + wait, median µs (log scale; lower is better)</text>"#
-        );
-        for decade in 1..=5 {
-            let yy = y(10f64.powi(decade));
-            let label = ["", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms"][decade as usize];
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"##,
-                LEFT + plot_w,
-                LEFT - 6.0,
-                yy + 4.0
-            );
-        }
-        for (c, (_, label)) in self.columns.iter().enumerate() {
-            let x0 = LEFT + GAP / 2.0 + c as f64 * group_w;
-            for (b, (variant, row)) in self.cells.iter().enumerate() {
-                let Some(us) = row[c] else { continue };
-                let x = x0 + b as f64 * BAR;
-                let top = y(us);
-                let _ = writeln!(
-                    svg,
-                    r#"<rect x="{x:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}, {label}: {} µs</title></rect>"#,
-                    BAR - 3.0,
-                    TOP + PLOT_H - top,
-                    COLORS[b % COLORS.len()],
-                    variant.label(),
-                    format_us(us)
-                );
-            }
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#,
-                x0 + bars * BAR / 2.0,
-                TOP + PLOT_H + 20.0
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#333"/>"##,
-            TOP + PLOT_H,
-            LEFT + plot_w
-        );
-        for (b, (variant, _)) in self.cells.iter().enumerate() {
-            let x = LEFT + plot_w + 20.0;
-            let yy = TOP + 10.0 + b as f64 * 22.0;
-            let _ = writeln!(
-                svg,
-                r#"<rect x="{x:.1}" y="{yy:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-                COLORS[b % COLORS.len()],
-                x + 20.0,
-                yy + 11.0,
-                variant.label()
-            );
-        }
-        svg.push_str("</svg>\n");
-        svg
+            .collect(),
+        groups: ran.groups,
     }
 }
 
@@ -697,7 +484,7 @@ fn main() {
     ];
     let [tiny, true_] = &programs;
 
-    let mut ran = Ran::new();
+    let mut ran = Ran::default();
     let mut rss = Vec::new();
     let mut ballast = Ballast::new();
     for size in SIZES {
@@ -716,25 +503,16 @@ fn main() {
     if !bench_mode {
         return;
     }
-    let summary = Summary::collect(&ran, since, &programs, rss, load_at_start);
-    let markdown = summary.markdown();
-    println!("\n{markdown}");
-    let summary_path = criterion_dir().join("spawn-summary.md");
-    match fs::write(&summary_path, &markdown) {
-        Ok(()) => println!("summary written to {}", summary_path.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", summary_path.display()),
-    }
-    if summary.complete() {
-        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
-        let written = fs::create_dir_all(&results)
-            .and_then(|()| fs::write(results.join("spawn.md"), &markdown))
-            .and_then(|()| fs::write(results.join("spawn.svg"), summary.svg()));
-        match written {
-            Ok(()) => println!("results written to {}", results.display()),
-            Err(e) => eprintln!("cannot write {}: {e}", results.display()),
-        }
-    } else {
-        println!("(partial run: benches/results/ left unchanged)");
+    let record = record(since, [load_at_start, load_average()], &programs, rss, ran);
+    match record.write(&criterion_dir()) {
+        Ok(path) => println!(
+            "run recorded in {}; `cargo xtask bench-report` writes benches/results/ from it",
+            path.display()
+        ),
+        Err(e) => eprintln!(
+            "cannot record the run in {}: {e}",
+            criterion_dir().display()
+        ),
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
 }

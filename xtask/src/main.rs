@@ -6,6 +6,8 @@
 //! - `test-kernels` ([`test_kernels`]): the test suite on real kernels in QEMU, on the host,
 //!   and on older kernels emulated with seccomp.
 //! - `stress` ([`stress`]): the soak test.
+//! - `bench-report` ([`bench_report`]): the committed spawn benchmark results, from the last
+//!   `cargo bench -p process-ext-benches`.
 //!
 //! [`workspace`] holds what they share. A missing or unknown command exits with 2; a command
 //! that fails, or whose options are wrong, with 1.
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 
+mod bench_report;
 mod ci;
 mod stress;
 mod test_kernels;
@@ -47,6 +50,14 @@ enum Command {
     /// Builds the soak program of process-ext-tests (release) and runs it: it spawns, kills
     /// and waits from many threads, then checks open fds, zombies and resident memory.
     Stress(stress::Args),
+    /// Write benches/results/spawn.md and spawn.svg from the last spawn benchmark run
+    ///
+    /// Reads criterion's estimates and the record the spawn benchmark leaves beside them
+    /// (target/criterion/spawn-run.json, from `cargo bench -p process-ext-benches`), prints
+    /// the tables and writes them to target/criterion/spawn-summary.md; when that run
+    /// measured every benchmark, also to benches/results/spawn.md with a chart in
+    /// benches/results/spawn.svg. Fails after a partial run, leaving benches/results alone.
+    BenchReport(bench_report::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +72,7 @@ fn main() -> ExitCode {
         Command::Ci => ci::run(),
         Command::TestKernels(args) => test_kernels::run(args),
         Command::Stress(args) => stress::run(args),
+        Command::BenchReport(args) => bench_report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

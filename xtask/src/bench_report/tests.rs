@@ -1,0 +1,182 @@
+//! The report of a recorded run, against the committed results it was made from.
+
+use std::path::{Path, PathBuf};
+
+use process_ext_benches::{Group, Name, Size, SpawnRun};
+
+use super::summary::Summary;
+use super::{chart, markdown};
+
+const MIB: u64 = 1 << 20;
+
+/// The tables of the committed run of the spawn benchmark that [`medians`] come from.
+const COMMITTED: &str = include_str!("testdata/spawn.md");
+
+/// Medians in µs, `(group, variant, median)`, that round to the numbers of [`COMMITTED`]
+/// (its ratios included).
+fn medians() -> Vec<(&'static str, &'static str, f64)> {
+    let variants = [
+        "process-ext-pidfd",
+        "process-ext",
+        "std-default",
+        "std-pre_exec",
+    ];
+    let spawn = [
+        ("spawn-tiny-8MiB", [84.1, 76.5, 99.1, 1126.0]),
+        ("spawn-tiny-256MiB", [84.8, 73.8, 99.1, 9856.0]),
+        ("spawn-tiny-1GiB", [86.633, 75.9, 96.4, 36820.0]),
+        ("spawn-true-8MiB", [602.0, 586.0, 618.0, 1374.0]),
+        ("spawn-true-1GiB", [613.0, 599.0, 586.0, 36388.0]),
+    ];
+    let mut medians = Vec::new();
+    for (group, values) in spawn {
+        medians.extend(variants.iter().zip(values).map(|(v, us)| (group, *v, us)));
+    }
+    medians.push((
+        "throughput-8threads-tiny-8MiB",
+        "process-ext-pidfd",
+        1e6 / 21525.0,
+    ));
+    medians.push((
+        "throughput-8threads-tiny-8MiB",
+        "std-default",
+        1e6 / 14143.0,
+    ));
+    medians
+}
+
+/// The record of the committed run; `measured` says which `(group, variant)` ran.
+fn record(measured: &dyn Fn(&str, &str) -> bool) -> SpawnRun {
+    let name = |id: &str, label: &str| Name {
+        id: id.into(),
+        label: label.into(),
+    };
+    let all = [
+        "process-ext-pidfd",
+        "process-ext",
+        "std-default",
+        "std-pre_exec",
+    ];
+    let group = |id: &str, program: &str, size: &str, threads, variants: &[&str]| Group {
+        id: id.into(),
+        program: program.into(),
+        size: size.into(),
+        threads,
+        variants: variants.iter().map(|v| (*v).to_owned()).collect(),
+        measured: variants
+            .iter()
+            .filter(|v| measured(id, v))
+            .map(|v| (*v).to_owned())
+            .collect(),
+    };
+    SpawnRun {
+        started_unix_ms: 0,
+        cpus: 2,
+        load: ["1.62 2.53 3.69".into(), "1.91 2.36 3.44".into()],
+        variants: vec![
+            name("process-ext-pidfd", "process-ext pidfd"),
+            name("process-ext", "process-ext"),
+            name("std-default", "std default"),
+            name("std-pre_exec", "std pre_exec"),
+        ],
+        programs: vec![name("tiny", "tiny"), name("true", "/bin/true")],
+        sizes: [("8MiB", 8), ("256MiB", 256), ("1GiB", 1024)]
+            .iter()
+            .map(|(id, mib)| Size {
+                id: (*id).into(),
+                resident_bytes: mib * MIB,
+            })
+            .collect(),
+        groups: vec![
+            group("spawn-tiny-8MiB", "tiny", "8MiB", None, &all),
+            group("spawn-true-8MiB", "true", "8MiB", None, &all),
+            group(
+                "throughput-8threads-tiny-8MiB",
+                "tiny",
+                "8MiB",
+                Some(8),
+                &["process-ext-pidfd", "std-default"],
+            ),
+            group("spawn-tiny-256MiB", "tiny", "256MiB", None, &all),
+            group("spawn-tiny-1GiB", "tiny", "1GiB", None, &all),
+            group("spawn-true-1GiB", "true", "1GiB", None, &all),
+        ],
+    }
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("xtask-bench-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Criterion's output of [`medians`] and `run`'s record under `dir`.
+fn write_criterion(dir: &Path, run: &SpawnRun) {
+    for (group, variant, us) in medians() {
+        let new = dir.join(group).join(variant).join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        let estimates = format!(
+            r#"{{"mean":{{"point_estimate":1.0}},"median":{{"point_estimate":{}}}}}"#,
+            us * 1000.0
+        );
+        std::fs::write(new.join("estimates.json"), estimates).unwrap();
+    }
+    run.write(dir).unwrap();
+}
+
+#[test]
+fn a_complete_run_reproduces_the_committed_tables() {
+    let dir = scratch("complete");
+    write_criterion(&dir, &record(&|_, _| true));
+    let summary = Summary::collect(&dir, SpawnRun::read(&dir).unwrap()).unwrap();
+    assert_eq!(summary.measured(), (22, 22));
+    assert_eq!(markdown::render(&summary), COMMITTED);
+    let svg = chart::render(&summary).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    for label in [
+        "process-ext pidfd",
+        "std pre_exec",
+        "tiny @ 1GiB",
+        "/bin/true @ 8MiB",
+        "36 820",
+    ] {
+        assert!(svg.contains(label), "{label} not in the chart");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_partial_run_shows_dashes_and_writes_no_results() {
+    let dir = scratch("partial");
+    write_criterion(&dir, &record(&|group, _| group == "spawn-tiny-8MiB"));
+    let out = dir.join("results");
+    let result = super::run(super::Args {
+        criterion_dir: Some(dir.clone()),
+        out_dir: Some(out.clone()),
+    });
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("measured 4 of 22 benchmarks"), "{err}");
+    assert!(!out.exists());
+    let summary = std::fs::read_to_string(dir.join("spawn-summary.md")).unwrap();
+    assert!(
+        summary.contains("| process-ext pidfd | 84.1 | – | – | – | – |"),
+        "{summary}"
+    );
+    assert!(summary
+        .contains("| (a) process-ext pidfd, tiny @ 1GiB / itself @ 8MiB | – | <= 1.15 | – |"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn estimates_older_than_the_run_are_not_shown() {
+    let dir = scratch("stale");
+    let mut run = record(&|_, _| true);
+    write_criterion(&dir, &run);
+    run.started_unix_ms = u64::MAX / 2;
+    let summary = Summary::collect(&dir, run).unwrap();
+    assert_eq!(summary.measured(), (0, 22));
+    let _ = std::fs::remove_dir_all(&dir);
+}
