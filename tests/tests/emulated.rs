@@ -8,9 +8,10 @@
 use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt;
 
-use process_ext::os::linux::process::{ChildExt, CommandExt as _};
+use process_ext::os::linux::process::{features, ChildExt, CommandExt as _};
 use process_ext::process::Command;
 use process_ext_tests::{helper, kernel_at_least, not_applicable, seccomp, EMULATED_KERNEL_ENV};
+use sys_linux::process::learnt;
 use sys_linux::{probe, procfs};
 
 const PROFILE_ENV: &str = "PROCESS_EXT_TEST_PROFILE";
@@ -107,7 +108,7 @@ fn kernel_4_19_spawns_without_a_pidfd() {
     if !emulate("4.19", "kernel_4_19_spawns_without_a_pidfd") {
         return;
     }
-    let f = probe::features();
+    let f = features();
     assert!(!f.pidfd_send_signal && !f.pidfd_open && !f.clone3 && !f.waitid_pidfd);
     assert_eq!(f.clone_pidfd, Some(false));
     let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
@@ -128,10 +129,10 @@ fn clone_pidfd_refusal_is_learnt_at_spawn() {
         return;
     }
     assert!(probe::pidfd_send_signal());
-    assert_eq!(probe::clone_pidfd(), None);
+    assert_eq!(learnt::clone_pidfd(), None);
     let mut child = helper_cmd(&["exit", "6"]).spawn().unwrap();
     assert!(child.pidfd().is_err());
-    assert_eq!(probe::clone_pidfd(), Some(false));
+    assert_eq!(learnt::clone_pidfd(), Some(false));
     assert_eq!(child.wait().unwrap().code(), Some(6));
     let mut child = helper_cmd(&["exit", "7"]).spawn().unwrap();
     assert!(child.pidfd().is_err());
@@ -145,9 +146,9 @@ fn clone_pidfd_support_is_learnt_at_spawn() {
     if !emulate("5.2", "clone_pidfd_support_is_learnt_at_spawn") {
         return;
     }
-    assert_eq!(probe::clone_pidfd(), None);
+    assert_eq!(learnt::clone_pidfd(), None);
     let mut child = helper_cmd(&["sleep", "30"]).spawn().unwrap();
-    assert_eq!(probe::clone_pidfd(), Some(true));
+    assert_eq!(learnt::clone_pidfd(), Some(true));
     child.pidfd().unwrap().kill().unwrap();
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
 }
@@ -247,7 +248,7 @@ fn kernel_6_12_has_no_exit_info_after_reap() {
     }
     assert!(probe::waitid_pidfd());
     assert!(!probe::pidfd_get_info());
-    assert!(!probe::exit_info_after_reap());
+    assert!(!learnt::exit_info_after_reap());
     let pidfd = helper_cmd(&["exit", "2"])
         .spawn()
         .unwrap()

@@ -390,7 +390,7 @@ fn ignored_sigchld_keeps_spawn_errors() {
             let mut child = cmd(&helper()).args(["exit", "5"]).spawn().expect(&what);
             let waited = child.wait().map(|s| s.code()).map_err(|e| e.raw_os_error());
             let has_pidfd = child.pidfd().is_ok();
-            if has_pidfd && sys_linux::probe::exit_info_after_reap() {
+            if has_pidfd && process_ext::os::linux::process::features().exit_info_after_reap {
                 assert_eq!(waited, Ok(Some(5)), "{what}");
             } else {
                 assert_eq!(waited, Err(Some(libc::ECHILD)), "{what}");

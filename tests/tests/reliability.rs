@@ -48,7 +48,7 @@ fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
 /// Runs every probe of the library once, so that lazily created state (and the throwaway
 /// child of the exit-status probe) is not mistaken for a leak and no probe runs mid-test.
 fn warm_up() {
-    let _ = sys_linux::probe::features();
+    let _ = process_ext::os::linux::process::features();
     let status = Command::new(helper())
         .args(["exit", "0"])
         .create_pidfd(true)

@@ -143,7 +143,7 @@ fn spawn_at_each_limit(fork_path: bool) {
     let _guard = serial();
     // Probe everything and warm up at the normal limit (probing under a low limit is the
     // subject of rlimit_probe.rs).
-    let _ = sys_linux::probe::features();
+    let _ = process_ext::os::linux::process::features();
     for how in [Attempt::Piped, Attempt::Null, Attempt::Output] {
         attempt(how, fork_path).unwrap();
     }

@@ -141,7 +141,7 @@ fn probing_at_the_fd_limit_does_not_disable_pidfd_features() {
             assert_eq!(child.wait().unwrap().code(), Some(5));
         }
     }
-    let features = sys_linux::probe::features();
+    let features = process_ext::os::linux::process::features();
     let answers = (
         features.pidfd_open,
         features.pidfd_nonblock,
@@ -156,7 +156,7 @@ fn probing_at_the_fd_limit_does_not_disable_pidfd_features() {
     );
     if answers != kernel {
         wrong.push(format!(
-            "probe::features() (pidfd_open, pidfd_nonblock, pidfd_get_info, \
+            "features() (pidfd_open, pidfd_nonblock, pidfd_get_info, \
              exit_info_after_reap) = {answers:?}, kernel has {kernel:?}: {features:?}"
         ));
     }

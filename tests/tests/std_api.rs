@@ -25,7 +25,7 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use process_ext::os::linux::process::{ChildExt as _, CommandExt as _};
+use process_ext::os::linux::process::{features, ChildExt as _, CommandExt as _};
 use process_ext::os::unix::process::{ChildExt, CommandExt as _};
 use process_ext_tests::{helper, in_own_process, is_own_process_copy, not_applicable};
 use sys_linux::probe;
@@ -721,7 +721,7 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
         other => panic!("unknown errno {other}"),
     };
     if order == "probe-first" {
-        let features = probe::features();
+        let features = features();
         if !features.pidfd_send_signal {
             not_applicable(
                 "pidfd_send_signal is missing before the filter: probe-first is filter-first",

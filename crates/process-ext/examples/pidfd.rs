@@ -12,9 +12,8 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 
-use process_ext::os::linux::process::{ChildExt, CommandExt};
+use process_ext::os::linux::process::{features, ChildExt, CommandExt};
 use process_ext::process::Command;
-use sys_linux::probe;
 
 fn main() -> io::Result<()> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
@@ -26,7 +25,7 @@ fn main() -> io::Result<()> {
 
     let status = match child.pidfd() {
         Ok(pidfd) => {
-            let origin = match probe::clone_pidfd() {
+            let origin = match features().clone_pidfd {
                 Some(true) => " (created with the child, CLONE_PIDFD)",
                 _ => "",
             };
@@ -36,7 +35,7 @@ fn main() -> io::Result<()> {
             let status = pidfd.wait()?;
             // Asked after the wait, which records a waitid(P_PIDFD) the kernel refused at
             // run time and then reaps through the pid instead.
-            if probe::waitid_pidfd() {
+            if features().waitid_pidfd {
                 println!("  reaped with waitid(P_PIDFD): {status}");
             } else {
                 println!(
@@ -64,9 +63,9 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-/// Prints the answers of [`probe::features`], one per line.
+/// Prints the answers of [`features`], one per line.
 fn print_features() {
-    let f = probe::features();
+    let f = features();
     let rows = [
         ("pidfd_send_signal", "5.1", Some(f.pidfd_send_signal)),
         // `None` until a spawn that asked for a pidfd has shown it.

@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod os;
+mod pidfd;
 pub mod process;
 
 /// Keeps the extension traits sealed, as std's are.

@@ -38,7 +38,7 @@ use sys_linux::fd::FileDesc;
 use sys_linux::process as sys;
 use sys_linux::{AsInner, AsInnerMut, FromInner, IntoInner};
 
-use crate::os::linux::process::PidFd;
+use crate::pidfd::PidFd;
 
 /// A process builder, like [`std::process::Command`].
 ///

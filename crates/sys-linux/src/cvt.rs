@@ -45,6 +45,17 @@ where
     }
 }
 
+/// Calls `f` until it fails with something other than `EINTR`: [`cvt_r`] for calls of the
+/// syscall floor (`syscalls.rs`), which already return an [`io::Result`].
+pub fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 /// Turns a non-zero return value (the `pthread_*` convention) into an [`io::Error`].
 pub fn cvt_nz(error: libc::c_int) -> io::Result<()> {
     if error == 0 {

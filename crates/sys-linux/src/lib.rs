@@ -7,13 +7,40 @@
 //! std's public types wrap its sys types.
 //!
 //! - [`cvt`]: turning `-1`/`errno` into [`std::io::Error`], retrying `EINTR`.
+//! - `syscalls`: the floor, one function per system call or ioctl with its one `unsafe`
+//!   block (the child's own errno-free calls aside).
 //! - [`fd`]: [`FileDesc`](fd::FileDesc), an owned file descriptor.
 //! - [`pidfd`]: the inner [`PidFd`](pidfd::PidFd): signal, wait and query a process through
-//!   a pidfd.
-//! - [`probe`]: what the running kernel supports, probed once and cached. Every fallback the
-//!   crate takes is decided by asking this module.
-//! - [`process`]: the inner `Command`, `Process` and the spawn machinery.
+//!   a pidfd, and the one waiting loop every timed wait uses.
+//! - [`probe`]: what the running kernel has, each system call probed once and cached.
+//! - [`process`]: the inner `Command`, `Process` and the spawn machinery, including
+//!   [`process::learnt`], what spawns taught us about the kernel.
+//! - [`features`]: both of those summed up in one report.
 //! - [`procfs`]: pids read from `/proc`, translated into the caller's pid namespace.
+//!
+//! Modules depend on each other in one direction only: `syscalls` and `cvt` at the bottom,
+//! then `fd`, `probe`, `procfs`, `wait`, then `pidfd`, then `process`, then `features`.
+//!
+//! # Where std keeps the same code
+//!
+//! For a change to be carried over to `rust-lang/rust`, each file's counterpart in
+//! `library/std/src/` (nightly, 2026):
+//!
+//! | here | std |
+//! |---|---|
+//! | `cvt.rs` | `sys/pal/unix/mod.rs` (`cvt`, `cvt_r`) |
+//! | `fd.rs` | `sys/fd/unix.rs` (`FileDesc`) |
+//! | `pidfd.rs` | `sys/process/unix/pidfd.rs` |
+//! | `wait.rs` | `sys/process/unix/unix.rs` (`ExitStatus` from a `siginfo_t`) |
+//! | `process/command.rs` | `sys/process/unix/common.rs` (`Command`, `CommandArgs`) |
+//! | `process/env.rs` | `sys/process/env.rs` (`CommandEnv`), and the `envp` capture of `common.rs` |
+//! | `process/stdio.rs` | `sys/process/unix/common.rs` (`Stdio`, `setup_io`), `sys/pipe/unix.rs` (`anon_pipe`, `read2`) |
+//! | `process/spawn.rs` | `sys/process/unix/unix.rs` (`Command::spawn`, the parent's side of `do_exec`, `send_pidfd`/`recv_pidfd`) |
+//! | `process/child.rs` | `sys/process/unix/unix.rs` (`do_exec`, the child's side) |
+//! | `process/path.rs` | none: std leaves the `PATH` search to libc's `execvp`/`posix_spawnp` |
+//! | `process/handle.rs` | `sys/process/unix/unix.rs` (`Process`) |
+//! | `process/clone.rs`, `stack.rs`, `signals.rs`, `learnt.rs` | none: std forks or uses `posix_spawn` |
+//! | `probe.rs`, `features.rs` | none: std asks the kernel at each call |
 //!
 //! Only Linux is supported.
 
@@ -22,10 +49,12 @@
 
 pub mod cvt;
 pub mod fd;
+pub mod features;
 pub mod pidfd;
 pub mod probe;
 pub mod process;
 pub mod procfs;
+mod syscalls;
 mod wait;
 
 /// Borrows the inner (sys-layer) value of a wrapper, like std's `sys_common::AsInner`.

@@ -18,10 +18,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use crate::cvt::cvt;
 use crate::fd::FileDesc;
 use crate::probe;
 use crate::procfs;
+use crate::syscalls;
 use crate::wait::{waitid, Backoff, WaitTarget};
 use crate::{AsInner, FromInner, IntoInner};
 
@@ -38,17 +38,7 @@ impl PidFd {
     /// Fails with `ESRCH` once the process has been reaped, even if its pid was reused.
     /// Signalling a process that exited but was not reaped yet succeeds.
     pub fn send_signal(&self, signal: i32) -> io::Result<()> {
-        // SAFETY: the siginfo pointer may be null, and the fd is owned by `self`.
-        cvt(unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        })?;
-        Ok(())
+        syscalls::pidfd_send_signal(self.as_raw_fd(), signal, 0)
     }
 
     /// Sends `SIGKILL` to the process. See [`send_signal`](Self::send_signal).
@@ -138,20 +128,12 @@ impl PidFd {
                     libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
                 }
             };
-            // SAFETY: `fds` is a valid array of one pollfd.
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
-            if ready > 0 {
-                return Ok(true);
-            }
-            if ready == 0 {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Ok(false);
-                }
-                continue;
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            match syscalls::poll(&mut fds, timeout_ms) {
+                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
+                Ok(0) => {}
+                Ok(_) => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
     }
@@ -167,10 +149,7 @@ impl PidFd {
         let pid =
             libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let flags = if nonblocking { libc::PIDFD_NONBLOCK } else { 0 };
-        // SAFETY: pidfd_open takes a pid and flags; on success the fd is ours.
-        let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
-        // SAFETY: the kernel just created this fd (close-on-exec) for us.
-        Ok(unsafe { PidFd::from_raw_fd(fd as RawFd) })
+        syscalls::pidfd_open(pid, flags as libc::c_uint).map(PidFd::from)
     }
 
     /// Registers the pidfd with the current tokio runtime's reactor for readability (the
@@ -203,25 +182,14 @@ impl PidFd {
     /// meanwhile (the kernel hands out no id while a group of that id has members).
     pub fn send_signal_to_group(&self, signal: i32) -> io::Result<()> {
         if probe::pidfd_signal_process_group() {
-            // SAFETY: the siginfo pointer may be null; the fd is owned by `self`.
-            cvt(unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    self.as_raw_fd(),
-                    signal,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    libc::PIDFD_SIGNAL_PROCESS_GROUP,
-                )
-            })?;
-            return Ok(());
+            let group = libc::PIDFD_SIGNAL_PROCESS_GROUP;
+            return syscalls::pidfd_send_signal(self.as_raw_fd(), signal, group);
         }
         let pid = libc::pid_t::try_from(self.pid()?)
             .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
         self.send_signal(0)?;
-        // SAFETY: kill takes plain integers; a negative pid names the group with that id,
-        // never the caller's own group (which would be 0).
-        cvt(unsafe { libc::kill(-pid, signal) })?;
-        Ok(())
+        // A negative pid names the group with that id, never the caller's own (0).
+        syscalls::kill(-pid, signal)
     }
 
     /// Duplicates the process's file descriptor `target_fd` into this process, with
@@ -229,11 +197,7 @@ impl PidFd {
     /// (Linux 5.6; `ENOSYS` before). Needs ptrace access to the process (`EPERM`
     /// otherwise); the new fd is close-on-exec.
     pub fn get_fd(&self, target_fd: RawFd) -> io::Result<OwnedFd> {
-        // SAFETY: plain integer arguments; on success the fd is ours.
-        let fd =
-            cvt(unsafe { libc::syscall(libc::SYS_pidfd_getfd, self.as_raw_fd(), target_fd, 0) })?;
-        // SAFETY: the kernel just created this fd for us.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+        syscalls::pidfd_getfd(self.as_raw_fd(), target_fd, 0)
     }
 
     /// What the kernel reports about the process with `PIDFD_GET_INFO` (Linux 6.13): ids,
@@ -252,7 +216,7 @@ impl PidFd {
             | libc::PIDFD_INFO_CREDS
             | libc::PIDFD_INFO_CGROUPID
             | libc::PIDFD_INFO_EXIT;
-        get_info(self.as_raw_fd(), mask.into()).map(PidFdInfo)
+        syscalls::pidfd_get_info(self.as_raw_fd(), mask.into()).map(PidFdInfo)
     }
 
     fn waitid(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
@@ -265,17 +229,31 @@ impl PidFd {
             }
         }
         // Linux 5.2 and 5.3: the pidfd cannot be waited on, but while the process is
-        // unreaped it still holds its pid, so waiting on that pid reaches the same process.
-        // The window left: the process reaped elsewhere, and its pid reused by a new child
-        // of ours, between reading the pid and waiting on it.
+        // unreaped it still holds its pid, which fdinfo shows.
         let pid = match self.pid_from_fdinfo() {
-            Ok(pid) => pid,
+            Ok(pid) => pid as libc::pid_t,
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
                 return Err(io::Error::from_raw_os_error(libc::ECHILD))
             }
             Err(e) => return Err(e),
         };
-        waitid(WaitTarget::Pid(pid as libc::pid_t), options)
+        self.wait_through_pid(pid, options)
+    }
+
+    /// Waits on `pid`, the pid of this pidfd's process, for kernels without
+    /// `waitid(P_PIDFD)` (5.2, 5.3): `ECHILD` if the pidfd says the process was reaped
+    /// already (its pid may name another process by now). The window left is the process
+    /// reaped elsewhere and its pid taken by a new child of ours between the check and the
+    /// wait.
+    pub(crate) fn wait_through_pid(
+        &self,
+        pid: libc::pid_t,
+        options: libc::c_int,
+    ) -> io::Result<Option<ExitStatus>> {
+        if !self.still_exists()? {
+            return Err(io::Error::from_raw_os_error(libc::ECHILD));
+        }
+        waitid(WaitTarget::Pid(pid), options)
     }
 
     /// The exit status of an already reaped process, if the kernel kept it (6.15+).
@@ -286,7 +264,7 @@ impl PidFd {
     pub fn exit_status_after_reap(&self) -> io::Result<ExitStatus> {
         let exit = u64::from(libc::PIDFD_INFO_EXIT);
         if probe::pidfd_get_info() {
-            if let Ok(info) = get_info(self.as_raw_fd(), exit) {
+            if let Ok(info) = syscalls::pidfd_get_info(self.as_raw_fd(), exit) {
                 if info.mask & exit != 0 {
                     return Ok(ExitStatus::from_raw(info.exit_code));
                 }
@@ -303,7 +281,7 @@ impl PidFd {
     /// the caller's pid namespace.
     pub fn pid(&self) -> io::Result<u32> {
         if probe::pidfd_get_info() {
-            let info = get_info(self.as_raw_fd(), u64::from(libc::PIDFD_INFO_PID))?;
+            let info = syscalls::pidfd_get_info(self.as_raw_fd(), u64::from(libc::PIDFD_INFO_PID))?;
             if info.mask & u64::from(libc::PIDFD_INFO_PID) != 0 && info.pid != 0 {
                 return Ok(info.pid);
             }
@@ -454,19 +432,6 @@ impl std::fmt::Debug for PidFdInfo {
             .field("exit_status", &self.exit_status())
             .finish()
     }
-}
-
-/// `ioctl(fd, PIDFD_GET_INFO)` asking for `mask` (Linux 6.13).
-///
-/// Older kernels fail with `ENOTTY` (before 6.9) or `EINVAL` (6.9 to 6.12); a process that
-/// was reaped fails with `ESRCH` unless only exit information was asked for and is kept.
-pub(crate) fn get_info(fd: RawFd, mask: u64) -> io::Result<libc::pidfd_info> {
-    // SAFETY: pidfd_info is plain integers, for which all-zero is valid.
-    let mut info: libc::pidfd_info = unsafe { std::mem::zeroed() };
-    info.mask = mask;
-    // SAFETY: `info` is a writable pidfd_info of the size encoded in PIDFD_GET_INFO.
-    cvt(unsafe { libc::ioctl(fd, libc::PIDFD_GET_INFO, &mut info) })?;
-    Ok(info)
 }
 
 impl std::fmt::Debug for PidFd {

@@ -5,7 +5,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use crate::cvt::cvt_r;
+use crate::cvt::retry;
+use crate::syscalls;
 
 /// What to wait for: a pid, or a pidfd (`P_PIDFD`, Linux 5.4).
 #[derive(Clone, Copy, Debug)]
@@ -22,11 +23,7 @@ pub(crate) fn waitid(target: WaitTarget, options: libc::c_int) -> io::Result<Opt
         WaitTarget::Pid(pid) => (libc::P_PID, pid as libc::id_t),
         WaitTarget::PidFd(fd) => (libc::P_PIDFD, fd as libc::id_t),
     };
-    // SAFETY: an all-zero siginfo_t is valid, and zero si_pid is how WNOHANG's "nothing yet"
-    // is told apart (waitid(2) leaves the struct untouched in that case).
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
-    cvt_r(|| unsafe { libc::waitid(idtype, id, &mut info, options) })?;
+    let info = retry(|| syscalls::waitid(idtype, id, options))?;
     // SAFETY: waitid filled the SIGCHLD fields (or left them zero), so reading them is valid.
     let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
     if pid == 0 {

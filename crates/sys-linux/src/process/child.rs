@@ -29,6 +29,7 @@
 use std::ffi::{c_char, c_int, c_long, c_void};
 
 use super::command::PreExec;
+use crate::syscalls::FdMessage;
 
 /// Everything the child does, prepared by the parent. Pointers are to NUL-terminated strings
 /// and null-terminated arrays owned by the parent for the duration of the spawn.
@@ -139,50 +140,11 @@ fn send_own_pidfd(report: c_int) -> Result<(), c_int> {
     sent.map(drop)
 }
 
-/// The control message that passes one file descriptor (`SCM_RIGHTS`), laid out as
-/// `CMSG_SPACE(sizeof(int))` bytes; the parent reads it with the same layout.
-#[repr(C)]
-pub(crate) struct FdMessage {
-    header: libc::cmsghdr,
-    fd: c_int,
-    _pad: c_int,
-}
-
-impl FdMessage {
-    pub(crate) fn new(fd: c_int) -> FdMessage {
-        // SAFETY: cmsghdr is plain integers, for which all-zero is valid.
-        let mut header: libc::cmsghdr = unsafe { std::mem::zeroed() };
-        header.cmsg_len = std::mem::size_of::<libc::cmsghdr>() + std::mem::size_of::<c_int>();
-        header.cmsg_level = libc::SOL_SOCKET;
-        header.cmsg_type = libc::SCM_RIGHTS;
-        FdMessage {
-            header,
-            fd,
-            _pad: 0,
-        }
-    }
-
-    /// A buffer for [`receive`](libc::recvmsg) to fill in.
-    pub(crate) fn empty() -> FdMessage {
-        // SAFETY: plain integers, for which all-zero is valid.
-        unsafe { std::mem::zeroed() }
-    }
-
-    /// The fd carried, if the message is one `SCM_RIGHTS` fd.
-    pub(crate) fn fd(&self) -> Option<c_int> {
-        let expected = FdMessage::new(-1).header;
-        let h = &self.header;
-        (h.cmsg_len == expected.cmsg_len
-            && h.cmsg_level == expected.cmsg_level
-            && h.cmsg_type == expected.cmsg_type)
-            .then_some(self.fd)
-    }
-}
-
-/// Entry point of the throwaway children the probes create: stores 1 in the byte `arg`
-/// points to (which the parent sees only if the child shares its memory) and exits.
+/// Entry point of the throwaway children [`learnt`](super::learnt) creates: stores 1 in the
+/// byte `arg` points to (which the parent sees only if the child shares its memory) and
+/// exits.
 pub(crate) extern "C" fn mark_and_exit(arg: *mut c_void) -> c_int {
-    // SAFETY: the prober passes a pointer to a byte it owns and does not read until the
+    // SAFETY: the parent passes a pointer to a byte it owns and does not read until the
     // child has exited; a volatile write keeps the store from being optimised away.
     unsafe { arg.cast::<u8>().write_volatile(1) };
     exit()

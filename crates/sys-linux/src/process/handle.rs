@@ -1,14 +1,13 @@
-//! [`Process`]: a spawned child, and [`read2`] for collecting its output.
+//! [`Process`]: a spawned child.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use crate::cvt::{cvt, cvt_r};
-use crate::fd::FileDesc;
 use crate::pidfd::{wait_until, PidFd};
 use crate::probe;
+use crate::syscalls;
 use crate::wait::{waitid, WaitTarget};
 use crate::AsInner;
 
@@ -89,11 +88,9 @@ impl<P: AsInner<PidFd>> Process<P> {
                 other => return other,
             }
         }
-        // SAFETY: kill(2) takes plain integers; the child is unreaped by us, so the pid is
-        // still ours unless other code reaped it (the race a pidfd closes, checked above
-        // when there is one).
-        cvt(unsafe { libc::kill(self.pid, signal) })?;
-        Ok(())
+        // The child is unreaped by us, so the pid is still ours unless other code reaped it
+        // (the race a pidfd closes, checked above when there is one).
+        syscalls::kill(self.pid, signal)
     }
 
     /// Sends `signal` to the process group whose id is the child's pid, that is, the group
@@ -122,10 +119,8 @@ impl<P: AsInner<PidFd>> Process<P> {
                 }
             }
         }
-        // SAFETY: kill(2) takes plain integers; a negative pid names the process group with
-        // that id, and the pid is positive (never 0 or 1, which would widen the target).
-        cvt(unsafe { libc::kill(-self.pid, signal) })?;
-        Ok(())
+        // A negative pid names the process group with that id (the one the child leads).
+        syscalls::kill(-self.pid, signal)
     }
 
     /// Whether the pidfd shows that the child was reaped by other code, asked without
@@ -165,30 +160,16 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 
     /// Waits for the child (`WNOHANG` in `options`: only if it has exited), through its
-    /// pidfd where the kernel can (Linux 5.4), else through its pid.
+    /// pidfd where the kernel can (Linux 5.4), else through its pid (checked against the
+    /// pidfd first when there is one).
     fn reap(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
         match &self.pidfd {
             Some(pidfd) if probe::waitid_pidfd() => match options & libc::WNOHANG {
                 0 => pidfd.as_inner().wait().map(Some),
                 _ => pidfd.as_inner().try_wait(),
             },
-            _ => {
-                self.check_pid_is_ours()?;
-                waitid(WaitTarget::Pid(self.pid), options)
-            }
-        }
-    }
-
-    /// Before waiting by pid with a pidfd at hand (Linux 5.2 and 5.3, no `waitid(P_PIDFD)`):
-    /// `ECHILD` if the pidfd says the child was reaped behind our back, since its pid may
-    /// now name another process. The window left is a reap and reuse between this check
-    /// and the wait.
-    fn check_pid_is_ours(&self) -> io::Result<()> {
-        match &self.pidfd {
-            Some(pidfd) if !pidfd.as_inner().still_exists()? => {
-                Err(io::Error::from_raw_os_error(libc::ECHILD))
-            }
-            _ => Ok(()),
+            Some(pidfd) => pidfd.as_inner().wait_through_pid(self.pid, options),
+            None => waitid(WaitTarget::Pid(self.pid), options),
         }
     }
 
@@ -214,45 +195,4 @@ impl<P: AsInner<PidFd>> Process<P> {
 /// `EPERM` or `ENOSYS`.
 fn is_refusal(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS))
-}
-
-/// Reads two pipes to EOF at the same time, so that a child filling one of them cannot block
-/// while the parent waits on the other. Uses `poll(2)`.
-pub fn read2(
-    out: OwnedFd,
-    out_buf: &mut Vec<u8>,
-    err: OwnedFd,
-    err_buf: &mut Vec<u8>,
-) -> io::Result<()> {
-    let pipes = [FileDesc::from(out), FileDesc::from(err)];
-    let bufs = [out_buf, err_buf];
-    for pipe in &pipes {
-        pipe.set_nonblocking(true)?;
-    }
-    let mut fds = pipes.each_ref().map(|pipe| libc::pollfd {
-        fd: pipe.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    });
-    while fds.iter().any(|fd| fd.fd >= 0) {
-        // SAFETY: `fds` is a valid array of pollfd; negative fds are ignored by poll.
-        cvt_r(|| unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) })?;
-        for (i, pollfd) in fds.iter_mut().enumerate() {
-            if pollfd.fd < 0 || pollfd.revents == 0 {
-                continue;
-            }
-            loop {
-                match pipes[i].read_to_spare(bufs[i]) {
-                    Ok(0) => {
-                        pollfd.fd = -1;
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -7,7 +7,11 @@
 //!   `clone`).
 //! - `env`: the child's environment, copied under std's environment lock.
 //! - `child`: the only code that runs in the child between the clone and `execve`.
-//! - `stack`: the guarded stack a child runs on.
+//! - `stdio`: the child's standard streams, the pipes to them, and [`read2`].
+//! - `path`: the candidate paths of the `PATH` search.
+//! - `signals`: all signals blocked around a vfork clone.
+//! - `stack`: the guarded stack a vfork child runs on, one per spawning thread.
+//! - [`learnt`]: what spawns taught us about the kernel.
 //!
 //! # How a child is created
 //!
@@ -29,19 +33,23 @@
 //! Either way the child carries out the plan the parent prepared and `execve`s; on failure
 //! the parent reaps it and returns its `errno`. On a kernel that ignores `CLONE_PIDFD`
 //! (before 5.2) the spawn still succeeds, without a pidfd. Every such choice is made by
-//! [`probe`](crate::probe).
+//! [`probe`](crate::probe) or [`learnt`].
 
 mod child;
 mod clone;
 pub mod command;
 mod env;
 pub mod handle;
+pub mod learnt;
+mod path;
+mod signals;
 mod spawn;
 mod stack;
+mod stdio;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
-pub use handle::{read2, Process};
-pub(crate) use spawn::throwaway_child;
+pub use handle::Process;
+pub use stdio::read2;
 
 #[cfg(test)]
 mod tests;

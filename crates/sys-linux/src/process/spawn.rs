@@ -17,35 +17,27 @@
 //! that fails with `ENOEXEC` is run again with `/bin/sh`, whichever path we take; elsewhere
 //! it is not, as with `posix_spawnp(3)`.
 
-use std::cell::Cell;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::ptr;
 
-use super::child::{self, ChildPlan, FdMessage, Signals};
+use super::child::{self, ChildPlan, Signals};
 use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::env::Envp;
 use super::handle::Process;
-use super::stack::ChildStack;
-use crate::cvt::{cvt, cvt_r};
+use super::learnt;
+use super::path::candidates;
+use super::signals::BlockedSignals;
+use super::stack::{with_stack, ChildStack};
+use super::stdio::{above_stdio, ChildStdio};
+use crate::cvt::retry;
 use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
-use crate::probe;
+use crate::syscalls;
 use crate::wait::{waitid, WaitTarget};
 use crate::{AsInner, FromInner};
-
-/// Usable stack of a vfork child (a guard page comes on top). The child runs only
-/// `child.rs`, which needs a few KiB (see the test of its high-water mark); glibc's
-/// `posix_spawn` maps 32 KiB plus the argument vector for its child.
-pub(crate) const CHILD_STACK_SIZE: usize = 28 * 1024;
-
-/// `PATH` used when the child's environment has none, as glibc's `execvp` does.
-const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
-
-/// glibc's `execvp` skips `PATH` entries this long or longer (they cannot name a file).
-const PATH_MAX: usize = libc::PATH_MAX as usize;
 
 /// The strings and pointer arrays a child reads; kept alive until the spawn is over.
 struct Prepared {
@@ -56,25 +48,6 @@ struct Prepared {
     /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
     sh_argv: Option<Vec<*const c_char>>,
     _programs: Vec<CString>,
-}
-
-/// How one standard stream reaches the child.
-enum ChildStdio {
-    Inherit,
-    /// An fd the command keeps owning (>= 3).
-    Explicit(RawFd),
-    /// An fd created for this spawn (>= 3), closed in the parent after the clone.
-    Owned(OwnedFd),
-}
-
-impl ChildStdio {
-    fn raw(&self) -> RawFd {
-        match self {
-            ChildStdio::Inherit => -1,
-            ChildStdio::Explicit(fd) => *fd,
-            ChildStdio::Owned(fd) => fd.as_raw_fd(),
-        }
-    }
 }
 
 impl Command {
@@ -153,26 +126,6 @@ impl Command {
         })
     }
 
-    fn setup_io(
-        &self,
-        default: Stdio,
-        needs_stdin: bool,
-    ) -> io::Result<(StdioPipes, [ChildStdio; 3])> {
-        let stdin_default = if needs_stdin { &default } else { &Stdio::Null };
-        let stdin = self.stdin.as_ref().unwrap_or(stdin_default);
-        let stdout = self.stdout.as_ref().unwrap_or(&default);
-        let stderr = self.stderr.as_ref().unwrap_or(&default);
-        let (their_in, our_in) = child_stdio(stdin, true)?;
-        let (their_out, our_out) = child_stdio(stdout, false)?;
-        let (their_err, our_err) = child_stdio(stderr, false)?;
-        let ours = StdioPipes {
-            stdin: our_in,
-            stdout: our_out,
-            stderr: our_err,
-        };
-        Ok((ours, [their_in, their_out, their_err]))
-    }
-
     fn plan<'a>(
         &'a mut self,
         prepared: &'a mut Prepared,
@@ -216,14 +169,14 @@ impl Command {
                 "pre_exec closures, uid and gid need fork(), which allow_fork(false) forbids",
             ));
         }
-        if self.needs_fork() || !probe::vfork_shares_memory() {
+        if self.needs_fork() || !learnt::vfork_shares_memory() {
             return self.clone_fork(prepared, stdio);
         }
-        let want_pidfd = self.create_pidfd && probe::clone_pidfd() != Some(false);
+        let want_pidfd = self.create_pidfd && learnt::clone_pidfd() != Some(false);
         with_stack(|stack| {
             let (pid, pidfd) = self.clone_vfork(prepared, stdio, stack, want_pidfd)?;
             if want_pidfd {
-                probe::record_clone_pidfd(pidfd.is_some());
+                learnt::record_clone_pidfd(pidfd.is_some());
             }
             Ok((pid, pidfd))
         })
@@ -243,7 +196,7 @@ impl Command {
         let mut pidfd_slot: c_int = -1;
         let mut result = None;
         #[cfg(target_arch = "x86_64")]
-        if probe::clone3_spawn() {
+        if learnt::clone3_spawn() {
             let signals = Signals::Blocked {
                 mask,
                 handlers_cleared: true,
@@ -268,7 +221,7 @@ impl Command {
                         Some(libc::ENOSYS | libc::EPERM | libc::EINVAL)
                     ) =>
                 {
-                    probe::record_clone3_spawn_unusable()
+                    learnt::record_clone3_spawn_unusable()
                 }
                 Err(e) => return Err(e),
             }
@@ -307,9 +260,10 @@ impl Command {
         let (ours, theirs) = seqpacket_pair()?;
         let report = theirs.as_raw_fd();
         let mut plan = self.plan(prepared, stdio, Signals::Inherited);
-        // SAFETY: fork has no memory-safety preconditions of its own; the child runs only
-        // `fork_child`, which never returns into our code (a panicking closure aborts it).
-        let pid = cvt(unsafe { libc::fork() })?;
+        // SAFETY: the child runs only `fork_child`, which makes raw syscalls (and the user's
+        // closures, under their own contract) and never returns into our code (a
+        // panicking closure aborts it).
+        let pid = unsafe { syscalls::fork() }?;
         if pid == 0 {
             child::fork_child(&mut plan, report, want_pidfd);
         }
@@ -337,9 +291,9 @@ fn finish(
         Ok(None) => return Ok((pid, pidfd)),
         Ok(Some(errno)) => io::Error::from_raw_os_error(errno),
         Err(e) => {
-            // Do not leave a half-spawned child running.
-            // SAFETY: the child is unreaped, so `pid` still names it.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // Do not leave a half-spawned child running; it is unreaped, so `pid` still
+            // names it.
+            let _ = syscalls::kill(pid, libc::SIGKILL);
             e
         }
     };
@@ -384,7 +338,7 @@ unsafe fn clone_legacy(
                 pidfd,
             )
         } {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => probe::record_clone_pidfd(false),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => learnt::record_clone_pidfd(false),
             other => return other,
         }
     }
@@ -392,75 +346,13 @@ unsafe fn clone_legacy(
     unsafe { clone::clone(child::child_main, stack, flags, arg, pidfd) }
 }
 
-thread_local! {
-    /// One child stack per spawning thread, reused: a thread spawns one child at a time
-    /// (the clone returns only once the child has exec'd, exited, or has its own copy of
-    /// memory), and after that the child no longer uses the stack.
-    static STACK: Cell<Option<ChildStack>> = const { Cell::new(None) };
-}
-
-pub(super) fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
-    // A thread that is being torn down has no thread-locals left: it gets a fresh stack.
-    let stack = match STACK.try_with(Cell::take) {
-        Ok(Some(stack)) => stack,
-        _ => ChildStack::new(CHILD_STACK_SIZE)?,
-    };
-    let result = f(&stack);
-    let _ = STACK.try_with(|cell| cell.set(Some(stack)));
-    result
-}
-
-/// Every signal blocked in this thread (glibc's reserved ones too, hence the raw syscall)
-/// until dropped, when the previous mask comes back.
-struct BlockedSignals {
-    previous: u64,
-}
-
-impl BlockedSignals {
-    fn new() -> io::Result<BlockedSignals> {
-        let all: u64 = !0;
-        let mut previous: u64 = 0;
-        // SAFETY: both pointers are valid u64 sigsets of the kernel's size (8 bytes).
-        cvt(unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &all,
-                &mut previous,
-                8usize,
-            )
-        })?;
-        Ok(BlockedSignals { previous })
-    }
-}
-
-impl Drop for BlockedSignals {
-    fn drop(&mut self) {
-        // SAFETY: a valid u64 sigset of the kernel's size; restoring a mask we read cannot
-        // fail.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &self.previous,
-                ptr::null_mut::<u64>(),
-                8usize,
-            )
-        };
-    }
-}
-
 /// A close-on-exec `SOCK_SEQPACKET` socket pair, both ends at fd 3 or above so that
 /// installing the child's standard streams cannot overwrite them (the parent may run with
 /// fds 0-2 closed).
 fn seqpacket_pair() -> io::Result<(FileDesc, FileDesc)> {
-    let mut fds = [0; 2];
     let kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
-    // SAFETY: `fds` has room for the two fds socketpair writes.
-    cvt(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) })?;
-    // SAFETY: both fds were just created and nothing else owns them.
-    let (a, b) = unsafe { (FileDesc::from_raw_fd(fds[0]), FileDesc::from_raw_fd(fds[1])) };
-    Ok((above_stdio(a)?.into(), above_stdio(b)?.into()))
+    let (a, b) = syscalls::socketpair(libc::AF_UNIX, kind)?;
+    Ok((above_stdio(a.into())?.into(), above_stdio(b.into())?.into()))
 }
 
 /// Receives the forked child's first message (see `child::send_own_pidfd`): its pidfd, or
@@ -468,27 +360,10 @@ fn seqpacket_pair() -> io::Result<(FileDesc, FileDesc)> {
 /// is the errno that kept it from opening one.
 fn receive_pidfd(socket: &FileDesc) -> io::Result<Option<PidFd>> {
     let mut data = [0u8; 4];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut control = FdMessage::empty();
-    // SAFETY: an all-zero msghdr (no name, no data, no control) is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ptr::from_mut(&mut control).cast();
-    msg.msg_controllen = std::mem::size_of::<FdMessage>();
-    // SAFETY: `msg` points at buffers that live across the call; MSG_CMSG_CLOEXEC makes a
-    // received fd close-on-exec at once.
-    let n =
-        cvt_r(|| unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
-    let fd = (msg.msg_controllen > 0).then(|| control.fd()).flatten();
-    // SAFETY: an SCM_RIGHTS fd was installed in our table by this very recvmsg.
-    let pidfd = fd.map(|fd| unsafe { PidFd::from_raw_fd(fd) });
+    let (n, pidfd) = retry(|| syscalls::recvmsg_with_fd(socket.as_raw_fd(), &mut data))?;
     match n {
         4 => Err(io::Error::from_raw_os_error(c_int::from_ne_bytes(data))),
-        _ => Ok(pidfd),
+        _ => Ok(pidfd.map(PidFd::from)),
     }
 }
 
@@ -512,145 +387,10 @@ fn read_exec_result(pipe: &FileDesc) -> io::Result<Option<c_int>> {
     }
 }
 
-/// Where the child looks for the program: the program itself if it contains a `/`, else each
-/// directory of the child's `PATH` in turn (an empty entry meaning the working directory).
-fn candidates(program: &CStr, path: Option<&[u8]>) -> (Vec<CString>, bool) {
-    let name = program.to_bytes();
-    if name.contains(&b'/') {
-        return (vec![program.to_owned()], false);
-    }
-    if name.is_empty() {
-        return (Vec::new(), true);
-    }
-    let path = path.unwrap_or(DEFAULT_PATH);
-    let programs = path
-        .split(|&b| b == b':')
-        .filter(|dir| dir.len() < PATH_MAX)
-        .filter_map(|dir| {
-            if dir.is_empty() {
-                return Some(program.to_owned());
-            }
-            let mut full = Vec::with_capacity(dir.len() + 1 + name.len());
-            full.extend_from_slice(dir);
-            full.push(b'/');
-            full.extend_from_slice(name);
-            CString::new(full).ok()
-        })
-        .collect();
-    (programs, true)
-}
-
 fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
     strings
         .iter()
         .map(|s| s.as_ptr())
         .chain(std::iter::once(ptr::null()))
         .collect()
-}
-
-/// Resolves one stream: what the child gets, and the parent's end of a new pipe.
-fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<OwnedFd>)> {
-    Ok(match stdio {
-        Stdio::Inherit => (ChildStdio::Inherit, None),
-        Stdio::Null => {
-            let flags = if is_stdin {
-                libc::O_RDONLY
-            } else {
-                libc::O_WRONLY
-            };
-            // SAFETY: a NUL-terminated path; on success the fd is ours.
-            let fd =
-                cvt_r(|| unsafe { libc::open(c"/dev/null".as_ptr(), flags | libc::O_CLOEXEC) })?;
-            // SAFETY: `fd` was just opened and nothing else owns it.
-            let fd = unsafe { FileDesc::from_raw_fd(fd) };
-            (ChildStdio::Owned(above_stdio(fd)?), None)
-        }
-        Stdio::MakePipe => {
-            let (read, write) = pipe()?;
-            let (theirs, ours) = if is_stdin {
-                (read, write)
-            } else {
-                (write, read)
-            };
-            (ChildStdio::Owned(above_stdio(theirs)?), Some(ours.into()))
-        }
-        Stdio::Fd(fd) if fd.as_raw_fd() > libc::STDERR_FILENO => {
-            (ChildStdio::Explicit(fd.as_raw_fd()), None)
-        }
-        Stdio::Fd(fd) => (ChildStdio::Owned(fd.duplicate()?.into()), None),
-    })
-}
-
-/// Moves an fd to 3 or above, so that installing the child's streams in order 0, 1, 2 can
-/// never overwrite a source that is still needed (possible when the parent runs with one
-/// of its own standard streams closed).
-fn above_stdio(fd: FileDesc) -> io::Result<OwnedFd> {
-    if fd.as_raw_fd() > libc::STDERR_FILENO {
-        Ok(fd.into())
-    } else {
-        Ok(fd.duplicate()?.into())
-    }
-}
-
-/// A close-on-exec pipe: (read end, write end).
-fn pipe() -> io::Result<(FileDesc, FileDesc)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two fds pipe2 writes.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: both fds were just created and nothing else owns them.
-    Ok(unsafe { (FileDesc::from_raw_fd(fds[0]), FileDesc::from_raw_fd(fds[1])) })
-}
-
-/// What a throwaway child (see [`child::mark_and_exit`]) showed.
-pub(crate) struct Throwaway {
-    /// The child's store reached our memory: `CLONE_VM` is honoured.
-    pub(crate) shared_memory: bool,
-    /// The kernel gave the child a pidfd (asked for, and Linux 5.2+).
-    pub(crate) had_pidfd: bool,
-    /// The kernel still had its exit status after the reap (`PIDFD_INFO_EXIT`, 6.15); only
-    /// known when the child had a pidfd.
-    pub(crate) exit_info_after_reap: bool,
-}
-
-/// Creates a child that shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended
-/// until it is gone), stores a byte and exits; reaps it (through its pidfd, if asked for
-/// one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
-/// reaches the application, and every signal is blocked meanwhile, so none of our handlers
-/// can run in it.
-///
-/// Emulators such as valgrind and qemu-user turn such a clone into a fork: the store then
-/// stays in the child's copy, which is how the vfork path knows not to rely on it.
-pub(crate) fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
-    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
-    if with_pidfd {
-        flags |= libc::CLONE_PIDFD;
-    }
-    let mut pidfd_slot: c_int = -1;
-    let mut mark: u8 = 0;
-    let blocked = BlockedSignals::new()?;
-    let pid = with_stack(|stack| {
-        let arg = ptr::from_mut(&mut mark).cast::<c_void>();
-        // SAFETY: the child runs `mark_and_exit` on its own stack: one store to `mark`,
-        // which lives until after the child is gone, then the exit syscall.
-        unsafe { clone::clone(child::mark_and_exit, stack, flags, arg, &mut pidfd_slot) }
-    });
-    drop(blocked);
-    let pid = pid?;
-    // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
-    let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
-    // A child without an exit signal is only waitable with __WALL. It is reaped by pid,
-    // which works on every kernel (waitid(P_PIDFD) needs 5.4) and is safe: nobody else
-    // knows of this child, so its pid cannot have been reused. ECHILD: the kernel reaped
-    // it already (SIGCHLD set to SIG_IGN).
-    match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {}
-        other => drop(other?),
-    }
-    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
-    Ok(Throwaway {
-        shared_memory,
-        had_pidfd: pidfd.is_some(),
-        exit_info_after_reap: pidfd.is_some_and(|pidfd| pidfd.exit_status_after_reap().is_ok()),
-    })
 }

@@ -2,7 +2,7 @@ use std::ffi::OsStr;
 
 use super::*;
 use crate::pidfd::PidFd;
-use crate::{probe, AsInner};
+use crate::AsInner;
 
 fn sh(script: &str) -> Command {
     let mut cmd = Command::new(OsStr::new("/bin/sh"));
@@ -23,7 +23,7 @@ fn pidfd_is_created_on_request() {
     let mut cmd = sh("exit 0");
     cmd.create_pidfd(true);
     let (mut process, _) = cmd.spawn::<PidFd>(Stdio::Inherit, true).unwrap();
-    if probe::clone_pidfd() == Some(true) {
+    if learnt::clone_pidfd() == Some(true) {
         let pidfd = process.pidfd().expect("pidfd requested");
         let fd: &crate::fd::FileDesc = pidfd.as_inner();
         assert!(fd.is_cloexec().unwrap());
@@ -82,20 +82,20 @@ fn nul_bytes_are_invalid_input() {
 fn child_stack_used(spawn: impl FnOnce()) -> usize {
     const PATTERN: u8 = 0xa5;
     let usable = |stack: &stack::ChildStack| {
-        let page = stack.len() - spawn::CHILD_STACK_SIZE.next_multiple_of(4096);
+        let page = stack.len() - stack::CHILD_STACK_SIZE.next_multiple_of(4096);
         // SAFETY: the mapping is ours and no child runs on it between spawns; the guard
         // page at the bottom is left alone.
         unsafe {
             std::slice::from_raw_parts_mut(stack.base().cast::<u8>().add(page), stack.len() - page)
         }
     };
-    spawn::with_stack(|stack| {
+    stack::with_stack(|stack| {
         usable(stack).fill(PATTERN);
         Ok(())
     })
     .unwrap();
     spawn();
-    spawn::with_stack(|stack| {
+    stack::with_stack(|stack| {
         let bytes = usable(stack);
         let lowest = bytes
             .iter()
@@ -131,7 +131,7 @@ fn vfork_children_use_a_fraction_of_their_stack() {
     };
     let with_clone3 = child_stack_used(deep);
     // As on 5.3 and 5.4: glibc's clone(2), the child resetting handlers one by one.
-    probe::record_clone3_spawn_unusable();
+    learnt::record_clone3_spawn_unusable();
     let with_clone = child_stack_used(deep);
     std::fs::remove_dir_all(&dir).unwrap();
     eprintln!("child stack used: {with_clone3} bytes with clone3, {with_clone} with clone");
@@ -141,9 +141,9 @@ fn vfork_children_use_a_fraction_of_their_stack() {
             "the child did not run on the stack: {with_clone3} {with_clone}"
         );
         assert!(
-            used < spawn::CHILD_STACK_SIZE / 2,
+            used < stack::CHILD_STACK_SIZE / 2,
             "a child used {used} of {} bytes",
-            spawn::CHILD_STACK_SIZE
+            stack::CHILD_STACK_SIZE
         );
     }
 }

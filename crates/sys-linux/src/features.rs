@@ -1,0 +1,58 @@
+//! A report of everything [`probe`](crate::probe) and
+//! [`process::learnt`](crate::process::learnt) know, for diagnostics, examples and tests.
+
+use crate::probe::{
+    clone3, pidfd_get_info, pidfd_getfd, pidfd_nonblock, pidfd_open, pidfd_send_signal,
+    pidfd_signal_process_group, waitid_pidfd,
+};
+use crate::process::learnt::{clone_pidfd, exit_info_after_reap, vfork_shares_memory};
+
+/// A snapshot of every answer, for reports and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Features {
+    /// See [`pidfd_send_signal`].
+    pub pidfd_send_signal: bool,
+    /// See [`clone_pidfd`]; `None` until learnt.
+    pub clone_pidfd: Option<bool>,
+    /// See [`pidfd_open`].
+    pub pidfd_open: bool,
+    /// See [`clone3`].
+    pub clone3: bool,
+    /// See [`waitid_pidfd`].
+    pub waitid_pidfd: bool,
+    /// See [`pidfd_getfd`].
+    pub pidfd_getfd: bool,
+    /// See [`pidfd_nonblock`].
+    pub pidfd_nonblock: bool,
+    /// See [`pidfd_signal_process_group`].
+    pub pidfd_signal_process_group: bool,
+    /// See [`pidfd_get_info`].
+    pub pidfd_get_info: bool,
+    /// See [`exit_info_after_reap`].
+    pub exit_info_after_reap: bool,
+    /// See [`vfork_shares_memory`].
+    pub vfork_shares_memory: bool,
+}
+
+/// Probes everything (including [`exit_info_after_reap`], which also settles
+/// [`clone_pidfd`] on kernels that have `waitid(P_PIDFD)`) and returns the answers.
+pub fn features() -> Features {
+    let exit_info_after_reap = exit_info_after_reap();
+    Features {
+        pidfd_send_signal: pidfd_send_signal(),
+        pidfd_open: pidfd_open(),
+        clone3: clone3(),
+        waitid_pidfd: waitid_pidfd(),
+        pidfd_getfd: pidfd_getfd(),
+        pidfd_nonblock: pidfd_nonblock(),
+        pidfd_signal_process_group: pidfd_signal_process_group(),
+        pidfd_get_info: pidfd_get_info(),
+        exit_info_after_reap,
+        vfork_shares_memory: vfork_shares_memory(),
+        clone_pidfd: clone_pidfd(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! What spawning children taught us about the kernel, where no harmless syscall can tell:
+//! whether `CLONE_PIDFD` is honoured (kernels before 5.2 ignore it), whether `clone3`
+//! spawns are refused, whether `CLONE_VM` really shares memory (emulators turn it into a
+//! fork), and whether exit statuses survive the reap (6.15). Answers come from the spawns
+//! themselves or from a throwaway child, and are cached like [`crate::probe`]'s.
+
+use std::ffi::{c_int, c_void};
+use std::io;
+use std::os::fd::FromRawFd;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::child;
+use super::clone;
+use super::signals::BlockedSignals;
+use super::stack::with_stack;
+use crate::pidfd::PidFd;
+use crate::probe::{self, Answer, Found};
+use crate::wait::{waitid, WaitTarget};
+
+static CLONE_PIDFD: Answer = Answer::new();
+static SHARED_MEMORY: Answer = Answer::new();
+static EXIT_AFTER_REAP: Answer = Answer::new();
+
+/// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
+static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
+
+/// Whether children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND` (Linux 5.5), which
+/// spares the child resetting signal handlers one by one. `false` once such a spawn was
+/// refused, with `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later
+/// spawns use `clone(2)`.
+pub fn clone3_spawn() -> bool {
+    !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed) && probe::clone3()
+}
+
+/// Records that a `clone3` spawn was refused; see [`clone3_spawn`].
+pub(crate) fn record_clone3_spawn_unusable() {
+    CLONE3_SPAWN_UNUSABLE.store(true, Ordering::Relaxed);
+}
+
+/// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` once a spawn that
+/// asked for a pidfd has shown it (kernels before 5.2 silently ignore the flag), or when
+/// another answer already implies it; `None` until then. Asking never probes.
+pub fn clone_pidfd() -> Option<bool> {
+    CLONE_PIDFD.known().or_else(|| {
+        // pidfd_open came with 5.3, pidfd_send_signal with 5.1: either known answer
+        // settles the question, without a new syscall.
+        match (probe::OPEN.known(), probe::SEND_SIGNAL.known()) {
+            (Some(true), _) => Some(true),
+            (_, Some(false)) => Some(false),
+            _ => None,
+        }
+    })
+}
+
+/// Records what a spawn that asked for `CLONE_PIDFD` learnt about it.
+pub(crate) fn record_clone_pidfd(supported: bool) {
+    CLONE_PIDFD.record(supported);
+}
+
+/// The exit status of a process stays readable through its pidfd after it was reaped
+/// (`PIDFD_INFO_EXIT`, Linux 6.15).
+///
+/// This cannot be seen on a live process, so the first call creates a throwaway child with
+/// a pidfd (see [`vfork_shares_memory`]), reaps it and asks for its status. Later calls
+/// return the cached answer.
+pub fn exit_info_after_reap() -> bool {
+    EXIT_AFTER_REAP.get(|| {
+        if !probe::waitid_pidfd() || !probe::pidfd_get_info() {
+            return Found::No;
+        }
+        match throwaway_child(true) {
+            Ok(seen) => {
+                record_clone_pidfd(seen.had_pidfd);
+                if seen.exit_info_after_reap {
+                    Found::Yes
+                } else {
+                    Found::No
+                }
+            }
+            Err(e) if probe::transient(&e) => Found::NotNow,
+            // Refused: CLONE_PIDFD by a seccomp policy (EINVAL), or the clone itself.
+            Err(_) => Found::No,
+        }
+    })
+}
+
+/// A child cloned with `CLONE_VM | CLONE_VFORK` really shares our memory, which the vfork
+/// spawn path relies on to learn about exec failures. True on every Linux kernel; false
+/// under emulators that turn such a clone into a fork (valgrind, qemu-user), where spawns
+/// then take the fork path.
+///
+/// The first call creates a throwaway child (no pidfd, no exit signal, all signals
+/// blocked) that stores a byte and exits at once, and checks that the store arrived. If
+/// the child cannot be created (the process limit, no memory), the vfork path is assumed
+/// to work for now (the spawn will meet the same error) and the next call asks again.
+pub fn vfork_shares_memory() -> bool {
+    if let Some(known) = SHARED_MEMORY.known() {
+        return known;
+    }
+    match throwaway_child(false) {
+        Ok(seen) => {
+            SHARED_MEMORY.record(seen.shared_memory);
+            seen.shared_memory
+        }
+        Err(_) => true,
+    }
+}
+
+/// What a throwaway child (see [`child::mark_and_exit`]) showed.
+struct Throwaway {
+    /// The child's store reached our memory: `CLONE_VM` is honoured.
+    shared_memory: bool,
+    /// The kernel gave the child a pidfd (asked for, and Linux 5.2+).
+    had_pidfd: bool,
+    /// The kernel still had its exit status after the reap (`PIDFD_INFO_EXIT`, 6.15); only
+    /// known when the child had a pidfd.
+    exit_info_after_reap: bool,
+}
+
+/// Creates a child that shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended
+/// until it is gone), stores a byte and exits; reaps it (through its pidfd, if asked for
+/// one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
+/// reaches the application, and every signal is blocked meanwhile, so none of our handlers
+/// can run in it.
+///
+/// Emulators such as valgrind and qemu-user turn such a clone into a fork: the store then
+/// stays in the child's copy, which is how the vfork path knows not to rely on it.
+fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    if with_pidfd {
+        flags |= libc::CLONE_PIDFD;
+    }
+    let mut pidfd_slot: c_int = -1;
+    let mut mark: u8 = 0;
+    let blocked = BlockedSignals::new()?;
+    let pid = with_stack(|stack| {
+        let arg = ptr::from_mut(&mut mark).cast::<c_void>();
+        // SAFETY: the child runs `mark_and_exit` on its own stack: one store to `mark`,
+        // which lives until after the child is gone, then the exit syscall.
+        unsafe { clone::clone(child::mark_and_exit, stack, flags, arg, &mut pidfd_slot) }
+    });
+    drop(blocked);
+    let pid = pid?;
+    // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
+    let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
+    // A child without an exit signal is only waitable with __WALL. It is reaped by pid,
+    // which works on every kernel (waitid(P_PIDFD) needs 5.4) and is safe: nobody else
+    // knows of this child, so its pid cannot have been reused. ECHILD: the kernel reaped
+    // it already (SIGCHLD set to SIG_IGN).
+    match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {}
+        other => drop(other?),
+    }
+    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+    Ok(Throwaway {
+        shared_memory,
+        had_pidfd: pidfd.is_some(),
+        exit_info_after_reap: pidfd.is_some_and(|pidfd| pidfd.exit_status_after_reap().is_ok()),
+    })
+}

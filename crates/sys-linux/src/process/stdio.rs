@@ -1,0 +1,139 @@
+//! The child's standard streams and the pipes to them (std's `Stdio` plumbing in
+//! `sys/process/unix/common.rs`, and `read2` of `sys/pal/unix/pipe.rs`).
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use super::command::{Command, Stdio, StdioPipes};
+use crate::cvt::retry;
+use crate::fd::FileDesc;
+use crate::syscalls;
+
+/// How one standard stream reaches the child.
+pub(super) enum ChildStdio {
+    Inherit,
+    /// An fd the command keeps owning (>= 3).
+    Explicit(RawFd),
+    /// An fd created for this spawn (>= 3), closed in the parent after the clone.
+    Owned(OwnedFd),
+}
+
+impl ChildStdio {
+    pub(super) fn raw(&self) -> RawFd {
+        match self {
+            ChildStdio::Inherit => -1,
+            ChildStdio::Explicit(fd) => *fd,
+            ChildStdio::Owned(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+impl Command {
+    /// The child's three streams (`default` for those left unset; stdin falls back to
+    /// [`Stdio::Null`] instead unless `needs_stdin`), and the parent's ends of new pipes.
+    pub(super) fn setup_io(
+        &self,
+        default: Stdio,
+        needs_stdin: bool,
+    ) -> io::Result<(StdioPipes, [ChildStdio; 3])> {
+        let stdin_default = if needs_stdin { &default } else { &Stdio::Null };
+        let stdin = self.stdin.as_ref().unwrap_or(stdin_default);
+        let stdout = self.stdout.as_ref().unwrap_or(&default);
+        let stderr = self.stderr.as_ref().unwrap_or(&default);
+        let (their_in, our_in) = child_stdio(stdin, true)?;
+        let (their_out, our_out) = child_stdio(stdout, false)?;
+        let (their_err, our_err) = child_stdio(stderr, false)?;
+        let ours = StdioPipes {
+            stdin: our_in,
+            stdout: our_out,
+            stderr: our_err,
+        };
+        Ok((ours, [their_in, their_out, their_err]))
+    }
+}
+
+/// Resolves one stream: what the child gets, and the parent's end of a new pipe.
+fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<OwnedFd>)> {
+    Ok(match stdio {
+        Stdio::Inherit => (ChildStdio::Inherit, None),
+        Stdio::Null => {
+            let flags = if is_stdin {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
+            let fd = retry(|| syscalls::open(c"/dev/null", flags | libc::O_CLOEXEC))?;
+            (ChildStdio::Owned(above_stdio(fd.into())?), None)
+        }
+        Stdio::MakePipe => {
+            let (read, write) = pipe()?;
+            let (theirs, ours) = if is_stdin {
+                (read, write)
+            } else {
+                (write, read)
+            };
+            (ChildStdio::Owned(above_stdio(theirs)?), Some(ours.into()))
+        }
+        Stdio::Fd(fd) if fd.as_raw_fd() > libc::STDERR_FILENO => {
+            (ChildStdio::Explicit(fd.as_raw_fd()), None)
+        }
+        Stdio::Fd(fd) => (ChildStdio::Owned(fd.duplicate()?.into()), None),
+    })
+}
+
+/// Moves an fd to 3 or above, so that installing the child's streams in order 0, 1, 2 can
+/// never overwrite a source that is still needed (possible when the parent runs with one
+/// of its own standard streams closed).
+pub(super) fn above_stdio(fd: FileDesc) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > libc::STDERR_FILENO {
+        Ok(fd.into())
+    } else {
+        Ok(fd.duplicate()?.into())
+    }
+}
+
+/// A close-on-exec pipe: (read end, write end).
+fn pipe() -> io::Result<(FileDesc, FileDesc)> {
+    let (read, write) = syscalls::pipe2(libc::O_CLOEXEC)?;
+    Ok((read.into(), write.into()))
+}
+
+/// Reads two pipes to EOF at the same time, so that a child filling one of them cannot block
+/// while the parent waits on the other. Uses `poll(2)`.
+pub fn read2(
+    out: OwnedFd,
+    out_buf: &mut Vec<u8>,
+    err: OwnedFd,
+    err_buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let pipes = [FileDesc::from(out), FileDesc::from(err)];
+    let bufs = [out_buf, err_buf];
+    for pipe in &pipes {
+        pipe.set_nonblocking(true)?;
+    }
+    let mut fds = pipes.each_ref().map(|pipe| libc::pollfd {
+        fd: pipe.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    while fds.iter().any(|fd| fd.fd >= 0) {
+        retry(|| syscalls::poll(&mut fds, -1))?;
+        for (i, pollfd) in fds.iter_mut().enumerate() {
+            if pollfd.fd < 0 || pollfd.revents == 0 {
+                continue;
+            }
+            loop {
+                match pipes[i].read_to_spare(bufs[i]) {
+                    Ok(0) => {
+                        pollfd.fd = -1;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(())
+}

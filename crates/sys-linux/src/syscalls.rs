@@ -1,0 +1,264 @@
+//! The syscall floor: one function per system call or ioctl the crate makes, each holding
+//! the one `unsafe` block its call needs, with the man page and the kernel version it
+//! needs. No policy lives here: no fallback, no retry (callers retry `EINTR` with
+//! [`retry`](crate::cvt::retry) where a call is interruptible), no probing; errors come back as the kernel
+//! gave them.
+//!
+//! File-descriptor I/O lives on [`FileDesc`](crate::fd::FileDesc), as in std. Two places
+//! make raw calls of their own, by design: `process/child.rs` (between clone and `execve`,
+//! where not even `errno` may be touched) and `process/clone.rs` (a child created on a
+//! stack of our choosing needs an entry trampoline).
+//!
+//! File descriptors that only reach the kernel are taken as [`RawFd`]: the kernel checks
+//! them (`EBADF`), which is how the probes ask whether a call exists.
+
+use std::ffi::{c_int, c_uint, c_void, CStr};
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::ptr::{self, NonNull};
+
+use crate::cvt::cvt;
+
+/// Takes ownership of an fd a successful call just returned.
+fn owned(fd: libc::c_long) -> OwnedFd {
+    // SAFETY: the caller passes an fd the kernel just created for us, owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+}
+
+/// [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html): a pidfd for
+/// the process `pid` of the caller's pid namespace. Linux 5.3; `flags` may hold
+/// `PIDFD_NONBLOCK` from 5.10 (`EINVAL` before), `PIDFD_THREAD` from 6.9.
+pub(crate) fn pidfd_open(pid: libc::pid_t, flags: c_uint) -> io::Result<OwnedFd> {
+    // SAFETY: plain integer arguments; on success the fd is ours.
+    cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) }).map(owned)
+}
+
+/// [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+/// without a `siginfo`. Linux 5.1; `flags` (`PIDFD_SIGNAL_*`) from 6.9 (`EINVAL` before,
+/// checked before the fd).
+pub(crate) fn pidfd_send_signal(pidfd: RawFd, signal: c_int, flags: c_uint) -> io::Result<()> {
+    let info = ptr::null::<libc::siginfo_t>();
+    // SAFETY: a null siginfo is allowed; the rest are plain integers.
+    cvt(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd, signal, info, flags) })?;
+    Ok(())
+}
+
+/// [`pidfd_getfd(2)`](https://man7.org/linux/man-pages/man2/pidfd_getfd.2.html): a copy
+/// (close-on-exec) of the process's fd `target`. Linux 5.6; needs ptrace access.
+pub(crate) fn pidfd_getfd(pidfd: RawFd, target: RawFd, flags: c_uint) -> io::Result<OwnedFd> {
+    // SAFETY: plain integer arguments; on success the fd is ours.
+    cvt(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target, flags) }).map(owned)
+}
+
+/// The `PIDFD_GET_INFO` ioctl (Linux 6.13; `ENOTTY` before 6.9, `EINVAL` from 6.9 to 6.12)
+/// asking for the fields in `mask`. The kernel says in the returned `mask` which fields it
+/// filled in; `PIDFD_INFO_EXIT` exists from 6.15.
+pub(crate) fn pidfd_get_info(pidfd: RawFd, mask: u64) -> io::Result<libc::pidfd_info> {
+    // SAFETY: pidfd_info is plain integers, for which all-zero is valid.
+    let mut info: libc::pidfd_info = unsafe { std::mem::zeroed() };
+    info.mask = mask;
+    // SAFETY: the ioctl reads and writes one pidfd_info of the size its number encodes.
+    cvt(unsafe { libc::ioctl(pidfd, libc::PIDFD_GET_INFO, &mut info) })?;
+    Ok(info)
+}
+
+/// [`clone3(2)`](https://man7.org/linux/man-pages/man2/clone3.2.html) with no arguments and a
+/// size of 0, which every kernel that has the call (5.3) rejects with `EINVAL` before
+/// reading anything; other answers (`ENOSYS`, or `EPERM` from a seccomp policy) say the call
+/// is not available. Never creates a process. (Creating children with `clone3` is done by
+/// `process/clone.rs`.)
+pub(crate) fn clone3_without_arguments() -> io::Result<()> {
+    // SAFETY: with size 0 the kernel fails before dereferencing the (null) argument.
+    cvt(unsafe { libc::syscall(libc::SYS_clone3, ptr::null::<u8>(), 0usize) })?;
+    Ok(())
+}
+
+/// [`waitid(2)`](https://man7.org/linux/man-pages/man2/waitid.2.html) for `id` of kind
+/// `idtype` (`P_PID`, `P_ALL`, `P_PGID`; `P_PIDFD` from 5.4, `EINVAL` before). With
+/// `WNOHANG` and nothing to report, the returned `si_pid` is 0.
+pub(crate) fn waitid(
+    idtype: libc::idtype_t,
+    id: libc::id_t,
+    options: c_int,
+) -> io::Result<libc::siginfo_t> {
+    // SAFETY: all-zero is a valid siginfo_t, and a zero si_pid is how WNOHANG's "nothing
+    // yet" is told apart (the kernel leaves the struct alone then).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
+    cvt(unsafe { libc::waitid(idtype, id, &mut info, options) })?;
+    Ok(info)
+}
+
+/// [`rt_sigprocmask(2)`](https://man7.org/linux/man-pages/man2/rt_sigprocmask.2.html) with the
+/// kernel's 64-bit signal set (glibc's `sigprocmask` hides the signals it reserves for
+/// itself); returns the previous mask. Any kernel.
+pub(crate) fn rt_sigprocmask(how: c_int, set: Option<&u64>) -> io::Result<u64> {
+    let set = set.map_or(ptr::null(), ptr::from_ref);
+    let mut old: u64 = 0;
+    // SAFETY: both pointers are null or valid u64 sigsets of the size passed (8 bytes).
+    cvt(unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set, &mut old, 8usize) })?;
+    Ok(old)
+}
+
+/// [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html); returns how many entries
+/// have events. Negative fds are ignored by the kernel.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd entries.
+    let n = cvt(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) })?;
+    Ok(n as usize)
+}
+
+/// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html): `signal` to the process
+/// `pid`, or to the process group `-pid` when negative.
+pub(crate) fn kill(pid: libc::pid_t, signal: c_int) -> io::Result<()> {
+    // SAFETY: plain integer arguments.
+    cvt(unsafe { libc::kill(pid, signal) })?;
+    Ok(())
+}
+
+/// [`getpid(2)`](https://man7.org/linux/man-pages/man2/getpid.2.html).
+pub(crate) fn getpid() -> libc::pid_t {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// [`open(2)`](https://man7.org/linux/man-pages/man2/open.2.html) with `flags` (no mode:
+/// never `O_CREAT`).
+pub(crate) fn open(path: &CStr, flags: c_int) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated; on success the fd is ours.
+    cvt(unsafe { libc::open(path.as_ptr(), flags) }).map(|fd| owned(fd.into()))
+}
+
+/// [`pipe2(2)`](https://man7.org/linux/man-pages/man2/pipe2.2.html): (read end, write end).
+pub(crate) fn pipe2(flags: c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two fds the kernel writes.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
+    Ok((owned(fds[0].into()), owned(fds[1].into())))
+}
+
+/// [`socketpair(2)`](https://man7.org/linux/man-pages/man2/socketpair.2.html).
+pub(crate) fn socketpair(domain: c_int, kind: c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two fds the kernel writes.
+    cvt(unsafe { libc::socketpair(domain, kind, 0, fds.as_mut_ptr()) })?;
+    Ok((owned(fds[0].into()), owned(fds[1].into())))
+}
+
+/// [`recvmsg(2)`](https://man7.org/linux/man-pages/man2/recvmsg.2.html) of one message into
+/// `data`, with room for one fd passed with `SCM_RIGHTS` (received close-on-exec); returns
+/// the bytes received and the fd, if one came.
+pub(crate) fn recvmsg_with_fd(
+    socket: RawFd,
+    data: &mut [u8],
+) -> io::Result<(usize, Option<OwnedFd>)> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: plain integers, for which all-zero is valid (and no valid fd message).
+    let mut control: FdMessage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; an all-zero msghdr has no name, data or control.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ptr::from_mut(&mut control).cast();
+    msg.msg_controllen = std::mem::size_of::<FdMessage>();
+    // SAFETY: `msg` points at `iov` and `control`, which live across the call and have the
+    // sizes given.
+    let n = cvt(unsafe { libc::recvmsg(socket, &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    let fd = (msg.msg_controllen > 0).then(|| control.fd()).flatten();
+    Ok((n as usize, fd.map(|fd| owned(fd.into()))))
+}
+
+/// The control message that passes one file descriptor with `SCM_RIGHTS`, laid out as
+/// `CMSG_SPACE(sizeof(int))` bytes: what a forked child sends (with its own raw
+/// `sendmsg`) and [`recvmsg_with_fd`] receives.
+#[repr(C)]
+pub(crate) struct FdMessage {
+    header: libc::cmsghdr,
+    fd: c_int,
+    _pad: c_int,
+}
+
+impl FdMessage {
+    /// A message carrying `fd`.
+    pub(crate) fn new(fd: c_int) -> FdMessage {
+        // SAFETY: cmsghdr is plain integers, for which all-zero is valid.
+        let mut header: libc::cmsghdr = unsafe { std::mem::zeroed() };
+        header.cmsg_len = std::mem::size_of::<libc::cmsghdr>() + std::mem::size_of::<c_int>();
+        header.cmsg_level = libc::SOL_SOCKET;
+        header.cmsg_type = libc::SCM_RIGHTS;
+        FdMessage {
+            header,
+            fd,
+            _pad: 0,
+        }
+    }
+
+    /// The fd carried, if this is a message of one `SCM_RIGHTS` fd.
+    fn fd(&self) -> Option<c_int> {
+        let expected = FdMessage::new(-1).header;
+        let h = &self.header;
+        (h.cmsg_len == expected.cmsg_len
+            && h.cmsg_level == expected.cmsg_level
+            && h.cmsg_type == expected.cmsg_type)
+            .then_some(self.fd)
+    }
+}
+
+/// glibc's [`fork(2)`](https://man7.org/linux/man-pages/man2/fork.2.html): runs the atfork
+/// handlers and leaves malloc usable in the child. Returns 0 in the child.
+///
+/// # Safety
+///
+/// The child is a copy of the process with only the calling thread: until it execs or
+/// exits it may only do what is safe after `fork` (async-signal-safe calls), and it must
+/// never return into code that assumes it is the parent.
+pub(crate) unsafe fn fork() -> io::Result<libc::pid_t> {
+    // SAFETY: forwarded to the caller.
+    cvt(unsafe { libc::fork() })
+}
+
+/// The system's page size (`sysconf(_SC_PAGESIZE)`).
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+/// A fresh private anonymous mapping of `len` bytes
+/// ([`mmap(2)`](https://man7.org/linux/man-pages/man2/mmap.2.html)), read-write, with extra
+/// `flags` such as `MAP_STACK | MAP_NORESERVE`.
+pub(crate) fn mmap_anonymous(len: usize, flags: c_int) -> io::Result<NonNull<c_void>> {
+    let prot = libc::PROT_READ | libc::PROT_WRITE;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags;
+    // SAFETY: a new mapping at an address the kernel chooses touches no existing memory.
+    let base = unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, -1, 0) };
+    if base == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(base).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))
+}
+
+/// Makes `len` bytes at `addr` inaccessible
+/// ([`mprotect(2)`](https://man7.org/linux/man-pages/man2/mprotect.2.html), `PROT_NONE`).
+///
+/// # Safety
+///
+/// The range must belong to a mapping the caller owns and nothing may use it afterwards.
+pub(crate) unsafe fn mprotect_none(addr: NonNull<c_void>, len: usize) -> io::Result<()> {
+    // SAFETY: forwarded to the caller.
+    cvt(unsafe { libc::mprotect(addr.as_ptr(), len, libc::PROT_NONE) })?;
+    Ok(())
+}
+
+/// Removes a mapping ([`munmap(2)`](https://man7.org/linux/man-pages/man2/munmap.2.html)).
+///
+/// # Safety
+///
+/// The range must be a mapping the caller owns that nothing uses any more.
+pub(crate) unsafe fn munmap(addr: NonNull<c_void>, len: usize) -> io::Result<()> {
+    // SAFETY: forwarded to the caller.
+    cvt(unsafe { libc::munmap(addr.as_ptr(), len) })?;
+    Ok(())
+}
