@@ -179,8 +179,11 @@ pub trait CommandExt: Sealed {
     /// Children are normally created sharing the parent's memory until they exec
     /// (`clone(2)` with `CLONE_VM | CLONE_VFORK`), which costs the same whatever the
     /// parent's size. A command with
-    /// [`pre_exec`](crate::os::unix::process::CommandExt::pre_exec) closures needs a copy
-    /// instead (fork semantics), and copying the page tables costs about 15 ms per GiB the
+    /// [`pre_exec`](crate::os::unix::process::CommandExt::pre_exec) closures,
+    /// [`uid`](crate::os::unix::process::CommandExt::uid) or
+    /// [`gid`](crate::os::unix::process::CommandExt::gid) is forked instead, as std does
+    /// (a closure may use memory; a credential change would reset the dumpable flag of the
+    /// parent's shared memory), and copying the page tables costs about 15 ms per GiB the
     /// parent has resident. With `allow_fork(false)`, such a spawn fails with
     /// [`io::ErrorKind::Unsupported`] rather than paying that price.
     ///
