@@ -310,4 +310,19 @@ fn allow_fork_false_refuses_only_the_fork_path() {
     cmd.allow_fork(true);
     let mut child = cmd.spawn().unwrap();
     assert!(child.wait().unwrap().success());
+    // uid and gid fork too (as std), whatever the id.
+    // SAFETY: getuid and getgid have no preconditions.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    for credentials in [(Some(uid), None), (None, Some(gid))] {
+        let mut cmd = with_pidfd(&["exit", "0"]);
+        cmd.allow_fork(false);
+        if let Some(uid) = credentials.0 {
+            cmd.uid(uid);
+        }
+        if let Some(gid) = credentials.1 {
+            cmd.gid(gid);
+        }
+        let err = cmd.spawn().map(drop).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{credentials:?}");
+    }
 }
