@@ -8,6 +8,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use process_ext::os::linux::process::CommandExt as _;
 use process_ext_tests::{helper, not_applicable, TempDir};
 
 fn is_root() -> bool {
@@ -116,13 +117,14 @@ fn setsid_after_a_new_process_group_fails_like_std() {
 /// nothing more for a static build), at the same paths: a root the helper runs in.
 fn jail() -> (TempDir, PathBuf) {
     let dir = TempDir::new("chroot-jail");
-    let mut probe = std::process::Command::new(helper())
+    let mut probe = process_ext::process::Command::new(helper())
         .args(["sleep", "5"])
+        .create_pidfd(true)
         .spawn()
         .unwrap();
     // The dynamic loader has mapped everything once the helper sleeps; give it a moment.
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let maps = std::fs::read_to_string(format!("/proc/{}/maps", probe.id())).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", proc_pid(&probe))).unwrap();
     probe.kill().unwrap();
     probe.wait().unwrap();
     let interpreter = elf_interpreter(&helper());
@@ -160,6 +162,23 @@ fn elf_interpreter(file: &Path) -> Option<String> {
             String::from_utf8_lossy(path.strip_suffix(&[0]).unwrap_or(path)).into_owned()
         })
     })
+}
+
+/// The child's number in `/proc`, which may belong to a parent pid namespace (as in the
+/// CI's release pass): the `Pid:` line of its pidfd's fdinfo is in `/proc`'s numbering.
+fn proc_pid(child: &process_ext::process::Child) -> u32 {
+    use process_ext::os::linux::process::ChildExt as _;
+    use std::os::fd::AsRawFd as _;
+    let Ok(pidfd) = child.pidfd() else {
+        return child.id();
+    };
+    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()));
+    let fdinfo = fdinfo.unwrap();
+    let line = fdinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .expect("no Pid: line");
+    line.trim().parse().unwrap()
 }
 
 /// What nightly std does for `chroot`: `chroot(2)`, then `chdir` to the working directory
