@@ -118,7 +118,7 @@ impl SharedHelper {
         assert_traversable_by_all(&base);
         remove_stale_helper_copies(&base);
 
-        let dir = create_private_dir(&base, SHARED_HELPER_PREFIX);
+        let dir = create_unique_dir(&base, SHARED_HELPER_PREFIX, 0o700);
         let fail = |what: &str, path: &Path, err: io::Error| -> ! {
             let _ = std::fs::remove_dir_all(&dir);
             panic!("cannot {what} {}: {err}", path.display())
@@ -165,10 +165,10 @@ impl SharedHelper {
     }
 }
 
-/// Creates a new directory with mode 0700 under `base`, named `prefix-<pid>-<n>-<nanos>`.
-/// `mkdir` fails on any existing entry (symbolic links included), so the directory is
-/// always a new one of ours.
-fn create_private_dir(base: &Path, prefix: &str) -> PathBuf {
+/// Creates a new directory with `mode` (less the umask) under `base`, named
+/// `prefix-<pid>-<n>-<nanos>`. `mkdir` fails on any existing entry (symbolic links
+/// included), so the directory is always a new one of ours.
+fn create_unique_dir(base: &Path, prefix: &str, mode: u32) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -177,7 +177,7 @@ fn create_private_dir(base: &Path, prefix: &str) -> PathBuf {
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = base.join(format!("{prefix}-{}-{n}-{nanos}", std::process::id()));
-        match DirBuilder::new().mode(0o700).create(&path) {
+        match DirBuilder::new().mode(mode).create(&path) {
             Ok(()) => return path,
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(err) => panic!("cannot create {}: {err}", path.display()),
@@ -436,21 +436,8 @@ impl TempDir {
     ///
     /// Panics if the directory cannot be created.
     pub fn new(prefix: &str) -> TempDir {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let name = format!("{prefix}-{}-{n}-{nanos}", std::process::id());
-            let path = base.join(name);
-            match std::fs::create_dir(&path) {
-                Ok(()) => return TempDir { path },
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(err) => panic!("cannot create {}: {err}", path.display()),
-            }
+        TempDir {
+            path: create_unique_dir(&std::env::temp_dir(), prefix, 0o777),
         }
     }
 
