@@ -532,7 +532,8 @@ impl ExactSizeIterator for CommandEnvs<'_> {}
 ///
 /// Dropping a `Child` neither kills nor waits for the process: as with std, call
 /// [`wait`](Self::wait) (or keep the pidfd and wait through it) so that it does not linger as
-/// a zombie.
+/// a zombie. The exception is a child spawned with
+/// [`CommandExt::kill_on_drop`](crate::os::linux::process::CommandExt::kill_on_drop).
 ///
 /// When the child was spawned with a pidfd, [`kill`](Self::kill), [`wait`](Self::wait) and
 /// [`try_wait`](Self::try_wait) go through it (see

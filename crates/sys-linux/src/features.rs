@@ -5,7 +5,9 @@ use crate::probe::{
     clone3, pidfd_get_info, pidfd_getfd, pidfd_nonblock, pidfd_open, pidfd_send_signal,
     pidfd_signal_process_group, waitid_pidfd,
 };
-use crate::process::learnt::{clone_pidfd, exit_info_after_reap, vfork_shares_memory};
+use crate::process::learnt::{
+    clone_into_cgroup, clone_lifetime_flags, clone_pidfd, exit_info_after_reap, vfork_shares_memory,
+};
 
 /// A snapshot of every answer, for reports and diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +35,10 @@ pub struct Features {
     pub exit_info_after_reap: bool,
     /// See [`vfork_shares_memory`].
     pub vfork_shares_memory: bool,
+    /// See [`clone_lifetime_flags`]; `None` until learnt.
+    pub clone_lifetime_flags: Option<bool>,
+    /// See [`clone_into_cgroup`]; `None` until learnt.
+    pub clone_into_cgroup: Option<bool>,
 }
 
 /// Probes everything (including [`exit_info_after_reap`], which also settles
@@ -51,6 +57,8 @@ pub fn features() -> Features {
         exit_info_after_reap,
         vfork_shares_memory: vfork_shares_memory(),
         clone_pidfd: clone_pidfd(),
+        clone_lifetime_flags: clone_lifetime_flags(),
+        clone_into_cgroup: clone_into_cgroup(),
     }
 }
 

@@ -16,6 +16,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::fd::FileDesc;
@@ -28,7 +29,28 @@ use crate::{AsInner, FromInner, IntoInner};
 /// A file descriptor referring to a process.
 ///
 /// The sys-layer half of `process_ext::os::linux::process::PidFd`.
-pub struct PidFd(FileDesc);
+pub struct PidFd {
+    fd: FileDesc,
+    /// Set for the pidfd of a `kill_on_drop` child the kernel does not kill by itself:
+    /// shared with every [`try_clone`](Self::try_clone), and the last one dropped acts.
+    last_handle: Option<Arc<LastHandle>>,
+}
+
+/// What happens when the last clone of a pidfd is dropped: `action` gets the child's pid
+/// and a pidfd of its own (a duplicate, so that it outlives the handles).
+pub(crate) struct LastHandle {
+    pid: libc::pid_t,
+    pidfd: Option<PidFd>,
+    action: Option<fn(libc::pid_t, PidFd)>,
+}
+
+impl Drop for LastHandle {
+    fn drop(&mut self) {
+        if let (Some(action), Some(pidfd)) = (self.action, self.pidfd.take()) {
+            action(self.pid, pidfd);
+        }
+    }
+}
 
 impl PidFd {
     /// Sends `signal` to the process, via
@@ -55,12 +77,20 @@ impl PidFd {
     ///
     /// On a pidfd opened with `PIDFD_NONBLOCK`, `waitid` fails with `EAGAIN` while the
     /// process runs; this then polls the pidfd until it is readable and tries again.
+    ///
+    /// A child the kernel reaps itself (`CLONE_AUTOREAP`, Linux 7.1) cannot be waited for
+    /// with `waitid`; its pidfd is polled until it exits, and the status is the one the
+    /// kernel keeps.
     pub fn wait(&self) -> io::Result<ExitStatus> {
         match self.waitid(libc::WEXITED) {
             Ok(Some(status)) => Ok(status),
             // WNOHANG was not given, so waitid only returns once there is a status.
             Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_status_after_reap(),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.unwaitable_status()? {
+                Some(status) => Ok(status),
+                None => wait_until(Some(self), None, || self.try_wait())?
+                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD)),
+            },
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
                 wait_until(Some(self), None, || self.try_wait())?
                     .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
@@ -74,9 +104,7 @@ impl PidFd {
     /// `Ok(None)` while it is running; after a reap, as [`wait`](Self::wait).
     pub fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
         match self.waitid(libc::WEXITED | libc::WNOHANG) {
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
-                self.exit_status_after_reap().map(Some)
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.unwaitable_status(),
             // A PIDFD_NONBLOCK pidfd whose process is still running.
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(None),
             other => other,
@@ -165,9 +193,13 @@ impl PidFd {
         registered.map_err(io::Error::from)
     }
 
-    /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`).
+    /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`), sharing any last-drop
+    /// action.
     pub fn try_clone(&self) -> io::Result<PidFd> {
-        self.0.duplicate().map(PidFd)
+        Ok(PidFd {
+            fd: self.fd.duplicate()?,
+            last_handle: self.last_handle.clone(),
+        })
     }
 
     /// Sends `signal` to the process group the process leads (the group whose id is its
@@ -271,6 +303,59 @@ impl PidFd {
             }
         }
         Err(io::Error::from_raw_os_error(libc::ECHILD))
+    }
+
+    /// After `waitid` said `ECHILD`: the status the kernel kept once the process was reaped
+    /// (Linux 6.15+), `None` for a child of ours still running that the kernel will reap
+    /// itself (`CLONE_AUTOREAP`, Linux 7.1), `ECHILD` otherwise (not our child, or reaped
+    /// on an older kernel).
+    ///
+    /// One `PIDFD_GET_INFO` asks both questions: the kernel fills in the exit status only
+    /// once the process is gone, and publishes it before it stops reporting the process, so
+    /// there is no moment at which neither answer is given.
+    fn unwaitable_status(&self) -> io::Result<Option<ExitStatus>> {
+        let echild = || io::Error::from_raw_os_error(libc::ECHILD);
+        if !probe::pidfd_get_info() {
+            return Err(echild());
+        }
+        let exit = u64::from(libc::PIDFD_INFO_EXIT);
+        let mask = u64::from(libc::PIDFD_INFO_PID) | exit;
+        match syscalls::pidfd_get_info(self.as_raw_fd(), mask) {
+            Ok(info) if info.mask & exit != 0 => Ok(Some(ExitStatus::from_raw(info.exit_code))),
+            Ok(info) if info.ppid == std::process::id() => Ok(None),
+            _ => Err(echild()),
+        }
+    }
+
+    /// Makes `action(pid, pidfd)` run when this pidfd and every clone of it made from now on
+    /// are dropped (converting one into a plain fd opts it out); `pidfd` is a duplicate.
+    /// Fails, doing nothing, when no fd is left for the duplicate.
+    pub(crate) fn on_last_drop(
+        &mut self,
+        pid: libc::pid_t,
+        action: fn(libc::pid_t, PidFd),
+    ) -> io::Result<()> {
+        let duplicate = self.try_clone()?;
+        self.last_handle = Some(Arc::new(LastHandle {
+            pid,
+            pidfd: Some(duplicate),
+            action: Some(action),
+        }));
+        Ok(())
+    }
+
+    /// Whether dropping this pidfd and its clones runs an action (see
+    /// [`on_last_drop`](Self::on_last_drop)).
+    pub fn acts_on_last_drop(&self) -> bool {
+        self.last_handle.is_some()
+    }
+
+    /// The fd alone: the last-drop action is cancelled if this was the last handle with it.
+    fn into_fd(mut self) -> FileDesc {
+        if let Some(mut last) = self.last_handle.take().and_then(Arc::into_inner) {
+            last.action = None;
+        }
+        self.fd
     }
 
     /// The pid of the process in the caller's pid namespace.
@@ -464,56 +549,59 @@ impl FromInner<PidFd> for PidFd {
 
 impl AsInner<FileDesc> for PidFd {
     fn as_inner(&self) -> &FileDesc {
-        &self.0
+        &self.fd
     }
 }
 
 impl IntoInner<FileDesc> for PidFd {
     fn into_inner(self) -> FileDesc {
-        self.0
+        self.into_fd()
     }
 }
 
 impl FromInner<FileDesc> for PidFd {
     fn from_inner(fd: FileDesc) -> Self {
-        PidFd(fd)
+        PidFd {
+            fd,
+            last_handle: None,
+        }
     }
 }
 
 impl From<OwnedFd> for PidFd {
     fn from(fd: OwnedFd) -> Self {
-        PidFd(FileDesc::from(fd))
+        PidFd::from_inner(FileDesc::from(fd))
     }
 }
 
 impl From<PidFd> for OwnedFd {
     fn from(pidfd: PidFd) -> Self {
-        pidfd.0.into()
+        pidfd.into_fd().into()
     }
 }
 
 impl AsFd for PidFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+        self.fd.as_fd()
     }
 }
 
 impl AsRawFd for PidFd {
     fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+        self.fd.as_raw_fd()
     }
 }
 
 impl IntoRawFd for PidFd {
     fn into_raw_fd(self) -> RawFd {
-        self.0.into_raw_fd()
+        self.into_fd().into_raw_fd()
     }
 }
 
 impl FromRawFd for PidFd {
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         // SAFETY: the caller guarantees `fd` is open and owned by nobody else.
-        PidFd(unsafe { FileDesc::from_raw_fd(fd) })
+        PidFd::from_inner(unsafe { FileDesc::from_raw_fd(fd) })
     }
 }
 

@@ -108,6 +108,55 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> io::Result<us
     Ok(n as usize)
 }
 
+/// [`epoll_create1(2)`](https://man7.org/linux/man-pages/man2/epoll_create1.2.html) with
+/// `EPOLL_CLOEXEC`: a new, empty epoll instance. Linux 2.6.27.
+pub(crate) fn epoll_create1() -> io::Result<OwnedFd> {
+    // SAFETY: a plain flag argument; on success the fd is ours.
+    cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(|fd| owned(fd.into()))
+}
+
+/// [`epoll_ctl(2)`](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html) with
+/// `EPOLL_CTL_ADD`: watches `fd` for `events`, reported with `token`. `EEXIST` if `fd` is
+/// watched already; `EPERM` for a file that cannot be polled (such as a pidfd on 5.2).
+pub(crate) fn epoll_ctl_add(epfd: RawFd, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event { events, u64: token };
+    // SAFETY: `event` is a valid epoll_event for the duration of the call (the kernel
+    // copies it); the rest are plain integers.
+    cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut event) })?;
+    Ok(())
+}
+
+/// [`epoll_ctl(2)`](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html) with
+/// `EPOLL_CTL_DEL`: stops watching `fd`. `ENOENT` if it was not watched.
+pub(crate) fn epoll_ctl_del(epfd: RawFd, fd: RawFd) -> io::Result<()> {
+    // SAFETY: EPOLL_CTL_DEL ignores the event argument, which may be null (Linux 2.6.9+).
+    cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// [`epoll_wait(2)`](https://man7.org/linux/man-pages/man2/epoll_wait.2.html): waits up to
+/// `timeout_ms` (-1: no limit) for watched files to be ready, and fills in up to
+/// `events.len()` entries (`EINVAL` for none); returns how many. Interrupted by any signal
+/// handler (`EINTR`), `SA_RESTART` or not.
+pub(crate) fn epoll_wait(
+    epfd: RawFd,
+    events: &mut [EpollEvent],
+    timeout_ms: c_int,
+) -> io::Result<usize> {
+    let len = c_int::try_from(events.len()).unwrap_or(c_int::MAX);
+    let buf = events.as_mut_ptr().cast::<libc::epoll_event>();
+    // SAFETY: `buf` is valid for writes of `len` epoll_event entries: EpollEvent is a
+    // transparent wrapper of one, and `len` is at most `events.len()`.
+    let n = cvt(unsafe { libc::epoll_wait(epfd, buf, len, timeout_ms) })?;
+    Ok(n as usize)
+}
+
+/// One `struct epoll_event` as [`epoll_wait`] fills it in: the events that occurred and the
+/// token the file was registered with. Public as [`crate::epoll::Event`].
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct EpollEvent(pub(crate) libc::epoll_event);
+
 /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html): `signal` to the process
 /// `pid`, or to the process group `-pid` when negative.
 pub(crate) fn kill(pid: libc::pid_t, signal: c_int) -> io::Result<()> {
@@ -127,6 +176,13 @@ pub(crate) fn getpid() -> libc::pid_t {
 pub(crate) fn open(path: &CStr, flags: c_int) -> io::Result<OwnedFd> {
     // SAFETY: `path` is NUL-terminated; on success the fd is ours.
     cvt(unsafe { libc::open(path.as_ptr(), flags) }).map(|fd| owned(fd.into()))
+}
+
+/// [`openat(2)`](https://man7.org/linux/man-pages/man2/openat.2.html): `path` relative to
+/// the directory `dir`, with `flags` (no mode: never `O_CREAT`).
+pub(crate) fn openat(dir: RawFd, path: &CStr, flags: c_int) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated; on success the fd is ours.
+    cvt(unsafe { libc::openat(dir, path.as_ptr(), flags) }).map(|fd| owned(fd.into()))
 }
 
 /// [`pipe2(2)`](https://man7.org/linux/man-pages/man2/pipe2.2.html): (read end, write end).

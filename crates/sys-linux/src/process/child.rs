@@ -11,7 +11,10 @@
 //! only ever run on the fork path.
 //!
 //! The steps, in std's order: standard streams, groups, gid, uid, root directory, working
-//! directory, process group, session, signal state, `pre_exec` closures, exec.
+//! directory, process group, session, signal state, `pre_exec` closures, exec. Our own
+//! additions come where they must: the cgroup is joined first (while the credentials still
+//! allow it), the parent-death signal is set after the credentials (a uid or gid change
+//! clears it), and `no_new_privs` just before the signal state.
 //!
 //! A forked child (the fork path) first sends the parent its own pidfd, when one was asked
 //! for, and reports a failure on a socket, since the parent cannot see its memory; a
@@ -51,6 +54,16 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) cwd: *const c_char,
     pub(crate) pgroup: Option<libc::pid_t>,
     pub(crate) setsid: bool,
+    /// A cgroup v2 directory to join by writing to its `cgroup.procs`, or -1 (none, or the
+    /// clone put the child there already).
+    pub(crate) cgroup: c_int,
+    /// Whether to set `no_new_privs` (unless the clone did).
+    pub(crate) no_new_privs: bool,
+    /// The parent-death signal, or 0.
+    pub(crate) death_signal: c_int,
+    /// The process the child must still have as its parent once the death signal is set:
+    /// if it has another, the parent died first and the signal is sent right away.
+    pub(crate) parent: libc::pid_t,
     pub(crate) closures: &'a mut [PreExec],
     pub(crate) signals: Signals,
     /// When a candidate fails with `ENOEXEC`, run it with `/bin/sh` as `execvp(3)` does:
@@ -165,6 +178,9 @@ pub(crate) fn run(plan: &mut ChildPlan<'_>) -> c_int {
 }
 
 fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
+    if plan.cgroup >= 0 {
+        join_cgroup(plan.cgroup)?;
+    }
     for (target, &fd) in plan.stdio.iter().enumerate() {
         if fd >= 0 {
             // dup3 with no flags leaves the new fd without FD_CLOEXEC, so it survives exec.
@@ -201,12 +217,47 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
     if plan.setsid {
         syscall(libc::SYS_setsid, [0; 4])?;
     }
+    if plan.death_signal != 0 {
+        set_death_signal(plan.death_signal, plan.parent)?;
+    }
+    if plan.no_new_privs {
+        let args = [libc::PR_SET_NO_NEW_PRIVS as c_long, 1, 0, 0];
+        syscall(libc::SYS_prctl, args)?;
+    }
     reset_signals(plan.signals)?;
     for closure in plan.closures.iter_mut() {
         let abort = AbortOnUnwind;
         let result = closure();
         std::mem::forget(abort);
         result.map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
+    }
+    Ok(())
+}
+
+/// Moves the child into the cgroup v2 directory `dir`: writing `0` to `cgroup.procs` moves
+/// the writer (Linux 4.5), with the same permission rules as `CLONE_INTO_CGROUP`.
+fn join_cgroup(dir: c_int) -> Result<(), c_int> {
+    let flags = (libc::O_WRONLY | libc::O_CLOEXEC) as c_long;
+    let open = [dir as c_long, c"cgroup.procs".as_ptr() as c_long, flags, 0];
+    let procs = retry(|| syscall(libc::SYS_openat, open))?;
+    let write = [procs, c"0".as_ptr() as c_long, 1, 0];
+    let written = retry(|| syscall(libc::SYS_write, write));
+    let _ = syscall(libc::SYS_close, [procs, 0, 0, 0]);
+    written.map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG, signal)`, then closes the race with a parent that died before
+/// it: the kernel only signals on deaths that come after the call, so if the child has been
+/// reparented already (its parent is no longer `parent`), it signals itself. On the vfork
+/// path the signal stays pending until the mask is restored, like one the kernel sends.
+fn set_death_signal(signal: c_int, parent: libc::pid_t) -> Result<(), c_int> {
+    syscall(
+        libc::SYS_prctl,
+        [libc::PR_SET_PDEATHSIG as c_long, signal as c_long, 0, 0],
+    )?;
+    if syscall(libc::SYS_getppid, [0; 4])? != c_long::from(parent) {
+        let pid = syscall(libc::SYS_getpid, [0; 4])?;
+        syscall(libc::SYS_kill, [pid, signal as c_long, 0, 0])?;
     }
     Ok(())
 }
@@ -337,7 +388,8 @@ fn retry(mut f: impl FnMut() -> Result<c_long, c_int>) -> Result<c_long, c_int> 
     }
 }
 
-/// One system call with up to four arguments; the errno on failure.
+/// One system call with up to four arguments, and a fifth that is always zero (`prctl`
+/// checks its unused arguments); the errno on failure.
 fn syscall(number: c_long, args: [c_long; 4]) -> Result<c_long, c_int> {
     // SAFETY: each call site passes arguments valid for its syscall: integers, or pointers
     // into the plan and the parent-prepared buffers, which stay alive and unchanged.
@@ -369,6 +421,7 @@ cfg_if::cfg_if! {
                     in("rsi") args[1],
                     in("rdx") args[2],
                     in("r10") args[3],
+                    in("r8") 0,
                     lateout("rcx") _,
                     lateout("r11") _,
                     options(nostack),
@@ -387,7 +440,7 @@ cfg_if::cfg_if! {
         /// The arguments must be valid for the system call `number`.
         unsafe fn raw_syscall4(number: c_long, args: [c_long; 4]) -> c_long {
             // SAFETY: the caller vouches for the arguments.
-            let ret = unsafe { libc::syscall(number, args[0], args[1], args[2], args[3]) };
+            let ret = unsafe { libc::syscall(number, args[0], args[1], args[2], args[3], 0) };
             if ret == -1 {
                 // SAFETY: reading this thread's errno right after the failing call.
                 -c_long::from(unsafe { *libc::__errno_location() })

@@ -15,8 +15,24 @@ use crate::cvt::cvt;
 /// Entry point of a child; must not return.
 pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;
 
-/// `CLONE_CLEAR_SIGHAND` (Linux 5.5). libc types it `c_int` on glibc, which overflows.
+// The `clone3`-only flags, from `include/uapi/linux/sched.h`. libc types the first two
+// `c_int` on glibc, which overflows, and lacks the others.
+
+/// `CLONE_CLEAR_SIGHAND` (Linux 5.5): the child starts with every caught signal at its
+/// default action.
 pub(crate) const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
+/// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup v2 directory
+/// `clone_args.cgroup` refers to.
+pub(crate) const CLONE_INTO_CGROUP: u64 = 1 << 33;
+/// `CLONE_AUTOREAP` (Linux 7.1): the kernel reaps the child when it exits (its status stays
+/// readable through the pidfd); only with an exit signal of 0.
+pub(crate) const CLONE_AUTOREAP: u64 = 1 << 34;
+/// `CLONE_NNP` (Linux 7.1): the child starts with `no_new_privs` set.
+pub(crate) const CLONE_NNP: u64 = 1 << 35;
+/// `CLONE_PIDFD_AUTOKILL` (Linux 7.1): the kernel sends `SIGKILL` to the child when the last
+/// reference to its `CLONE_PIDFD` pidfd is closed. Needs `CLONE_AUTOREAP`, and `CLONE_NNP`
+/// unless the caller is privileged (`EPERM` otherwise).
+pub(crate) const CLONE_PIDFD_AUTOKILL: u64 = 1 << 36;
 
 /// Creates a child with glibc's `clone(3)`; `flags` include the exit signal.
 ///
@@ -36,7 +52,9 @@ pub(crate) unsafe fn clone(
     cvt(unsafe { libc::clone(entry, stack.top(), flags, arg, std::ptr::from_mut(pidfd)) })
 }
 
-/// `struct clone_args` of Linux 5.3 (`CLONE_ARGS_SIZE_VER0`, 64 bytes).
+/// `struct clone_args` of Linux 5.7 (`CLONE_ARGS_SIZE_VER2`, 88 bytes). Older kernels
+/// accept the larger struct as long as the fields they do not know are zero (`E2BIG`
+/// otherwise, which only a `cgroup` can cause).
 #[repr(C)]
 struct CloneArgs {
     flags: u64,
@@ -47,9 +65,14 @@ struct CloneArgs {
     stack: u64,
     stack_size: u64,
     tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
-/// Creates a child with `clone3(2)`, exit signal `SIGCHLD`.
+/// Creates a child with `clone3(2)`, exit signal `SIGCHLD` (none with `CLONE_AUTOREAP`,
+/// which requires that), in the cgroup `cgroup` refers to when `flags` has
+/// `CLONE_INTO_CGROUP`.
 ///
 /// The child starts on `stack` with nothing but registers; the trampoline calls
 /// `entry(arg)` from there.
@@ -62,6 +85,7 @@ pub(crate) unsafe fn clone3(
     entry: Entry,
     stack: &ChildStack,
     flags: u64,
+    cgroup: c_int,
     arg: *mut c_void,
     pidfd: &mut c_int,
 ) -> io::Result<libc::pid_t> {
@@ -70,10 +94,19 @@ pub(crate) unsafe fn clone3(
         pidfd: std::ptr::from_mut(pidfd) as u64,
         child_tid: 0,
         parent_tid: 0,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal: match flags & CLONE_AUTOREAP {
+            0 => libc::SIGCHLD as u64,
+            _ => 0,
+        },
         stack: stack.base() as u64,
         stack_size: stack.len() as u64,
         tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: match flags & CLONE_INTO_CGROUP {
+            0 => 0,
+            _ => cgroup as u64,
+        },
     };
     let ret: libc::c_long;
     // The child resumes after the syscall with rax = 0 and its stack pointer at the top of

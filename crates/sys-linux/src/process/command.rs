@@ -59,6 +59,12 @@ pub struct Command {
     pub(crate) closures: Vec<PreExec>,
     pub(crate) create_pidfd: bool,
     pub(crate) allow_fork: bool,
+    pub(crate) kill_on_drop: bool,
+    pub(crate) no_new_privs: bool,
+    /// `PR_SET_PDEATHSIG`'s signal, or 0.
+    pub(crate) death_signal: libc::c_int,
+    /// A cgroup v2 directory the child starts in.
+    pub(crate) cgroup: Option<OwnedFd>,
     pub(crate) saw_nul: bool,
 }
 
@@ -85,6 +91,10 @@ impl Command {
             closures: Vec::new(),
             create_pidfd: false,
             allow_fork: true,
+            kill_on_drop: false,
+            no_new_privs: false,
+            death_signal: 0,
+            cgroup: None,
             saw_nul,
         }
     }
@@ -195,6 +205,32 @@ impl Command {
     /// Whether a pidfd was asked for.
     pub fn get_create_pidfd(&self) -> bool {
         self.create_pidfd
+    }
+
+    /// Kills the child when its last handle is gone: the kernel does it when the last
+    /// reference to the pidfd closes (`CLONE_PIDFD_AUTOKILL`, Linux 7.1), else the handle's
+    /// `Drop` (see [`KillOnDrop`](super::handle::KillOnDrop)). Implies a pidfd.
+    pub fn kill_on_drop(&mut self, kill: bool) {
+        self.kill_on_drop = kill;
+    }
+
+    /// Sets `no_new_privs` in the child: `CLONE_NNP` (Linux 7.1) where the child is created
+    /// with `clone3`, else `prctl(PR_SET_NO_NEW_PRIVS)` in the child (Linux 3.5).
+    pub fn no_new_privs(&mut self, set: bool) {
+        self.no_new_privs = set;
+    }
+
+    /// Asks the kernel to send `signal` to the child when the thread that spawned it exits
+    /// (`prctl(PR_SET_PDEATHSIG)`); 0 for none.
+    pub fn death_signal(&mut self, signal: libc::c_int) {
+        self.death_signal = signal;
+    }
+
+    /// Starts the child in the cgroup v2 directory `dir`: `CLONE_INTO_CGROUP` (Linux 5.7)
+    /// where the child is created with `clone3`, else the child writes itself into
+    /// `cgroup.procs` first thing.
+    pub fn cgroup(&mut self, dir: OwnedFd) {
+        self.cgroup = Some(dir);
     }
 
     /// The program, as given to `new`.

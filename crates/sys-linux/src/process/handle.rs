@@ -11,29 +11,58 @@ use crate::syscalls;
 use crate::wait::{waitid, WaitTarget};
 use crate::AsInner;
 
+/// How a `kill_on_drop` child is killed once its last handle is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KillOnDrop {
+    /// By the kernel, when the last reference to the child's pidfd is closed, however that
+    /// happens, including the death of this process: the child was created with
+    /// `clone3(CLONE_PIDFD | CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP)` (Linux 7.1), and the
+    /// kernel also reaps it.
+    Kernel,
+    /// By this library, with `SIGKILL` and a reap when the last handle is dropped: kernels
+    /// before 7.1, spawns that need `fork` (`pre_exec`, `uid`, `gid`), `clone3` refused, or
+    /// an unprivileged caller without `no_new_privs`. Does not happen if this process dies
+    /// without running destructors.
+    Drop,
+}
+
 /// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
 ///
 /// When the child has a pidfd, signals and waits go through it, so they can never reach a
 /// process that reused the pid after some other code reaped the child. Like std's, dropping
-/// a `Process` neither kills nor reaps the child.
+/// a `Process` neither kills nor reaps the child, unless it was spawned with
+/// `kill_on_drop` (see [`KillOnDrop`]).
 ///
 /// `P` is the type the pidfd is kept as: this crate's [`PidFd`], or a public wrapper around
 /// it (such as `process_ext::os::linux::process::PidFd`), so that the wrapper can hand out
 /// `&P` without any pointer casts.
 #[derive(Debug)]
-pub struct Process<P = PidFd> {
+pub struct Process<P: AsInner<PidFd> = PidFd> {
     pid: libc::pid_t,
     pidfd: Option<P>,
     status: Option<ExitStatus>,
+    kill_on_drop: Option<KillOnDrop>,
 }
 
 impl<P: AsInner<PidFd>> Process<P> {
-    pub(crate) fn new(pid: libc::pid_t, pidfd: Option<P>) -> Process<P> {
+    pub(crate) fn new(
+        pid: libc::pid_t,
+        pidfd: Option<P>,
+        kill_on_drop: Option<KillOnDrop>,
+    ) -> Process<P> {
         Process {
             pid,
             pidfd,
             status: None,
+            kill_on_drop,
         }
+    }
+
+    /// How the child is killed once its last handle is gone; `None` unless it was spawned
+    /// with `kill_on_drop`.
+    pub fn kill_on_drop(&self) -> Option<KillOnDrop> {
+        self.kill_on_drop
     }
 
     /// The child's pid.
@@ -47,8 +76,10 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 
     /// Takes the pidfd out, consuming the process; gives the process back if it has none.
-    pub fn into_pidfd(self) -> Result<P, Process<P>> {
-        match self.pidfd {
+    ///
+    /// A `kill_on_drop` child then dies with the pidfd and its clones.
+    pub fn into_pidfd(mut self) -> Result<P, Process<P>> {
+        match self.pidfd.take() {
             Some(pidfd) => Ok(pidfd),
             None => Err(self),
         }
@@ -84,6 +115,15 @@ impl<P: AsInner<PidFd>> Process<P> {
                     if self.reaped_elsewhere(pidfd.as_inner()) {
                         return Err(io::Error::from_raw_os_error(libc::ESRCH));
                     }
+                }
+                // A child the kernel reaps itself is gone as soon as it exits; std's answer
+                // for a child that exited but was not waited for is success.
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ESRCH)
+                        && self.kill_on_drop == Some(KillOnDrop::Kernel)
+                        && pidfd.as_inner().exit_status_after_reap().is_ok() =>
+                {
+                    return Ok(())
                 }
                 other => return other,
             }
@@ -189,6 +229,89 @@ impl<P: AsInner<PidFd>> Process<P> {
         self.status = status;
         Ok(status)
     }
+}
+
+impl<P: AsInner<PidFd>> Process<P> {
+    /// Ends the child gracefully: `SIGTERM`, up to `grace` for it to exit, then `SIGKILL`;
+    /// reaps it and returns its status (at once if it was already waited for).
+    pub fn terminate(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        self.send_signal(libc::SIGTERM)?;
+        if let Some(status) = self.wait_timeout(grace)? {
+            return Ok(status);
+        }
+        self.kill()?;
+        self.wait()
+    }
+
+    /// [`terminate`](Self::terminate) for the process group the child leads: `SIGTERM` to
+    /// the group, up to `grace` for the child to exit, then `SIGKILL` to the group, and only
+    /// then the reap.
+    ///
+    /// The child is not reaped in between (the pidfd only says it exited, Linux 5.3; without
+    /// one its pid is asked with `WNOWAIT`), so its pid, which is the group's id, cannot
+    /// name a new process when the group is killed. A child the kernel reaps itself
+    /// (`KillOnDrop::Kernel`) cannot be kept, but the group is then signalled through its
+    /// pidfd (Linux 6.9+, which every such kernel has), which never reaches a new process.
+    pub fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        self.send_process_group_signal(libc::SIGTERM)?;
+        let deadline = Instant::now().checked_add(grace);
+        let pidfd = self.pidfd.as_ref().map(AsInner::as_inner);
+        let exited = wait_until(pidfd, deadline, || self.exit_status_unreaped())?;
+        // SIGKILL for whatever is left of the group, the exited child (unreaped) included;
+        // ESRCH: nothing is left.
+        match self.send_process_group_signal(libc::SIGKILL) {
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) && exited.is_some() => {}
+            other => other?,
+        }
+        self.wait()
+    }
+}
+
+impl<P: AsInner<PidFd>> Process<P> {
+    /// The child's status once it exited, without reaping it (`WNOWAIT`), except for a
+    /// child the kernel reaps itself.
+    fn exit_status_unreaped(&self) -> io::Result<Option<ExitStatus>> {
+        let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        match &self.pidfd {
+            Some(pidfd) if self.kill_on_drop == Some(KillOnDrop::Kernel) => {
+                pidfd.as_inner().try_wait()
+            }
+            Some(pidfd) if probe::waitid_pidfd() => {
+                waitid(WaitTarget::PidFd(pidfd.as_inner().as_raw_fd()), peek)
+            }
+            // Unreaped by us, so the pid is still the child's.
+            _ => waitid(WaitTarget::Pid(self.pid), peek),
+        }
+    }
+}
+
+impl<P: AsInner<PidFd>> Drop for Process<P> {
+    /// Kills and reaps a `kill_on_drop` child (`KillOnDrop::Drop`) that has no pidfd; with
+    /// one, the pidfd does it once its last clone is gone (see [`kill_and_reap`]).
+    fn drop(&mut self) {
+        if self.kill_on_drop == Some(KillOnDrop::Drop)
+            && self.pidfd.is_none()
+            && self.status.is_none()
+        {
+            let _ = self.kill();
+            let _ = self.wait();
+        }
+    }
+}
+
+/// The last-drop action of a `kill_on_drop` child's pidfd (`KillOnDrop::Drop`): `SIGKILL`
+/// and a reap, through the pidfd, as [`Process::kill`] and [`Process::wait`] do. Errors are
+/// dropped: the child may have been reaped already.
+pub(crate) fn kill_and_reap(pid: libc::pid_t, pidfd: PidFd) {
+    let mut process = Process::new(pid, Some(pidfd), None);
+    let _ = process.kill();
+    let _ = process.wait();
 }
 
 /// Whether `e` is a seccomp policy (or a kernel without the syscall) refusing a call:

@@ -1,8 +1,9 @@
 //! What spawning children taught us about the kernel, where no harmless syscall can tell:
 //! whether `CLONE_PIDFD` is honoured (kernels before 5.2 ignore it), whether `clone3`
 //! spawns are refused, whether `CLONE_VM` really shares memory (emulators turn it into a
-//! fork), and whether exit statuses survive the reap (6.15). Answers come from the spawns
-//! themselves or from a throwaway child, and are cached like [`crate::probe`]'s.
+//! fork), whether exit statuses survive the reap (6.15), and which `clone3` flags the kernel
+//! takes: `CLONE_INTO_CGROUP` (5.7) and the lifetime flags of 7.1. Answers come from the
+//! spawns themselves or from a throwaway child, and are cached like [`crate::probe`]'s.
 
 use std::ffi::{c_int, c_void};
 use std::io;
@@ -21,6 +22,11 @@ use crate::wait::{waitid, WaitTarget};
 static CLONE_PIDFD: Answer = Answer::new();
 static SHARED_MEMORY: Answer = Answer::new();
 static EXIT_AFTER_REAP: Answer = Answer::new();
+static LIFETIME_FLAGS: Answer = Answer::new();
+static INTO_CGROUP: Answer = Answer::new();
+
+/// Set once `CLONE_PIDFD_AUTOKILL` was refused with `EPERM` without `CLONE_NNP`.
+static AUTOKILL_NEEDS_NNP: AtomicBool = AtomicBool::new(false);
 
 /// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
@@ -56,6 +62,41 @@ pub fn clone_pidfd() -> Option<bool> {
 /// Records what a spawn that asked for `CLONE_PIDFD` learnt about it.
 pub(crate) fn record_clone_pidfd(supported: bool) {
     CLONE_PIDFD.record(supported);
+}
+
+/// Whether `clone3(2)` takes the lifetime flags of Linux 7.1, `CLONE_AUTOREAP`, `CLONE_NNP`
+/// and `CLONE_PIDFD_AUTOKILL` (earlier kernels: `EINVAL`): `Some(answer)` once a spawn that
+/// asked for `kill_on_drop` or `no_new_privs` through `clone3` has shown it; `None` until
+/// then. Asking never probes: no harmless call can tell.
+pub fn clone_lifetime_flags() -> Option<bool> {
+    LIFETIME_FLAGS.known()
+}
+
+pub(crate) fn record_clone_lifetime_flags(supported: bool) {
+    LIFETIME_FLAGS.record(supported);
+}
+
+/// Whether the kernel refused `CLONE_PIDFD_AUTOKILL` to this process without `CLONE_NNP`
+/// (`EPERM`: unprivileged callers must give the child `no_new_privs`, so that a killed
+/// child can never have been a more privileged program). Learnt from the first such spawn;
+/// later ones use the `Drop` fallback without asking again.
+pub fn autokill_needs_no_new_privs() -> bool {
+    AUTOKILL_NEEDS_NNP.load(Ordering::Relaxed)
+}
+
+pub(crate) fn record_autokill_needs_no_new_privs() {
+    AUTOKILL_NEEDS_NNP.store(true, Ordering::Relaxed);
+}
+
+/// Whether `clone3(2)` takes `CLONE_INTO_CGROUP` (Linux 5.7; `EINVAL` or `E2BIG` before):
+/// `Some(answer)` once a spawn into a cgroup through `clone3` has shown it, `None` until
+/// then. Without it, the child joins the cgroup itself.
+pub fn clone_into_cgroup() -> Option<bool> {
+    INTO_CGROUP.known()
+}
+
+pub(crate) fn record_clone_into_cgroup(supported: bool) {
+    INTO_CGROUP.record(supported);
 }
 
 /// The exit status of a process stays readable through its pidfd after it was reaped

@@ -48,7 +48,7 @@ mod stack;
 mod stdio;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
-pub use handle::Process;
+pub use handle::{KillOnDrop, Process};
 pub use stdio::read2;
 
 #[cfg(test)]

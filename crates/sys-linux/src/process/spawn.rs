@@ -12,6 +12,15 @@
 //!   the memory it runs on, which on the vfork path is the parent's). The pidfd is the one
 //!   the child opens of itself and sends over a socket, as std does.
 //!
+//! # What the kernel does for the child, and what the child does itself
+//!
+//! `clone3` can do some of a command's setup as part of creating the child: start it in a
+//! cgroup (`CLONE_INTO_CGROUP`, 5.7), set `no_new_privs` (`CLONE_NNP`, 7.1), and tie its life
+//! to the pidfd (`CLONE_PIDFD_AUTOKILL` with `CLONE_AUTOREAP`, 7.1). A flag the kernel refuses
+//! is learnt (see [`learnt`]) and dropped, and the spawn retried: the child then joins the
+//! cgroup and sets `no_new_privs` itself, and `kill_on_drop` falls back to `Drop`. The fork
+//! path and glibc's `clone` always take the second way.
+//!
 //! Where std runs the program with `execvp(3)` (its own fork path: `pre_exec`, `uid`, `gid`,
 //! `groups`, `chroot`, or a `PATH` set for a program without a `/`, and `exec`), a file
 //! that fails with `ENOEXEC` is run again with `/bin/sh`, whichever path we take; elsewhere
@@ -26,7 +35,7 @@ use super::child::{self, ChildPlan, Signals};
 use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::env::Envp;
-use super::handle::Process;
+use super::handle::{kill_and_reap, KillOnDrop, Process};
 use super::learnt;
 use super::path::candidates;
 use super::signals::BlockedSignals;
@@ -50,6 +59,19 @@ struct Prepared {
     _programs: Vec<CString>,
 }
 
+/// A child just created: its pid, its pidfd, and whether the kernel kills it when the pidfd
+/// closes (`CLONE_PIDFD_AUTOKILL`).
+struct Created {
+    pid: libc::pid_t,
+    pidfd: Option<PidFd>,
+    autokill: bool,
+}
+
+/// `clone3` flags that tie the child's life to its pidfd (Linux 7.1).
+const AUTOKILL: u64 = clone::CLONE_PIDFD_AUTOKILL | clone::CLONE_AUTOREAP;
+/// Every flag of Linux 7.1 (`EINVAL` from older kernels).
+const LIFETIME_FLAGS: u64 = AUTOKILL | clone::CLONE_NNP;
+
 impl Command {
     /// Spawns the child. `default` is the stdio for streams left unset; stdin falls back to
     /// [`Stdio::Null`] instead unless `needs_stdin` (std's rule for `output`).
@@ -65,9 +87,32 @@ impl Command {
     {
         let mut prepared = self.prepare(self.runs_like_execvp())?;
         let (ours, theirs) = self.setup_io(default, needs_stdin)?;
-        let (pid, pidfd) = self.clone_child(&mut prepared, &theirs)?;
+        let created = self.clone_child(&mut prepared, &theirs)?;
         drop(theirs);
-        Ok((Process::new(pid, pidfd.map(P::from_inner)), ours))
+        let Created {
+            pid,
+            mut pidfd,
+            autokill,
+        } = created;
+        let kill_on_drop = match (self.kill_on_drop, autokill) {
+            (false, _) => None,
+            (true, true) => Some(KillOnDrop::Kernel),
+            (true, false) => {
+                if let Some(mut fd) = pidfd.take() {
+                    match fd.on_last_drop(pid, kill_and_reap) {
+                        Ok(()) => pidfd = Some(fd),
+                        // No fd left for the duplicate: leave no child nobody would kill.
+                        Err(e) => {
+                            kill_and_reap(pid, fd);
+                            return Err(e);
+                        }
+                    }
+                }
+                Some(KillOnDrop::Drop)
+            }
+        };
+        let process = Process::new(pid, pidfd.map(P::from_inner), kill_on_drop);
+        Ok((process, ours))
     }
 
     /// Whether std would run this command with `execvp(3)` in a forked child rather than
@@ -91,7 +136,8 @@ impl Command {
     pub fn exec(&mut self, default: Stdio) -> io::Error {
         let result = self.prepare(true).and_then(|mut prepared| {
             let (_ours, theirs) = self.setup_io(default, true)?;
-            let mut plan = self.plan(&mut prepared, &theirs, Signals::Inherited);
+            let parent = std::os::unix::process::parent_id() as libc::pid_t;
+            let mut plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
             Ok(child::run(&mut plan))
         });
         match result {
@@ -126,12 +172,20 @@ impl Command {
         })
     }
 
+    /// What the child does; `kernel_did` are the `clone3` flags that did part of it (see the
+    /// module docs), `parent` the pid the child's parent has (for the death signal).
     fn plan<'a>(
         &'a mut self,
         prepared: &'a mut Prepared,
         stdio: &[ChildStdio; 3],
         signals: Signals,
+        kernel_did: u64,
+        parent: libc::pid_t,
     ) -> ChildPlan<'a> {
+        let cgroup = match (&self.cgroup, kernel_did & clone::CLONE_INTO_CGROUP) {
+            (Some(dir), 0) => dir.as_raw_fd(),
+            _ => -1,
+        };
         let c_ptr = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         ChildPlan {
             argv: prepared.argv.as_ptr(),
@@ -146,6 +200,10 @@ impl Command {
             cwd: c_ptr(&self.cwd),
             pgroup: self.pgroup,
             setsid: self.setsid,
+            cgroup,
+            no_new_privs: self.no_new_privs && kernel_did & clone::CLONE_NNP == 0,
+            death_signal: self.death_signal,
+            parent,
             closures: &mut self.closures,
             signals,
             sh_argv: prepared
@@ -162,7 +220,7 @@ impl Command {
         &mut self,
         prepared: &mut Prepared,
         stdio: &[ChildStdio; 3],
-    ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
+    ) -> io::Result<Created> {
         if self.needs_fork() && !self.allow_fork {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -170,16 +228,44 @@ impl Command {
             ));
         }
         if self.needs_fork() || !learnt::vfork_shares_memory() {
-            return self.clone_fork(prepared, stdio);
+            let (pid, pidfd) = self.clone_fork(prepared, stdio)?;
+            return Ok(Created {
+                pid,
+                pidfd,
+                autokill: false,
+            });
         }
-        let want_pidfd = self.create_pidfd && learnt::clone_pidfd() != Some(false);
+        let want_pidfd = self.wants_pidfd() && learnt::clone_pidfd() != Some(false);
         with_stack(|stack| {
-            let (pid, pidfd) = self.clone_vfork(prepared, stdio, stack, want_pidfd)?;
+            let created = self.clone_vfork(prepared, stdio, stack, want_pidfd)?;
             if want_pidfd {
-                learnt::record_clone_pidfd(pidfd.is_some());
+                learnt::record_clone_pidfd(created.pidfd.is_some());
             }
-            Ok((pid, pidfd))
+            Ok(created)
         })
+    }
+
+    /// Whether the child gets a pidfd: asked for, or needed by `kill_on_drop`.
+    fn wants_pidfd(&self) -> bool {
+        self.create_pidfd || self.kill_on_drop
+    }
+
+    /// The `clone3` flags beyond the usual ones that would do part of this command's setup,
+    /// leaving out those the kernel is known to refuse (see the module docs).
+    fn clone3_extras(&self) -> u64 {
+        let mut extras = 0;
+        if learnt::clone_lifetime_flags() != Some(false) {
+            if self.no_new_privs {
+                extras |= clone::CLONE_NNP;
+            }
+            if self.kill_on_drop && (self.no_new_privs || !learnt::autokill_needs_no_new_privs()) {
+                extras |= AUTOKILL;
+            }
+        }
+        if self.cgroup.is_some() && learnt::clone_into_cgroup() != Some(false) {
+            extras |= clone::CLONE_INTO_CGROUP;
+        }
+        extras
     }
 
     /// The vfork path: `CLONE_VM | CLONE_VFORK`, this thread suspended until the child has
@@ -190,20 +276,72 @@ impl Command {
         stdio: &[ChildStdio; 3],
         stack: &ChildStack,
         want_pidfd: bool,
-    ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
+    ) -> io::Result<Created> {
         let blocked = BlockedSignals::new()?;
         let mask = blocked.previous;
+        let parent = std::process::id() as libc::pid_t;
         let mut pidfd_slot: c_int = -1;
         let mut result = None;
         #[cfg(target_arch = "x86_64")]
         if learnt::clone3_spawn() {
+            result =
+                self.clone3_vfork(prepared, stdio, stack, want_pidfd, mask, &mut pidfd_slot)?;
+        }
+        let (pid, errno, extras) = match result {
+            Some(done) => done,
+            None => {
+                let signals = Signals::Blocked {
+                    mask,
+                    handlers_cleared: false,
+                };
+                let mut plan = self.plan(prepared, stdio, signals, 0, parent);
+                let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+                let arg = ptr::from_mut(&mut plan).cast::<c_void>();
+                // SAFETY: as for clone3; the child also resets our signal handlers in its
+                // copy of the handler table before unblocking anything.
+                let pid = unsafe { clone_legacy(flags, want_pidfd, stack, arg, &mut pidfd_slot)? };
+                (pid, plan.errno, 0)
+            }
+        };
+        drop(blocked);
+        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+        let (pid, pidfd) = finish(pid, pidfd, Ok((errno != 0).then_some(errno)))?;
+        Ok(Created {
+            pid,
+            pidfd,
+            autokill: extras & AUTOKILL != 0,
+        })
+    }
+
+    /// The vfork path through `clone3`, with every extra flag the command wants
+    /// ([`clone3_extras`](Self::clone3_extras)); a flag the kernel refuses is learnt and
+    /// dropped, and the clone tried again. `Ok(None)` when `clone3` itself is unusable:
+    /// refused by seccomp (`ENOSYS`, `EPERM`), or `EINVAL` without extras (5.3 and 5.4,
+    /// which lack `CLONE_CLEAR_SIGHAND`); no child exists then. Otherwise the pid, the
+    /// child's errno (0: it exec'd) and the extras it was created with.
+    #[cfg(target_arch = "x86_64")]
+    fn clone3_vfork(
+        &mut self,
+        prepared: &mut Prepared,
+        stdio: &[ChildStdio; 3],
+        stack: &ChildStack,
+        want_pidfd: bool,
+        mask: u64,
+        pidfd_slot: &mut c_int,
+    ) -> io::Result<Option<(libc::pid_t, c_int, u64)>> {
+        let parent = std::process::id() as libc::pid_t;
+        let cgroup = self.cgroup.as_ref().map_or(-1, |dir| dir.as_raw_fd());
+        let mut extras = self.clone3_extras();
+        let mut autokill_refused = false;
+        loop {
             let signals = Signals::Blocked {
                 mask,
                 handlers_cleared: true,
             };
-            let mut plan = self.plan(prepared, stdio, signals);
+            let mut plan = self.plan(prepared, stdio, signals, extras, parent);
             let mut flags = libc::CLONE_VM as u64 | libc::CLONE_VFORK as u64;
-            flags |= clone::CLONE_CLEAR_SIGHAND;
+            flags |= clone::CLONE_CLEAR_SIGHAND | extras;
             if want_pidfd {
                 flags |= libc::CLONE_PIDFD as u64;
             }
@@ -211,41 +349,47 @@ impl Command {
             // SAFETY: the child runs `child_main` on `stack`, which only reads the plan,
             // writes its report slot and makes raw syscalls (see child.rs); this thread is
             // suspended meanwhile and all signals are blocked.
-            match unsafe { clone::clone3(child::child_main, stack, flags, arg, &mut pidfd_slot) } {
-                Ok(pid) => result = Some((pid, plan.errno)),
-                // ENOSYS/EPERM: blocked by seccomp (Docker); EINVAL: a 5.3 or 5.4 kernel
-                // without CLONE_CLEAR_SIGHAND. No child was created; use clone(2).
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOSYS | libc::EPERM | libc::EINVAL)
-                    ) =>
-                {
-                    learnt::record_clone3_spawn_unusable()
+            let cloned =
+                unsafe { clone::clone3(child::child_main, stack, flags, cgroup, arg, pidfd_slot) };
+            let err = match cloned {
+                Ok(pid) => {
+                    if extras & LIFETIME_FLAGS != 0 || autokill_refused {
+                        learnt::record_clone_lifetime_flags(true);
+                    }
+                    if autokill_refused {
+                        learnt::record_autokill_needs_no_new_privs();
+                    }
+                    if extras & clone::CLONE_INTO_CGROUP != 0 {
+                        learnt::record_clone_into_cgroup(true);
+                    }
+                    return Ok(Some((pid, plan.errno, extras)));
                 }
-                Err(e) => return Err(e),
+                Err(e) => e,
+            };
+            match err.raw_os_error() {
+                // Unprivileged callers get CLONE_PIDFD_AUTOKILL only with CLONE_NNP; a
+                // second refusal without it would mean clone3 itself is refused.
+                Some(libc::EPERM) if extras & AUTOKILL != 0 && extras & clone::CLONE_NNP == 0 => {
+                    autokill_refused = true;
+                    extras &= !AUTOKILL;
+                }
+                Some(libc::EINVAL) if extras & LIFETIME_FLAGS != 0 => {
+                    learnt::record_clone_lifetime_flags(false);
+                    extras &= !LIFETIME_FLAGS;
+                }
+                // Before 5.7 the cgroup field is unknown: EINVAL for the flag, or E2BIG for
+                // a struct whose unknown tail is not zero.
+                Some(libc::EINVAL | libc::E2BIG) if extras & clone::CLONE_INTO_CGROUP != 0 => {
+                    learnt::record_clone_into_cgroup(false);
+                    extras &= !clone::CLONE_INTO_CGROUP;
+                }
+                Some(libc::ENOSYS | libc::EPERM | libc::EINVAL) => {
+                    learnt::record_clone3_spawn_unusable();
+                    return Ok(None);
+                }
+                _ => return Err(err),
             }
         }
-        let (pid, errno) = match result {
-            Some(done) => done,
-            None => {
-                let signals = Signals::Blocked {
-                    mask,
-                    handlers_cleared: false,
-                };
-                let mut plan = self.plan(prepared, stdio, signals);
-                let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-                let arg = ptr::from_mut(&mut plan).cast::<c_void>();
-                // SAFETY: as for clone3 above; the child also resets our signal handlers in
-                // its copy of the handler table before unblocking anything.
-                let pid = unsafe { clone_legacy(flags, want_pidfd, stack, arg, &mut pidfd_slot)? };
-                (pid, plan.errno)
-            }
-        };
-        drop(blocked);
-        // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-        let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
-        finish(pid, pidfd, Ok((errno != 0).then_some(errno)))
     }
 
     /// The fork path: glibc's `fork()`, so the child has a copy of our memory and a libc
@@ -256,10 +400,11 @@ impl Command {
         prepared: &mut Prepared,
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
-        let want_pidfd = self.create_pidfd;
+        let want_pidfd = self.wants_pidfd();
         let (ours, theirs) = seqpacket_pair()?;
         let report = theirs.as_raw_fd();
-        let mut plan = self.plan(prepared, stdio, Signals::Inherited);
+        let parent = std::process::id() as libc::pid_t;
+        let mut plan = self.plan(prepared, stdio, Signals::Inherited, 0, parent);
         // SAFETY: the child runs only `fork_child`, which makes raw syscalls (and the user's
         // closures, under their own contract) and never returns into our code (a
         // panicking closure aborts it).

@@ -20,6 +20,11 @@
 //! | 5.3 | as 5.2, pidfds can be polled |
 //! | 5.4+ | [`PidFd::wait`] and [`PidFd::try_wait`] through `waitid(P_PIDFD)` |
 //! | 6.15+ | the exit status can be read again after the child was reaped |
+//! | 7.1+ | [`CommandExt::kill_on_drop`] by the kernel ([`KillOnDrop::Kernel`]), `CLONE_NNP` for [`CommandExt::no_new_privs`] |
+//!
+//! Child lifetime: [`CommandExt::kill_on_drop`], [`CommandExt::parent_death_signal`],
+//! [`CommandExt::cgroup`] with [`kill_cgroup`], [`ChildExt::terminate`] and
+//! [`ChildExt::terminate_process_group`]; the kernel versions each needs are in their docs.
 //!
 //! Seccomp policies that refuse `CLONE_PIDFD` are treated like kernels before 5.2.
 //!
@@ -40,6 +45,7 @@
 //! ```
 
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 /// What the running kernel supports, as this crate found out (each question probed once,
@@ -53,6 +59,7 @@ use std::time::Duration;
 /// ```
 pub use sys_linux::features::{features, Features};
 pub use sys_linux::pidfd::PidFdInfo;
+pub use sys_linux::process::KillOnDrop;
 
 pub use crate::pidfd::PidFd;
 
@@ -130,6 +137,83 @@ pub trait ChildExt: Sealed {
     /// # }
     /// ```
     fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>>;
+
+    /// How this child is killed once its last handle is gone, if it was spawned with
+    /// [`CommandExt::kill_on_drop`]; `None` otherwise. Not in std.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt, KillOnDrop};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let child = Command::new("sleep").arg("100").kill_on_drop(true).spawn()?;
+    /// match child.kill_on_drop() {
+    ///     Some(KillOnDrop::Kernel) => println!("the kernel kills it, even if we crash"),
+    ///     Some(KillOnDrop::Drop) => println!("dropping the Child kills it"),
+    ///     _ => unreachable!(),
+    /// }
+    /// drop(child); // killed, either way
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn kill_on_drop(&self) -> Option<KillOnDrop>;
+
+    /// Ends the child gracefully and reaps it: `SIGTERM` through its pidfd, up to `grace`
+    /// for it to exit, then `SIGKILL`. Returns its exit status; at once if it was already
+    /// waited for. Closes the child's stdin first, as [`Child::wait`] does. Not in std.
+    ///
+    /// Signals go through the pidfd (`pidfd_send_signal(2)`, Linux 5.1) and the grace
+    /// period polls it (5.3); without a pidfd, through the pid, as
+    /// [`Child::kill`] and [`ChildExt::wait_timeout`] do.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::os::unix::process::ExitStatusExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// // A child that ignores SIGTERM is killed once the grace period is over.
+    /// let mut child = Command::new("sh")
+    ///     .args(["-c", "trap '' TERM; sleep 100"])
+    ///     .create_pidfd(true)
+    ///     .spawn()?;
+    /// # std::thread::sleep(Duration::from_millis(100));
+    /// let status = child.terminate(Duration::from_millis(200))?;
+    /// assert_eq!(status.signal(), Some(9));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn terminate(&mut self, grace: Duration) -> io::Result<ExitStatus>;
+
+    /// [`terminate`](Self::terminate) for the process group the child leads (spawn it with
+    /// [`process_group(0)`](crate::os::unix::process::CommandExt::process_group)): `SIGTERM`
+    /// to the group, up to `grace` for the child to exit, then `SIGKILL` to whatever is left
+    /// of the group, and only then the reap. Not in std.
+    ///
+    /// The child is kept unreaped until the group has been killed, so its pid, which is the
+    /// group's id, cannot name a new process in between. The group is signalled through the
+    /// pidfd where the kernel can (`PIDFD_SIGNAL_PROCESS_GROUP`, Linux 6.9), else with
+    /// `kill(2)` and the negated pid. A child that leads no group gets `ESRCH`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::os::unix::process::{CommandExt as _, ExitStatusExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut shell = Command::new("sh")
+    ///     .args(["-c", "sleep 100 & sleep 100 & wait"])
+    ///     .process_group(0)
+    ///     .create_pidfd(true)
+    ///     .spawn()?;
+    /// let status = shell.terminate_process_group(Duration::from_secs(5))?;
+    /// assert_eq!(status.signal(), Some(15)); // the shell and both sleeps got SIGTERM
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus>;
 }
 
 impl Sealed for Child {}
@@ -147,6 +231,20 @@ impl ChildExt for Child {
 
     fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         self.as_inner_mut().wait_timeout(timeout)
+    }
+
+    fn kill_on_drop(&self) -> Option<KillOnDrop> {
+        self.as_inner().kill_on_drop()
+    }
+
+    fn terminate(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        self.as_inner_mut().terminate(grace)
+    }
+
+    fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        self.as_inner_mut().terminate_process_group(grace)
     }
 }
 
@@ -199,6 +297,136 @@ pub trait CommandExt: Sealed {
     /// assert_eq!(cmd.spawn().unwrap_err().kind(), std::io::ErrorKind::Unsupported);
     /// ```
     fn allow_fork(&mut self, allow: bool) -> &mut Command;
+
+    /// Kills the child when its last handle is gone (default: no). Not in std.
+    ///
+    /// The handles are the [`Child`], or the [`PidFd`] taken out of it with
+    /// [`ChildExt::into_pidfd`], and every [`PidFd::try_clone`] of that. The child gets a
+    /// pidfd whether or not [`create_pidfd`](Self::create_pidfd) was asked for.
+    /// [`ChildExt::kill_on_drop`] says which of two mechanisms applied:
+    ///
+    /// - [`KillOnDrop::Kernel`], Linux 7.1+: the child is created with
+    ///   `clone3(CLONE_PIDFD | CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP)`. The kernel sends it
+    ///   `SIGKILL` when the last reference to its pidfd is closed, however that happens,
+    ///   including this process crashing or being killed, and reaps it itself (no zombie,
+    ///   no `SIGCHLD`). [`Child::wait`], [`Child::try_wait`], [`ChildExt::wait_timeout`] and
+    ///   the async waits still return its real status, which the kernel keeps for the pidfd
+    ///   (`PIDFD_INFO_EXIT`). A pidfd passed to another process (`SCM_RIGHTS`) keeps the
+    ///   child alive, as the kernel counts references to the open file, not handles.
+    /// - [`KillOnDrop::Drop`], everywhere else: dropping the last handle sends `SIGKILL`
+    ///   and reaps the child, like tokio's `kill_on_drop` (which leaves the reap to a
+    ///   background reaper). Nothing happens if this process dies without running
+    ///   destructors (a crash, `SIGKILL`, [`std::process::exit`]); add
+    ///   [`parent_death_signal`](Self::parent_death_signal) for those. Converting the last
+    ///   handle into a raw fd or an [`OwnedFd`] cancels it.
+    ///
+    /// The kernel mechanism is used when the child is created with `clone3`, that is, not
+    /// for commands that need `fork` (`pre_exec`, `uid`, `gid`) and not where a seccomp
+    /// policy refuses `clone3` (Docker); and, for an unprivileged process, only together
+    /// with [`no_new_privs`](Self::no_new_privs): the kernel refuses `CLONE_PIDFD_AUTOKILL`
+    /// without `CLONE_NNP` (`EPERM`) to callers without `CAP_SYS_ADMIN`, so that killing a
+    /// child never kills a program that gained privileges by running a set-user-ID binary.
+    /// Such a spawn uses [`KillOnDrop::Drop`] rather than set `no_new_privs` unasked.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::{ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let child = Command::new("sleep").arg("100").kill_on_drop(true).spawn()?;
+    /// let pidfd = child.into_pidfd().expect("kill_on_drop children have a pidfd");
+    /// let watcher = pidfd.try_clone()?;
+    /// drop(pidfd); // a clone is left: the child lives on
+    /// assert!(!watcher.wait_for_exit(Some(Duration::from_millis(50)))?);
+    /// drop(watcher); // the last handle: killed
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn kill_on_drop(&mut self, kill: bool) -> &mut Command;
+
+    /// Sets `no_new_privs` in the child (default: no): `execve` of a set-user-ID program,
+    /// or of one with file capabilities, no longer grants any privilege, and the flag is
+    /// kept across `fork` and `execve`. See
+    /// [`PR_SET_NO_NEW_PRIVS`](https://man7.org/linux/man-pages/man2/PR_SET_NO_NEW_PRIVS.2const.html)
+    /// (Linux 3.5). Not in std (std needs an unsafe `pre_exec` for it).
+    ///
+    /// Linux 7.1+: `clone3(CLONE_NNP)` when the child is created with `clone3`, which is
+    /// what lets an unprivileged process use the kernel's
+    /// [`kill_on_drop`](Self::kill_on_drop). Elsewhere, and on the fork path, the child
+    /// calls `prctl(PR_SET_NO_NEW_PRIVS)` before `execve`; the result is the same.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let out = Command::new("grep").args(["NoNewPrivs", "/proc/self/status"])
+    ///     .no_new_privs(true)
+    ///     .output()?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).split_whitespace().last(), Some("1"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn no_new_privs(&mut self, set: bool) -> &mut Command;
+
+    /// Asks the kernel to send `signal` to the child when its parent dies (default: none),
+    /// with [`PR_SET_PDEATHSIG`](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html).
+    /// 0 removes it. Not in std (std needs an unsafe `pre_exec` for it).
+    ///
+    /// The race of doing it by hand is closed: the kernel only signals for deaths after the
+    /// `prctl`, so the child checks afterwards that its parent is still this process, and
+    /// if it is not (this process died while the child was being set up), signals itself.
+    ///
+    /// The kernel's "parent" is the *thread* that spawned the child: the signal also comes
+    /// when that thread exits while the rest of the process runs on. Spawn from a thread
+    /// that lives as long as the child should (such as the main thread). The setting is
+    /// cleared when the child runs a set-user-ID or set-group-ID program, or one with file
+    /// capabilities, and it is not inherited by the child's own children.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sleep").arg("100").parent_death_signal(libc::SIGKILL).spawn()?;
+    /// // If this process dies now, the kernel kills the sleep.
+    /// child.kill()?;
+    /// child.wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn parent_death_signal(&mut self, signal: i32) -> &mut Command;
+
+    /// Starts the child in the cgroup v2 directory `dir` (an fd of the directory, opened
+    /// with `O_RDONLY` or `O_PATH`), so that it and everything it starts can be watched,
+    /// limited and killed together (see [`kill_cgroup`]). Not in std.
+    ///
+    /// Linux 5.7+, with `clone3`: `CLONE_INTO_CGROUP`, so the child never runs anywhere
+    /// else, on the vfork path (no `fork`, no `pre_exec`). Otherwise (older kernels, `clone3`
+    /// refused by a seccomp policy, the fork path) the child writes itself into the
+    /// directory's `cgroup.procs` before anything else. The usual cgroup rules apply either
+    /// way: write access to `cgroup.procs`, no processes in a cgroup whose controllers
+    /// are enabled for its children (`EBUSY`); a refusal is the spawn's error.
+    ///
+    /// ```no_run
+    /// use std::fs::File;
+    /// use process_ext::os::linux::process::{kill_cgroup, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// std::fs::create_dir_all("/sys/fs/cgroup/my-job")?;
+    /// let dir = File::open("/sys/fs/cgroup/my-job")?;
+    /// let mut shell = Command::new("sh")
+    ///     .args(["-c", "sleep 100 & setsid sleep 100 & wait"])
+    ///     .cgroup(dir.try_clone()?)
+    ///     .spawn()?;
+    /// kill_cgroup(&dir)?; // the shell and both sleeps, even the one in its own session
+    /// shell.wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn cgroup(&mut self, dir: impl Into<OwnedFd>) -> &mut Command;
 }
 
 impl CommandExt for Command {
@@ -211,4 +439,54 @@ impl CommandExt for Command {
         self.as_inner_mut().allow_fork(allow);
         self
     }
+
+    fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
+        self.as_inner_mut().kill_on_drop(kill);
+        self
+    }
+
+    fn no_new_privs(&mut self, set: bool) -> &mut Command {
+        self.as_inner_mut().no_new_privs(set);
+        self
+    }
+
+    fn parent_death_signal(&mut self, signal: i32) -> &mut Command {
+        self.as_inner_mut().death_signal(signal);
+        self
+    }
+
+    fn cgroup(&mut self, dir: impl Into<OwnedFd>) -> &mut Command {
+        self.as_inner_mut().cgroup(dir.into());
+        self
+    }
+}
+
+/// Sends `SIGKILL` to every process in the cgroup v2 directory `dir` and in the cgroups
+/// below it, and returns once none is left alive (zombies, which their parents still have
+/// to reap, do not count). Not in std.
+///
+/// A cgroup holds whatever its processes start, whatever they do with process groups or
+/// sessions, so this tears down a whole tree of processes started with
+/// [`CommandExt::cgroup`]. Linux 5.14+: one write to `cgroup.kill`, which the kernel
+/// carries out atomically, also against processes forking meanwhile. Older kernels: the
+/// cgroup is frozen (`cgroup.freeze`, 5.2) so that nothing in it can fork, each process
+/// listed in it is opened as a pidfd (5.3) and killed through it, and the cgroup is
+/// thawed; that fallback reads the cgroup through `/proc/self/fd`.
+///
+/// # Errors
+///
+/// As reading and writing the cgroup's files gives them: `EACCES` without write access,
+/// `ENOTDIR` or `ENOENT` for a directory that is not a cgroup v2 one.
+///
+/// ```no_run
+/// use std::fs::File;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let job = File::open("/sys/fs/cgroup/my-job")?;
+/// process_ext::os::linux::process::kill_cgroup(&job)?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn kill_cgroup(dir: impl AsFd) -> io::Result<()> {
+    sys_linux::cgroup::kill(dir.as_fd())
 }
