@@ -1,7 +1,7 @@
 //! `vm-init`: the init program (`/init`) of the initramfs `cargo xtask test-kernels` boots.
 //!
-//! It mounts `/proc`, `/sys`, `/dev` and `/tmp`, runs every test binary listed in
-//! `/manifest`, reports each result on the console (the serial port) as `@@` lines (see the
+//! It mounts `/proc`, `/sys`, `/dev`, `/tmp` and the cgroup v2 hierarchy (on
+//! `/sys/fs/cgroup`), runs every test binary listed in `/manifest`, reports each result on the console (the serial port) as `@@` lines (see the
 //! `test_protocol` crate), then powers the machine off. Each output line of a test binary is
 //! copied to the console too, so the host keeps a complete log.
 //!
@@ -88,6 +88,8 @@ fn main() {
     mount_fs("sysfs", "/sys");
     mount_fs("devtmpfs", "/dev");
     mount_fs("tmpfs", "/tmp");
+    // The cgroup v2 hierarchy, for the tests of spawning into a cgroup and killing one.
+    mount_fs("cgroup2", "/sys/fs/cgroup");
     // The kernel starts init in session 0; the tests expect to run in a real session, as
     // under a terminal or a CI runner.
     // SAFETY: setsid takes no arguments.
