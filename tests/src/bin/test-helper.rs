@@ -9,7 +9,7 @@
 //! | subcommand          | behaviour                                                        |
 //! |---------------------|------------------------------------------------------------------|
 //! | `exit N`            | exits with code `N`                                              |
-//! | `sleep SECS`        | sleeps for `SECS` (float) seconds, then exits 0                  |
+//! | `sleep SECS [N]`    | sleeps for `SECS` (float) seconds, then exits with code `N` (0)  |
 //! | `args`              | prints every argv element (including argv\[0\]), one per line    |
 //! | `env`               | prints all environment variables as `K=V`, sorted, one per line  |
 //! | `env KEY`           | prints the value of `KEY`, or exits 1 if it is unset             |
@@ -33,6 +33,14 @@
 //! | `in-new-pid-ns P A…`| runs `P A…` as pid 1 of a new pid namespace, keeping this        |
 //! |                     | `/proc` (so it numbers processes as the parent namespace does),  |
 //! |                     | and exits with its code (128 + N if killed by signal N)          |
+//! | `ignore-term SECS`  | ignores `SIGTERM`, prints `ready`, sleeps `SECS`                 |
+//! | `nnp`               | exits with `prctl(PR_GET_NO_NEW_PRIVS)`: 0 or 1                  |
+//! | `spawn-tree N SECS [escape]` | starts `N` helpers sleeping `SECS` (the last in a group |
+//! |                     | of its own with `escape`), prints their pids and `ready`, waits  |
+//! | `kill-on-drop-parent SECS [nnp]` | spawns `sleep SECS` with this crate's `kill_on_drop` |
+//! |                     | (and `no_new_privs`), prints `PID kernel\|drop`, sleeps `SECS`   |
+//! | `pdeathsig-parent SIG SECS` | spawns `sleep SECS` with `parent_death_signal(SIG)`,    |
+//! |                     | prints its pid, sleeps `SECS`                                    |
 //!
 //! Environment values, the current directory and `TEXT` arguments are written
 //! as raw bytes; `args` converts lossily to UTF-8.
@@ -46,6 +54,9 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::Duration;
+
+#[path = "test-helper/lifetime.rs"]
+mod lifetime;
 
 /// Exit code for an unknown or missing subcommand.
 const EXIT_UNKNOWN: u8 = 101;
@@ -93,6 +104,11 @@ fn main() -> ExitCode {
         b"pid" => cmd_pid(),
         b"ptrace-hold" => cmd_ptrace_hold(&rest),
         b"in-new-pid-ns" => cmd_in_new_pid_ns(&rest),
+        b"ignore-term" => lifetime::ignore_term(&rest),
+        b"nnp" => lifetime::nnp(),
+        b"spawn-tree" => lifetime::spawn_tree(&rest),
+        b"kill-on-drop-parent" => lifetime::kill_on_drop_parent(&rest),
+        b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);
@@ -128,11 +144,16 @@ fn cmd_exit(rest: &[OsString]) -> Outcome {
 }
 
 fn cmd_sleep(rest: &[OsString]) -> Outcome {
-    let secs: f64 = parse_arg(single_arg(rest, "SECS")?, "seconds")?;
+    let (secs, code) = match rest {
+        [secs] => (secs, 0),
+        [secs, code] => (secs, parse_arg(code, "exit code")?),
+        _ => return Err(Failure("expected SECS [N]".into())),
+    };
+    let secs: f64 = parse_arg(secs, "seconds")?;
     let duration = Duration::try_from_secs_f64(secs)
         .map_err(|err| Failure(format!("invalid duration {secs}: {err}")))?;
     std::thread::sleep(duration);
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(code))
 }
 
 fn cmd_ptrace_hold(rest: &[OsString]) -> Outcome {

@@ -250,7 +250,7 @@ fn join_cgroup(dir: c_int) -> Result<(), c_int> {
 /// it: the kernel only signals on deaths that come after the call, so if the child has been
 /// reparented already (its parent is no longer `parent`), it signals itself. On the vfork
 /// path the signal stays pending until the mask is restored, like one the kernel sends.
-fn set_death_signal(signal: c_int, parent: libc::pid_t) -> Result<(), c_int> {
+pub(super) fn set_death_signal(signal: c_int, parent: libc::pid_t) -> Result<(), c_int> {
     syscall(
         libc::SYS_prctl,
         [libc::PR_SET_PDEATHSIG as c_long, signal as c_long, 0, 0],

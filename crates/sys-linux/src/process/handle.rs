@@ -80,7 +80,11 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// A `kill_on_drop` child then dies with the pidfd and its clones.
     pub fn into_pidfd(mut self) -> Result<P, Process<P>> {
         match self.pidfd.take() {
-            Some(pidfd) => Ok(pidfd),
+            Some(pidfd) => {
+                // The pidfd carries the kill from now on (see `Drop`).
+                self.kill_on_drop = None;
+                Ok(pidfd)
+            }
             None => Err(self),
         }
     }

@@ -147,3 +147,27 @@ fn vfork_children_use_a_fraction_of_their_stack() {
         );
     }
 }
+
+/// The race `set_death_signal` closes: a parent that died before the `prctl` never signals,
+/// so a child that finds another parent afterwards signals itself. A child told to expect a
+/// parent it does not have (pid -1) is in exactly that position.
+#[test]
+fn a_death_signal_whose_parent_is_already_gone_is_sent_at_once() {
+    for (expected_parent, signalled) in [(-1, true), (std::process::id() as libc::pid_t, false)] {
+        // SAFETY: the child only makes raw syscalls (set_death_signal) and `_exit`s.
+        let pid = unsafe { crate::syscalls::fork() }.unwrap();
+        if pid == 0 {
+            let _ = child::set_death_signal(libc::SIGUSR1, expected_parent);
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(0) };
+        }
+        let status = crate::wait::waitid(crate::wait::WaitTarget::Pid(pid), libc::WEXITED)
+            .unwrap()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        match signalled {
+            true => assert_eq!(status.signal(), Some(libc::SIGUSR1)),
+            false => assert_eq!(status.code(), Some(0)),
+        }
+    }
+}

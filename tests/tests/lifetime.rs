@@ -1,0 +1,585 @@
+//! Child lifetime: `kill_on_drop`, `no_new_privs`, `parent_death_signal`, spawning into a
+//! cgroup and killing it, `terminate` and its process-group variant.
+//!
+//! Every test asserts which mechanism the running kernel gets: the kernel's own
+//! (`CLONE_PIDFD_AUTOKILL`, `CLONE_NNP` on 7.1+; `CLONE_INTO_CGROUP` on 5.7+;
+//! `cgroup.kill` on 5.14+) or the fallback, and that the behaviour is the documented one
+//! for that mechanism.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use process_ext::os::linux::process::{features, kill_cgroup, ChildExt, CommandExt, KillOnDrop};
+use process_ext::os::unix::process::CommandExt as _;
+use process_ext::process::{Child, Command, Stdio};
+use process_ext_tests::{helper, kernel_at_least, not_applicable};
+use sys_linux::process::learnt;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The running kernel's own version, even under an emulated profile (which cannot hide
+/// what `clone3`'s argument struct may hold).
+fn real_kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    process_ext_tests::parse_kernel_version(&release).expect("kernel version") >= (major, minor)
+}
+
+/// The mechanism a `kill_on_drop` spawn on the vfork path must get here: the kernel's on
+/// 7.1+ when children are created with `clone3`, and for an unprivileged caller only with
+/// `no_new_privs`.
+fn expected_kill_on_drop(no_new_privs: bool) -> KillOnDrop {
+    if real_kernel_at_least(7, 1) && learnt::clone3_spawn() && (is_root() || no_new_privs) {
+        KillOnDrop::Kernel
+    } else {
+        KillOnDrop::Drop
+    }
+}
+
+/// Whether `pid` names no process (not even a zombie) within `limit`.
+fn gone_within(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        // SAFETY: signal 0 only checks for existence.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether `pid` is dead within `limit`: gone, or a zombie (an orphan waits for its new
+/// parent, which may be an init that never reaps, to collect it).
+fn dead_within(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let (_, after_name) = stat.rsplit_once(')')?;
+                after_name.split_whitespace().next().map(str::to_owned)
+            });
+        if state.is_none_or(|state| state == "Z") {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn sleeper(kill_on_drop: bool) -> Child {
+    Command::new(helper())
+        .args(["sleep", "100"])
+        .kill_on_drop(kill_on_drop)
+        .spawn()
+        .expect("spawn the helper")
+}
+
+#[test]
+fn kill_on_drop_reports_the_kernels_mechanism() {
+    let child = sleeper(true);
+    assert_eq!(child.kill_on_drop(), Some(expected_kill_on_drop(false)));
+    assert_eq!(
+        features().clone_lifetime_flags,
+        Some(real_kernel_at_least(7, 1)).filter(|_| learnt::clone3_spawn()),
+        "what the first kill_on_drop spawn learnt"
+    );
+    drop(child);
+    assert_eq!(sleeper(false).kill_on_drop(), None, "not asked for");
+}
+
+#[test]
+fn kill_on_drop_children_that_need_fork_get_the_drop_fallback() {
+    let mut cmd = Command::new(helper());
+    cmd.args(["sleep", "100"]).kill_on_drop(true);
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    let child = cmd.spawn().unwrap();
+    assert_eq!(child.kill_on_drop(), Some(KillOnDrop::Drop));
+    let pid = child.id();
+    drop(child);
+    assert!(
+        gone_within(pid, Duration::ZERO),
+        "the Drop fallback kills and reaps at once"
+    );
+}
+
+#[test]
+fn dropping_the_only_handle_kills_the_child() {
+    let child = sleeper(true);
+    let pid = child.id();
+    let mechanism = child.kill_on_drop();
+    drop(child);
+    match mechanism {
+        // The kernel kills and reaps it on its own time, within moments.
+        Some(KillOnDrop::Kernel) => assert!(gone_within(pid, Duration::from_secs(10))),
+        // Drop sends SIGKILL and reaps before it returns.
+        _ => assert!(gone_within(pid, Duration::ZERO)),
+    }
+}
+
+#[test]
+fn the_child_lives_until_the_last_clone_of_its_pidfd_is_dropped() {
+    let child = sleeper(true);
+    let pid = child.id();
+    let mechanism = child.kill_on_drop();
+    let pidfd = match child.into_pidfd() {
+        Ok(pidfd) => pidfd,
+        Err(child) => {
+            // No pidfd from this kernel (before 5.2, or refused): the Child itself is the
+            // one handle.
+            assert_eq!(features().clone_pidfd, Some(false));
+            assert_eq!(mechanism, Some(KillOnDrop::Drop));
+            drop(child);
+            assert!(gone_within(pid, Duration::ZERO));
+            return;
+        }
+    };
+    let clone = pidfd.try_clone().unwrap();
+    drop(pidfd);
+    assert!(
+        !gone_within(pid, Duration::from_millis(200)),
+        "a clone is left"
+    );
+    drop(clone);
+    let limit = match mechanism {
+        Some(KillOnDrop::Kernel) => Duration::from_secs(10),
+        _ => Duration::ZERO,
+    };
+    assert!(gone_within(pid, limit), "the last handle is gone");
+}
+
+#[test]
+fn converting_the_pidfd_into_a_plain_fd_keeps_the_child_alive_under_the_drop_fallback() {
+    let child = sleeper(true);
+    let pid = child.id();
+    let mechanism = child.kill_on_drop();
+    let Ok(pidfd) = child.into_pidfd() else {
+        return not_applicable("no pidfds on this kernel");
+    };
+    let fd = std::os::fd::OwnedFd::from(pidfd);
+    match mechanism {
+        Some(KillOnDrop::Kernel) => {
+            // The open file is what the kernel counts: closing it kills.
+            assert!(!gone_within(pid, Duration::from_millis(100)));
+            drop(fd);
+            assert!(gone_within(pid, Duration::from_secs(10)));
+        }
+        _ => {
+            drop(fd);
+            assert!(!gone_within(pid, Duration::from_millis(100)), "cancelled");
+            // SAFETY: the child is unreaped (nobody waits for it), so the pid is still its.
+            assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+            let mut status = 0;
+            // SAFETY: as above.
+            let waited = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+            assert_eq!(waited, pid as libc::pid_t);
+        }
+    }
+}
+
+#[test]
+fn kill_on_drop_children_report_their_real_status() {
+    let mut child = Command::new(helper())
+        .args(["sleep", "0.05", "7"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert_eq!(child.try_wait().unwrap(), None);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert_eq!(child.try_wait().unwrap().map(|s| s.code()), Some(Some(7)));
+    child
+        .kill()
+        .expect("killing a waited-for child is Ok, as with std");
+
+    let mut child = Command::new(helper())
+        .args(["exit", "5"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let status = child.wait_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(5));
+
+    // Exited but not waited for: kill succeeds as with std, even though the kernel may
+    // have reaped it already.
+    let mut child = Command::new(helper())
+        .args(["exit", "3"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().expect("kill after exit");
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+
+    let child = Command::new(helper())
+        .args(["exit", "9"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    if let Ok(pidfd) = child.into_pidfd() {
+        if process_ext_tests::kernel_at_least(5, 4) {
+            assert_eq!(pidfd.wait().unwrap().code(), Some(9));
+        }
+    }
+}
+
+#[test]
+fn kill_on_drop_children_work_with_async_wait() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut child = Command::new(helper())
+        .args(["sleep", "0.05", "4"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let status = runtime.block_on(child.wait_async()).unwrap();
+    assert_eq!(status.code(), Some(4));
+}
+
+/// The first line the helper writes on stdout.
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.as_mut().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    line.trim().to_owned()
+}
+
+#[test]
+fn kill_on_drop_survives_the_parent_being_killed_only_with_the_kernels_mechanism() {
+    for nnp in [false, true] {
+        let mut parent = Command::new(helper())
+            .args(["kill-on-drop-parent", "100"])
+            .args(nnp.then_some("nnp"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = first_line(&mut parent);
+        let (pid, mechanism) = line.split_once(' ').expect("PID MECHANISM");
+        let grandchild: u32 = pid.parse().unwrap();
+        let expected = match expected_kill_on_drop(nnp) {
+            KillOnDrop::Kernel => "kernel",
+            _ => "drop",
+        };
+        assert_eq!(mechanism, expected, "nnp: {nnp}");
+        parent.kill().unwrap();
+        assert_eq!(parent.wait().unwrap().signal(), Some(libc::SIGKILL));
+        if mechanism == "kernel" {
+            assert!(
+                gone_within(grandchild, Duration::from_secs(10)),
+                "killed with its parent"
+            );
+        } else {
+            // Documented: the Drop fallback does not survive a crash.
+            assert!(
+                !gone_within(grandchild, Duration::from_millis(300)),
+                "orphaned, alive"
+            );
+            // SAFETY: the orphan is alive (checked above) and now init's child.
+            unsafe { libc::kill(grandchild as libc::pid_t, libc::SIGKILL) };
+            assert!(gone_within(grandchild, Duration::from_secs(10)));
+        }
+    }
+}
+
+#[test]
+fn no_new_privs_is_set_on_every_path() {
+    let status = Command::new(helper())
+        .arg("nnp")
+        .no_new_privs(true)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "vfork path");
+    let status = Command::new(helper()).arg("nnp").status().unwrap();
+    assert_eq!(status.code(), Some(0), "not asked for");
+    let mut cmd = Command::new(helper());
+    cmd.arg("nnp").no_new_privs(true);
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    assert_eq!(cmd.status().unwrap().code(), Some(1), "fork path");
+    let mut child = Command::new(helper())
+        .arg("nnp")
+        .no_new_privs(true)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert_eq!(child.kill_on_drop(), Some(expected_kill_on_drop(true)));
+    assert_eq!(child.wait().unwrap().code(), Some(1), "with kill_on_drop");
+}
+
+#[test]
+fn unprivileged_kill_on_drop_gets_the_kernels_mechanism_only_with_no_new_privs() {
+    if !is_root() {
+        return not_applicable("needs root to start an unprivileged helper");
+    }
+    let any_user = process_ext_tests::helper_for_any_user();
+    for nnp in [false, true] {
+        let mut parent = Command::new(any_user)
+            .args(["kill-on-drop-parent", "100"])
+            .args(nnp.then_some("nnp"))
+            .uid(65534)
+            .gid(65534)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = first_line(&mut parent);
+        let (pid, mechanism) = line.split_once(' ').expect("PID MECHANISM");
+        let kernel = real_kernel_at_least(7, 1) && learnt::clone3_spawn();
+        let expected = if kernel && nnp { "kernel" } else { "drop" };
+        assert_eq!(mechanism, expected, "unprivileged, nnp: {nnp}");
+        // The helper dies by SIGTERM's default action, without running destructors.
+        parent.terminate(Duration::from_secs(10)).unwrap();
+        let grandchild: u32 = pid.parse().unwrap();
+        if mechanism == "drop" {
+            // SAFETY: the orphan is alive and now init's child.
+            unsafe { libc::kill(grandchild as libc::pid_t, libc::SIGKILL) };
+        }
+        assert!(gone_within(grandchild, Duration::from_secs(10)));
+    }
+}
+
+#[test]
+fn parent_death_signal_reaches_the_child_when_its_parent_dies() {
+    let mut parent = Command::new(helper())
+        .args(["pdeathsig-parent", &libc::SIGKILL.to_string(), "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let grandchild: u32 = first_line(&mut parent).parse().unwrap();
+    assert!(!gone_within(grandchild, Duration::from_millis(100)));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    assert!(gone_within(grandchild, Duration::from_secs(10)));
+}
+
+#[test]
+fn parent_death_signal_comes_when_the_spawning_thread_exits() {
+    // The documented caveat: the kernel's "parent" is the thread that spawned the child.
+    let mut child = std::thread::spawn(|| {
+        Command::new(helper())
+            .args(["sleep", "100"])
+            .parent_death_signal(libc::SIGTERM)
+            .create_pidfd(true)
+            .spawn()
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    let status = child.wait_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGTERM));
+
+    // Spawned from a thread that lives on (this one): no signal.
+    let mut child = Command::new(helper())
+        .args(["sleep", "0.1"])
+        .parent_death_signal(libc::SIGTERM)
+        .spawn()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn terminate_ends_a_child_that_honours_sigterm_at_once() {
+    let mut child = sleeper(false);
+    let started = Instant::now();
+    let status = child.terminate(Duration::from_secs(30)).unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not wait out the grace"
+    );
+    assert_eq!(child.terminate(Duration::ZERO).unwrap(), status, "cached");
+}
+
+#[test]
+fn terminate_kills_a_child_that_ignores_sigterm_after_the_grace() {
+    for pidfd in [true, false] {
+        let mut child = Command::new(helper())
+            .args(["ignore-term", "100"])
+            .create_pidfd(pidfd)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert_eq!(first_line(&mut child), "ready");
+        let started = Instant::now();
+        let status = child.terminate(Duration::from_millis(300)).unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "pidfd: {pidfd}");
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn terminate_process_group_ends_the_whole_group_and_reaps_the_leader_last() {
+    let mut leader = Command::new(helper())
+        .args(["spawn-tree", "3", "100"])
+        .process_group(0)
+        .create_pidfd(true)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let members = tree_pids(&mut leader, 3);
+    let status = leader
+        .terminate_process_group(Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    for pid in members {
+        assert!(dead_within(pid, Duration::from_secs(10)), "member {pid}");
+    }
+
+    // A member that ignores SIGTERM gets the group's SIGKILL once the leader has gone.
+    let mut leader = Command::new(helper())
+        .args(["ignore-term", "100"])
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(first_line(&mut leader), "ready");
+    let status = leader
+        .terminate_process_group(Duration::from_millis(200))
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+
+    // No group of its own: the group cannot be signalled.
+    let mut child = sleeper(false);
+    let err = child.terminate_process_group(Duration::ZERO).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Reads the `count` pids and the `ready` line `spawn-tree` prints.
+fn tree_pids(child: &mut Child, count: usize) -> Vec<u32> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let pids = (0..count)
+        .map(|_| lines.next().unwrap().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    pids
+}
+
+/// A fresh cgroup v2 directory below this process's own cgroup, removed on drop; `None`
+/// when there is no writable cgroup v2 hierarchy.
+struct Cgroup {
+    path: PathBuf,
+}
+
+impl Cgroup {
+    fn new() -> Option<Cgroup> {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let mount = mountinfo.lines().find_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            (after.split(' ').next()? == "cgroup2").then(|| before.split(' ').nth(4))?
+        })?;
+        let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let own = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
+        let n = COUNT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("process-ext-test-{}-{n}", std::process::id());
+        let path = PathBuf::from(mount)
+            .join(own.trim_start_matches('/'))
+            .join(name);
+        std::fs::create_dir(&path).ok()?;
+        Some(Cgroup { path })
+    }
+
+    fn procs(&self) -> Vec<u32> {
+        std::fs::read_to_string(self.path.join("cgroup.procs"))
+            .unwrap()
+            .split_whitespace()
+            .map(|pid| pid.parse().unwrap())
+            .collect()
+    }
+
+    fn dir(&self) -> std::fs::File {
+        std::fs::File::open(&self.path).unwrap()
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+#[test]
+fn a_tree_spawned_into_a_cgroup_is_torn_down_with_nothing_left() {
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let clone3 = learnt::clone3_spawn();
+    let mut shell = Command::new(helper())
+        .args(["spawn-tree", "3", "100", "escape"])
+        .cgroup(cgroup.dir())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let expected = clone3 && real_kernel_at_least(5, 7);
+    assert_eq!(
+        learnt::clone_into_cgroup(),
+        Some(expected).filter(|_| clone3)
+    );
+    let mut members = tree_pids(&mut shell, 3);
+    members.push(shell.id());
+    let mut listed = cgroup.procs();
+    listed.sort_unstable();
+    members.sort_unstable();
+    assert_eq!(
+        listed, members,
+        "the helper and its three children, even the one in its own group"
+    );
+    kill_cgroup(cgroup.dir()).unwrap();
+    assert_eq!(cgroup.procs(), Vec::<u32>::new());
+    assert_eq!(shell.wait().unwrap().signal(), Some(libc::SIGKILL));
+    for pid in members {
+        assert!(dead_within(pid, Duration::from_secs(10)), "{pid} is dead");
+    }
+    assert!(kernel_at_least(5, 14) || !cgroup.path.join("cgroup.kill").exists());
+}
+
+#[test]
+fn cgroup_spawns_join_the_cgroup_on_the_fork_path_too() {
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let mut cmd = Command::new(helper());
+    cmd.args(["sleep", "100"]).cgroup(cgroup.dir());
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    let mut child = cmd.spawn().unwrap();
+    assert_eq!(cgroup.procs(), vec![child.id()]);
+    kill_cgroup(cgroup.dir()).unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
+
+#[test]
+fn spawning_into_a_directory_that_is_not_a_cgroup_fails() {
+    let dir = std::fs::File::open("/").unwrap();
+    let err = Command::new(helper())
+        .arg("true")
+        .cgroup(dir)
+        .spawn()
+        .unwrap_err();
+    // CLONE_INTO_CGROUP refuses the fd (EBADF); a child joining by itself finds no
+    // cgroup.procs there (ENOENT), or, where / is read-only, cannot create it (EROFS, EACCES).
+    let errno = err.raw_os_error();
+    if learnt::clone3_spawn() && real_kernel_at_least(5, 7) {
+        assert_eq!(errno, Some(libc::EBADF));
+    } else {
+        assert!(
+            matches!(errno, Some(libc::ENOENT | libc::EROFS | libc::EACCES)),
+            "{err}"
+        );
+    }
+}
