@@ -8,9 +8,10 @@
 //!   (dynamically linked: its loader dominates);
 //! - parent resident sizes of 8 MiB, 256 MiB and 1 GiB: a ballast buffer, every page
 //!   written, grown between groups and checked through `/proc/self/statm`;
-//! - variants: process-ext with and without a pidfd (its vfork-style path), std's default
-//!   spawn (glibc `posix_spawn`), std with a no-op `pre_exec` (std's fork path) and, with
-//!   `cargo +nightly bench --features nightly-std`, nightly std's `create_pidfd(true)`;
+//! - variants: process-ext with and without a pidfd (its vfork-style path), process-ext with
+//!   a pidfd and `kill_on_drop(true)`, std's default spawn (glibc `posix_spawn`), std with a
+//!   no-op `pre_exec` (std's fork path) and, with `cargo +nightly bench --features
+//!   nightly-std`, nightly std's `create_pidfd(true)`;
 //! - throughput: 8 threads spawning the tiny program concurrently, reported as wall time
 //!   per spawn.
 //!
@@ -18,6 +19,16 @@
 //! the variants criterion measured, the parent sizes, the load) beside criterion's estimates,
 //! in `target/criterion/spawn-run.json` ([`SpawnRun`]); `cargo xtask bench-report` turns them
 //! into the tables of `benches/results/spawn.md` and the chart `benches/results/spawn.svg`.
+//!
+//! Every iteration spawns the child, waits for it (its real status, checked to be 0) and
+//! drops it, so that `kill_on_drop` is measured doing the same work as the plain pidfd spawn
+//! beside it: the cost of the option itself, including what dropping a waited-for child
+//! does. Which [`KillOnDrop`] mechanism applied (`Kernel`, the kernel's
+//! `CLONE_PIDFD_AUTOKILL` on Linux 7.1+, or `Drop`, this library's `SIGKILL` and reap when
+//! the last handle goes) is printed and kept in the variant's label in the record, so that
+//! the report says it. (The kernel mechanism needs `clone3` and, for an unprivileged
+//! process, `no_new_privs`, which this benchmark does not set: run unprivileged on 7.1, it
+//! measures `Drop`.)
 
 #![cfg_attr(feature = "nightly-std", feature(linux_pidfd))]
 
@@ -28,12 +39,14 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use process_ext::os::linux::process::KillOnDrop;
 use process_ext_benches::{Group, Name, SpawnRun};
 
 const MIB: usize = 1 << 20;
 
-/// Warm-up and measurement time of every benchmark. With 22 benchmarks (26 on nightly)
-/// this keeps a full run at about two to three minutes.
+/// Warm-up and measurement time of every benchmark, unless criterion's `--warm-up-time` and
+/// `--measurement-time` say otherwise. With 27 benchmarks (32 on nightly) this keeps a full
+/// run at about three minutes.
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(4);
 
@@ -74,6 +87,8 @@ const SIZES: [Size; 3] = [
 enum Variant {
     /// process-ext with `create_pidfd(true)`: its vfork-style `clone3` path.
     PxPidfd,
+    /// [`Variant::PxPidfd`] plus `kill_on_drop(true)`.
+    PxKillOnDrop,
     /// process-ext without a pidfd.
     Px,
     /// std's default: glibc `posix_spawn`.
@@ -88,6 +103,7 @@ enum Variant {
 impl Variant {
     const ALL: &'static [Variant] = &[
         Variant::PxPidfd,
+        Variant::PxKillOnDrop,
         Variant::Px,
         Variant::StdDefault,
         Variant::StdPreExec,
@@ -99,6 +115,7 @@ impl Variant {
     fn id(self) -> &'static str {
         match self {
             Variant::PxPidfd => "process-ext-pidfd",
+            Variant::PxKillOnDrop => "process-ext-kill_on_drop",
             Variant::Px => "process-ext",
             Variant::StdDefault => "std-default",
             Variant::StdPreExec => "std-pre_exec",
@@ -107,26 +124,45 @@ impl Variant {
         }
     }
 
-    /// The name shown in the report's tables.
-    fn label(self) -> &'static str {
-        match self {
+    /// The name shown in the report's tables; `kill_on_drop` is the mechanism the
+    /// [`Variant::PxKillOnDrop`] children got, if the run measured them.
+    fn label(self, kill_on_drop: Option<KillOnDrop>) -> String {
+        let label = match self {
             Variant::PxPidfd => "process-ext pidfd",
+            Variant::PxKillOnDrop => {
+                return match kill_on_drop {
+                    Some(mechanism) => {
+                        format!("process-ext kill_on_drop (KillOnDrop::{mechanism:?})")
+                    }
+                    None => "process-ext kill_on_drop".to_owned(),
+                }
+            }
             Variant::Px => "process-ext",
             Variant::StdDefault => "std default",
             Variant::StdPreExec => "std pre_exec",
             #[cfg(feature = "nightly-std")]
             Variant::StdNightlyPidfd => "std nightly pidfd",
-        }
+        };
+        label.to_owned()
     }
 
     /// A prepared command for `program`, spawned again on every iteration.
     fn spawner(self, program: &Path) -> Spawner {
         match self {
-            Variant::PxPidfd | Variant::Px => {
+            Variant::PxPidfd | Variant::PxKillOnDrop | Variant::Px => {
                 use process_ext::os::linux::process::CommandExt as _;
+                let pidfd = self != Variant::Px;
+                let kill_on_drop = self == Variant::PxKillOnDrop;
                 let mut cmd = process_ext::process::Command::new(program);
-                cmd.create_pidfd(self == Variant::PxPidfd);
-                Spawner::ProcessExt(cmd, self == Variant::PxPidfd)
+                cmd.create_pidfd(pidfd);
+                if kill_on_drop {
+                    cmd.kill_on_drop(true);
+                }
+                Spawner::ProcessExt {
+                    cmd,
+                    pidfd,
+                    kill_on_drop,
+                }
             }
             Variant::StdDefault => Spawner::Std(std::process::Command::new(program)),
             Variant::StdPreExec => {
@@ -149,18 +185,23 @@ impl Variant {
 
 /// A command of one variant, ready to spawn.
 enum Spawner {
-    /// The command and whether it asks for a pidfd.
-    ProcessExt(process_ext::process::Command, bool),
+    /// The command, whether it asks for a pidfd and whether for `kill_on_drop`.
+    ProcessExt {
+        cmd: process_ext::process::Command,
+        pidfd: bool,
+        kill_on_drop: bool,
+    },
     Std(std::process::Command),
     #[cfg(feature = "nightly-std")]
     StdNightlyPidfd(std::process::Command),
 }
 
 impl Spawner {
-    /// Spawns the child, waits for it and checks that it exited with 0: one iteration.
+    /// Spawns the child, waits for it, checks that it exited with 0 and drops it: one
+    /// iteration.
     fn spawn_wait(&mut self) {
         let status = match self {
-            Spawner::ProcessExt(cmd, _) => cmd.spawn().and_then(|mut child| child.wait()),
+            Spawner::ProcessExt { cmd, .. } => cmd.spawn().and_then(|mut child| child.wait()),
             Spawner::Std(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
             #[cfg(feature = "nightly-std")]
             Spawner::StdNightlyPidfd(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
@@ -169,16 +210,28 @@ impl Spawner {
     }
 
     /// One spawn that also checks that a pidfd variant really got a pidfd, so that a
-    /// kernel fallback is never benchmarked under the pidfd label.
-    fn verify(&mut self) {
+    /// kernel fallback is never benchmarked under the pidfd label, and that a
+    /// `kill_on_drop` child is one; returns its [`KillOnDrop`] mechanism.
+    fn verify(&mut self) -> Option<KillOnDrop> {
         match self {
-            Spawner::ProcessExt(cmd, pidfd) => {
+            Spawner::ProcessExt {
+                cmd,
+                pidfd,
+                kill_on_drop,
+            } => {
                 use process_ext::os::linux::process::ChildExt as _;
                 let mut child = cmd.spawn().expect("process-ext spawn failed");
                 if *pidfd {
                     child.pidfd().expect("process-ext did not create a pidfd");
                 }
+                let mechanism = child.kill_on_drop();
+                assert_eq!(
+                    mechanism.is_some(),
+                    *kill_on_drop,
+                    "kill_on_drop({kill_on_drop}) spawned a child with {mechanism:?}"
+                );
                 check(child.wait());
+                mechanism
             }
             #[cfg(feature = "nightly-std")]
             Spawner::StdNightlyPidfd(cmd) => {
@@ -186,8 +239,12 @@ impl Spawner {
                 let mut child = cmd.spawn().expect("nightly std spawn failed");
                 child.pidfd().expect("nightly std did not create a pidfd");
                 check(child.wait());
+                None
             }
-            Spawner::Std(_) => self.spawn_wait(),
+            Spawner::Std(_) => {
+                self.spawn_wait();
+                None
+            }
         }
     }
 }
@@ -289,10 +346,12 @@ impl Ballast {
 }
 
 /// The groups of this process and the variants criterion measured in each, so that the
-/// report never shows a stale estimate from an earlier run.
+/// report never shows a stale estimate from an earlier run; and the mechanism the
+/// `kill_on_drop` children got, if any were measured.
 #[derive(Default)]
 struct Ran {
     groups: Vec<Group>,
+    kill_on_drop: Option<KillOnDrop>,
 }
 
 impl Ran {
@@ -316,14 +375,48 @@ impl Ran {
         self.groups.len() - 1
     }
 
-    /// Notes that criterion measured `variant` in the group at `index`.
-    fn measured(&mut self, index: usize, variant: Variant) {
+    /// Notes that criterion measured `variant` in the group at `index`, its children
+    /// spawned with the `kill_on_drop` mechanism `mechanism` (see [`Spawner::verify`]).
+    fn measured(&mut self, index: usize, variant: Variant, mechanism: Option<KillOnDrop>) {
         self.groups[index].measured.push(variant.id().to_owned());
+        let Some(mechanism) = mechanism else {
+            return;
+        };
+        match self.kill_on_drop {
+            None => {
+                println!(
+                    "kill_on_drop mechanism: KillOnDrop::{mechanism:?} ({})",
+                    describe(mechanism)
+                );
+                self.kill_on_drop = Some(mechanism);
+            }
+            // One label says it for the whole run: it must not change between groups.
+            Some(before) => assert_eq!(
+                before, mechanism,
+                "kill_on_drop children got KillOnDrop::{before:?}, then KillOnDrop::{mechanism:?}"
+            ),
+        }
     }
 }
 
+/// What the `kill_on_drop` mechanism `mechanism` does, for the benchmark's output.
+fn describe(mechanism: KillOnDrop) -> &'static str {
+    match mechanism {
+        KillOnDrop::Kernel => {
+            "the kernel's CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP: it kills the child when its \
+             pidfd's last reference goes, and reaps it"
+        }
+        KillOnDrop::Drop => {
+            "dropping the last handle sends SIGKILL and reaps; the kernel mechanism needs \
+             Linux 7.1, clone3 and, unprivileged, no_new_privs"
+        }
+        _ => "a mechanism this benchmark does not know",
+    }
+}
+
+/// The sampling of a group at `size` (its times are [`WARM_UP`] and [`MEASUREMENT`], set on
+/// the [`Criterion`] so that its command line can change them).
 fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, size: Size) {
-    group.warm_up_time(WARM_UP).measurement_time(MEASUREMENT);
     if size.bytes >= 1024 * MIB {
         // The fork path costs ~15 ms here: fewer samples of equal size keep it in budget.
         group.sample_size(20).sampling_mode(SamplingMode::Flat);
@@ -343,9 +436,9 @@ fn spawn_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) 
         let mut verified = false;
         group.bench_function(variant.id(), |b| {
             if !verified {
-                spawner.verify();
+                let mechanism = spawner.verify();
                 verified = true;
-                ran.measured(index, variant);
+                ran.measured(index, variant, mechanism);
             }
             b.iter(|| spawner.spawn_wait());
         });
@@ -365,9 +458,9 @@ fn throughput_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut 
         let mut recorded = false;
         group.bench_function(variant.id(), |b| {
             if !recorded {
-                variant.spawner(&program.path).verify();
+                let mechanism = variant.spawner(&program.path).verify();
                 recorded = true;
-                ran.measured(index, variant);
+                ran.measured(index, variant, mechanism);
             }
             b.iter_custom(|iters| concurrent_spawns(variant, &program.path, iters));
         });
@@ -442,7 +535,7 @@ fn record(
         load,
         variants: Variant::ALL
             .iter()
-            .map(|v| name(v.id(), v.label()))
+            .map(|v| name(v.id(), &v.label(ran.kill_on_drop)))
             .collect(),
         programs: programs.iter().map(|p| name(p.id, p.label)).collect(),
         sizes: rss
@@ -467,6 +560,8 @@ fn main() {
             .iter()
             .any(|a| ["--test", "--list", "--profile-time"].contains(&a.as_str()));
     let mut c = Criterion::default()
+        .warm_up_time(WARM_UP)
+        .measurement_time(MEASUREMENT)
         .output_directory(&criterion_dir())
         .configure_from_args();
 
@@ -503,6 +598,7 @@ fn main() {
     if !bench_mode {
         return;
     }
+    let ran_kill_on_drop = ran.kill_on_drop;
     let record = record(since, [load_at_start, load_average()], &programs, rss, ran);
     match record.write(&criterion_dir()) {
         Ok(path) => println!(
@@ -513,6 +609,9 @@ fn main() {
             "cannot record the run in {}: {e}",
             criterion_dir().display()
         ),
+    }
+    if let Some(mechanism) = ran_kill_on_drop {
+        println!("kill_on_drop mechanism of this run: KillOnDrop::{mechanism:?} (in its label)");
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
 }

@@ -8,12 +8,13 @@ use super::markdown::format_us;
 use super::summary::Summary;
 
 /// One colour per variant, in table order (the Dark2 palette).
-const COLORS: [RGBColor; 5] = [
+const COLORS: [RGBColor; 6] = [
     RGBColor(0x1b, 0x9e, 0x77),
     RGBColor(0x66, 0xa6, 0x1e),
     RGBColor(0x75, 0x70, 0xb3),
     RGBColor(0xd9, 0x5f, 0x02),
     RGBColor(0xe7, 0x29, 0x8a),
+    RGBColor(0xe6, 0xab, 0x02),
 ];
 
 /// The share of a column's width its bars take.

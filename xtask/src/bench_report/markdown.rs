@@ -1,5 +1,6 @@
 //! The tables of `benches/results/spawn.md`: medians per variant and column, the ratios
-//! issue 4 targets, and the throughput.
+//! issue 4 targets, the cost of options as ratios to the plain pidfd spawn, and the
+//! throughput.
 
 use std::fmt::Write as _;
 
@@ -55,6 +56,14 @@ const TARGETS: [Target; 3] = [
     },
 ];
 
+/// The variant the options of [`RELATIVE_TO_PIDFD`] are compared with.
+const PIDFD: &str = "process-ext-pidfd";
+
+/// Variants that are [`PIDFD`] plus an option: each gets a row of ratios to it, shown when
+/// the run has the variant. Its label says which mechanism applied (`kill_on_drop`:
+/// `KillOnDrop::Kernel` or `KillOnDrop::Drop`).
+const RELATIVE_TO_PIDFD: [&str; 1] = ["process-ext-kill_on_drop"];
+
 /// Formats µs: one decimal below 100, else whole, thousands separated by a space.
 pub fn format_us(us: f64) -> String {
     if us < 100.0 {
@@ -77,6 +86,7 @@ pub fn render(summary: &Summary) -> String {
     header(&mut md, summary);
     spawn_table(&mut md, summary);
     targets(&mut md, summary);
+    relative_to_pidfd(&mut md, summary);
     for throughput in &summary.throughput {
         let group = &throughput.group;
         let _ = writeln!(
@@ -160,5 +170,46 @@ fn targets(md: &mut String, summary: &Summary) {
             "| {} | {value} | {} | {verdict} |",
             target.name, target.goal
         );
+    }
+}
+
+/// The rows of [`RELATIVE_TO_PIDFD`] as ratios of their medians to [`PIDFD`]'s, column by
+/// column; nothing if the run has none of them.
+fn relative_to_pidfd(md: &mut String, summary: &Summary) {
+    let rows: Vec<_> = summary
+        .rows
+        .iter()
+        .filter(|(variant, _)| RELATIVE_TO_PIDFD.contains(&variant.id.as_str()))
+        .collect();
+    let Some((pidfd, base)) = summary.rows.iter().find(|(variant, _)| variant.id == PIDFD) else {
+        return;
+    };
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nOptions, ratio of medians to {} from this run (every iteration spawns, waits for \
+         and drops the child; `KillOnDrop::Kernel` is the kernel's `CLONE_PIDFD_AUTOKILL`, \
+         Linux 7.1+, `KillOnDrop::Drop` a `SIGKILL` and reap when the last handle is \
+         dropped):\n",
+        pidfd.label
+    );
+    md.push_str("| variant |");
+    for column in &summary.columns {
+        let _ = write!(md, " {} |", column.label);
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(summary.columns.len()));
+    md.push('\n');
+    for (variant, cells) in rows {
+        let _ = write!(md, "| {} |", variant.label);
+        for (cell, base) in cells.iter().zip(base) {
+            let text = cell
+                .zip(*base)
+                .map_or_else(|| "–".to_string(), |(n, d)| format!("{:.2}", n / d));
+            let _ = write!(md, " {text} |");
+        }
+        md.push('\n');
     }
 }

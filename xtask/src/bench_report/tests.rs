@@ -180,3 +180,56 @@ fn estimates_older_than_the_run_are_not_shown() {
     assert_eq!(summary.measured(), (0, 22));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn kill_on_drop_gets_a_row_and_ratios_to_the_pidfd_spawn() {
+    let dir = scratch("kill_on_drop");
+    let mut run = record(&|_, _| true);
+    let id = "process-ext-kill_on_drop";
+    let label = "process-ext kill_on_drop (KillOnDrop::Drop)";
+    run.variants.insert(
+        1,
+        Name {
+            id: id.into(),
+            label: label.into(),
+        },
+    );
+    for group in run.groups.iter_mut().filter(|g| g.threads.is_none()) {
+        group.variants.insert(1, id.into());
+        group.measured.insert(1, id.into());
+    }
+    write_criterion(&dir, &run);
+    let factors = [1.10, 1.0, 1.25, 1.01, 0.98];
+    let pidfd = medians();
+    let pidfd = pidfd.iter().filter(|(group, variant, _)| {
+        group.starts_with("spawn-") && *variant == "process-ext-pidfd"
+    });
+    for ((group, _, us), factor) in pidfd.zip(factors) {
+        let new = dir.join(group).join(id).join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        let estimates = format!(
+            r#"{{"mean":{{"point_estimate":1.0}},"median":{{"point_estimate":{}}}}}"#,
+            us * factor * 1000.0
+        );
+        std::fs::write(new.join("estimates.json"), estimates).unwrap();
+    }
+    let summary = Summary::collect(&dir, run).unwrap();
+    assert_eq!(summary.measured(), (27, 27));
+    let md = markdown::render(&summary);
+    // The medians, and the ratios in the order of the columns: tiny @ 8MiB, 256MiB, 1GiB,
+    // /bin/true @ 8MiB, 1GiB.
+    assert!(
+        md.contains(&format!("| {label} | 92.5 | 84.8 | 108 | 608 | 601 |")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("| {label} | 1.10 | 1.00 | 1.25 | 1.01 | 0.98 |")),
+        "{md}"
+    );
+    assert!(md.contains("ratio of medians to process-ext pidfd"), "{md}");
+    // Without the variant, the document is the committed one (no table of options).
+    assert!(!COMMITTED.contains("Options, ratio"));
+    let svg = chart::render(&summary).unwrap();
+    assert!(svg.contains(label), "{label} not in the chart");
+    let _ = std::fs::remove_dir_all(&dir);
+}
