@@ -1,22 +1,25 @@
 //! `supervise [--workers N] [--max-restarts N] [--grace SECS] [--for SECS] -- COMMAND...`
 //!
-//! Starts N workers running COMMAND, waits for any of them to exit with one `poll(2)` set of
-//! pidfds, restarts the ones that fail (up to `--max-restarts` times each), and on Ctrl-C
-//! (or SIGTERM, or after `--for SECS`) shuts down: SIGTERM to every worker through its
-//! pidfd, a grace period, then SIGKILL for the stragglers. Pidfds make every signal reach
-//! the right process even if a worker died and its pid was reused meanwhile.
+//! Starts N workers running COMMAND, waits for whichever exits first with one `WaitSet`
+//! (epoll over their pidfds), restarts the ones that fail (up to `--max-restarts` times
+//! each), and on Ctrl-C (or SIGTERM, or after `--for SECS`) shuts down: SIGTERM to every
+//! worker through its pidfd, a grace period, then SIGKILL for the stragglers. Pidfds make
+//! every signal reach the right process even if a worker died and its pid was reused
+//! meanwhile. The signal handler wakes the wait through a self-pipe the set also watches.
 //!
 //! ```text
 //! cargo run -p process-ext --example supervise -- --workers 3 --for 2 -- sh -c 'sleep 0.3; exit 1'
 //! ```
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use process_ext::os::linux::process::{ChildExt, CommandExt};
-use process_ext::process::{Child, Command, ExitStatus};
+use process_ext::os::linux::process::{ChildExt, CommandExt, WaitSet};
+use process_ext::os::unix::process::ChildExt as _;
+use process_ext::process::Command;
 
 struct Options {
     workers: usize,
@@ -26,12 +29,10 @@ struct Options {
     command: Vec<String>,
 }
 
-struct Worker {
-    child: Child,
-    restarts: u32,
-}
+/// The running workers, each with how many times it was restarted.
+type Workers = WaitSet<u32>;
 
-/// Write end of the self-pipe the signal handler wakes the poll loop with.
+/// Write end of the self-pipe the signal handler wakes the wait with.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_signal(_: libc::c_int) {
@@ -97,113 +98,107 @@ fn seconds(text: &str) -> Result<Duration, String> {
         .ok_or(format!("bad number of seconds {text:?}"))
 }
 
-fn start(options: &Options, restarts: u32) -> io::Result<Worker> {
+fn start(options: &Options, workers: &mut Workers, restarts: u32) -> io::Result<()> {
     let child = Command::new(&options.command[0])
         .args(&options.command[1..])
         .create_pidfd(true)
         .spawn()?;
-    let pidfd = child.pidfd()?;
-    println!("started worker {} ({pidfd:?})", child.id());
-    Ok(Worker { child, restarts })
+    match child.pidfd() {
+        Ok(pidfd) => println!("started worker {} ({pidfd:?})", child.id()),
+        Err(_) => println!("started worker {} (no pidfd on this kernel)", child.id()),
+    }
+    workers.insert(child, restarts)?;
+    Ok(())
 }
 
 fn supervise(options: &Options) -> io::Result<()> {
     let wake = self_pipe()?;
-    let mut workers: Vec<Worker> = (0..options.workers)
-        .map(|_| start(options, 0))
-        .collect::<io::Result<_>>()?;
+    let mut workers = Workers::new();
+    workers.wake_when_readable(&wake)?;
+    for _ in 0..options.workers {
+        start(options, &mut workers, 0)?;
+    }
     let deadline = options.run_for.map(|d| Instant::now() + d);
     loop {
         if workers.is_empty() {
             println!("all workers finished");
             return Ok(());
         }
-        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if timeout == Some(Duration::ZERO) {
-            println!("time is up: shutting down");
-            break;
-        }
-        let ready = poll(&wake, &workers, timeout)?;
-        if ready.wake {
-            println!("signal received: shutting down");
-            break;
-        }
-        for index in ready.exited.into_iter().rev() {
-            let mut worker = workers.swap_remove(index);
-            let status = worker.child.wait()?;
-            println!("worker {} exited: {status}", worker.child.id());
-            if !status.success() && worker.restarts < options.max_restarts {
-                workers.push(start(options, worker.restarts + 1)?);
+        let exited = match deadline {
+            None => workers.wait()?,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    println!("time is up: shutting down");
+                    break;
+                }
+                workers.wait_timeout(left)?
             }
+        };
+        match exited {
+            Some((child, restarts, status)) => {
+                println!("worker {} exited: {status}", child.id());
+                if !status.success() && restarts < options.max_restarts {
+                    start(options, &mut workers, restarts + 1)?;
+                }
+            }
+            // Woken by the self-pipe, or the deadline passed (seen at the top of the loop).
+            None if drain(&wake)? => {
+                println!("signal received: shutting down");
+                break;
+            }
+            None => {}
         }
     }
-    shut_down(workers, options.grace)
-}
-
-struct Ready {
-    wake: bool,
-    /// Indexes into the worker list, ascending.
-    exited: Vec<usize>,
-}
-
-/// One poll(2) over the self-pipe and every worker's pidfd.
-fn poll(wake: &OwnedFd, workers: &[Worker], timeout: Option<Duration>) -> io::Result<Ready> {
-    let mut fds = vec![pollfd(wake.as_raw_fd())];
-    for worker in workers {
-        fds.push(pollfd(worker.child.pidfd()?.as_raw_fd()));
-    }
-    let timeout_ms = timeout.map_or(-1, |t| t.as_millis().clamp(1, i32::MAX as u128) as i32);
-    // SAFETY: `fds` is a valid array of pollfd of the given length.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-    if n < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    Ok(Ready {
-        wake: fds[0].revents != 0,
-        exited: (1..fds.len())
-            .filter(|&i| fds[i].revents != 0)
-            .map(|i| i - 1)
-            .collect(),
-    })
-}
-
-fn pollfd(fd: libc::c_int) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
+    shut_down(workers, &wake, options.grace)
 }
 
 /// SIGTERM to everyone, a grace period, then SIGKILL; every worker is reaped.
-fn shut_down(workers: Vec<Worker>, grace: Duration) -> io::Result<()> {
-    for worker in &workers {
-        worker.child.pidfd()?.send_signal(libc::SIGTERM)?;
+fn shut_down(mut workers: Workers, wake: &File, grace: Duration) -> io::Result<()> {
+    for (child, _) in workers.iter() {
+        child.send_signal(libc::SIGTERM)?;
     }
     let deadline = Instant::now() + grace;
-    for mut worker in workers {
+    while !workers.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
-        let status: ExitStatus = match worker.child.wait_timeout(left)? {
-            Some(status) => status,
-            None => {
-                println!(
-                    "worker {} outlived the grace period: SIGKILL",
-                    worker.child.id()
-                );
-                worker.child.pidfd()?.kill()?;
-                worker.child.wait()?
-            }
-        };
-        println!("worker {} stopped: {status}", worker.child.id());
+        match workers.wait_timeout(left)? {
+            Some((child, _, status)) => println!("worker {} stopped: {status}", child.id()),
+            None if left.is_zero() => break,
+            // The grace period is not over: another signal changes nothing.
+            None => drop(drain(wake)?),
+        }
+    }
+    for (child, _) in workers.iter() {
+        println!("worker {} outlived the grace period: SIGKILL", child.id());
+        child.send_signal(libc::SIGKILL)?;
+    }
+    while !workers.is_empty() {
+        match workers.wait()? {
+            Some((child, _, status)) => println!("worker {} stopped: {status}", child.id()),
+            None => drop(drain(wake)?),
+        }
     }
     Ok(())
 }
 
-/// A non-blocking, close-on-exec pipe whose write end the SIGINT/SIGTERM handler writes to.
-fn self_pipe() -> io::Result<OwnedFd> {
+/// Reads the self-pipe empty; whether a signal had written to it.
+fn drain(mut wake: &File) -> io::Result<bool> {
+    let mut buf = [0; 64];
+    let mut signalled = false;
+    loop {
+        match wake.read(&mut buf) {
+            Ok(0) => return Ok(signalled),
+            Ok(_) => signalled = true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(signalled),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec pipe whose write end the SIGINT/SIGTERM handler writes
+/// to; returns the read end.
+fn self_pipe() -> io::Result<File> {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
@@ -222,5 +217,5 @@ fn self_pipe() -> io::Result<OwnedFd> {
         }
     }
     // SAFETY: the read end was just created and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fds[0]) })
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fds[0]) }))
 }

@@ -10,6 +10,10 @@
 //! - `syscalls`: the floor, one function per system call or ioctl with its one `unsafe`
 //!   block (the child's own errno-free calls aside).
 //! - [`fd`]: [`FileDesc`](fd::FileDesc), an owned file descriptor.
+//! - [`epoll`]: [`Epoll`](epoll::Epoll), the kernel's readiness set, for waiting on many
+//!   pidfds at once.
+//! - [`wait`]: `waitid(2)` and its exit statuses, and the timing of waits that cannot block
+//!   in the kernel ([`Backoff`](wait::Backoff)).
 //! - [`pidfd`]: the inner [`PidFd`](pidfd::PidFd): signal, wait and query a process through
 //!   a pidfd, and the one waiting loop every timed wait uses.
 //! - [`probe`]: what the running kernel has, each system call probed once and cached.
@@ -17,9 +21,11 @@
 //!   [`process::learnt`], what spawns taught us about the kernel.
 //! - [`features`]: both of those summed up in one report.
 //! - [`procfs`]: pids read from `/proc`, translated into the caller's pid namespace.
+//! - [`cgroup`]: killing everything in a cgroup v2 directory.
 //!
 //! Modules depend on each other in one direction only: `syscalls` and `cvt` at the bottom,
-//! then `fd`, `probe`, `procfs`, `wait`, then `pidfd`, then `process`, then `features`.
+//! then `fd`, `probe`, `procfs`, `wait`, then `epoll` and `pidfd`, then `process`, then
+//! `features`; `cgroup` stands beside `process`, over `pidfd`.
 //!
 //! # Where std keeps the same code
 //!
@@ -41,13 +47,17 @@
 //! | `process/handle.rs` | `sys/process/unix/unix.rs` (`Process`) |
 //! | `process/clone.rs`, `stack.rs`, `signals.rs`, `learnt.rs` | none: std forks or uses `posix_spawn` |
 //! | `probe.rs`, `features.rs` | none: std asks the kernel at each call |
+//! | `cgroup.rs` | none: std has no cgroup support |
+//! | `epoll.rs` | none: std waits on one pidfd at a time (`poll(2)`) |
 //!
 //! Only Linux is supported.
 
 #![cfg(target_os = "linux")]
 #![deny(missing_docs)]
 
+pub mod cgroup;
 pub mod cvt;
+pub mod epoll;
 pub mod fd;
 pub mod features;
 pub mod pidfd;
@@ -55,7 +65,7 @@ pub mod probe;
 pub mod process;
 pub mod procfs;
 mod syscalls;
-mod wait;
+pub mod wait;
 
 /// Borrows the inner (sys-layer) value of a wrapper, like std's `sys_common::AsInner`.
 pub trait AsInner<Inner: ?Sized> {

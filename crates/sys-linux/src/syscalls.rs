@@ -151,7 +151,7 @@ pub(crate) fn epoll_wait(
     Ok(n as usize)
 }
 
-/// One `struct epoll_event` as [`epoll_wait`] fills it in: the events that occurred and the
+/// One `struct epoll_event` as `epoll_wait(2)` fills it in: the events that occurred and the
 /// token the file was registered with. Public as [`crate::epoll::Event`].
 #[repr(transparent)]
 #[derive(Clone, Copy)]

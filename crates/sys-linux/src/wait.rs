@@ -1,4 +1,7 @@
-//! `waitid(2)` and the translation of its `siginfo_t` into std's [`ExitStatus`].
+//! `waitid(2)` and the translation of its `siginfo_t` into std's [`ExitStatus`], and the
+//! timing shared by every wait that cannot block in the kernel: [`Backoff`], the growing
+//! naps between checks, and [`timeout_ms`], a deadline as a `poll(2)`/`epoll_wait(2)`
+//! timeout.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -32,34 +35,65 @@ pub(crate) fn waitid(target: WaitTarget, options: libc::c_int) -> io::Result<Opt
     Ok(Some(status_from_siginfo(info.si_code, status)))
 }
 
-/// Sleeps at growing intervals (1 ms doubling to 50 ms) until a deadline: the way to wait
-/// for a process whose pidfd cannot be polled (Linux 5.2) or that has no pidfd.
-pub(crate) struct Backoff {
+/// Growing intervals (1 ms doubling to 50 ms) until a deadline: the way to wait for a
+/// process whose pidfd cannot be polled (Linux 5.2), that has no pidfd, or whose readable
+/// pidfd has nothing to reap yet (a ptracer holds it).
+#[derive(Debug)]
+pub struct Backoff {
     deadline: Option<Instant>,
     nap: Duration,
 }
 
 impl Backoff {
-    pub(crate) fn new(deadline: Option<Instant>) -> Backoff {
+    /// The first interval is 1 ms; `deadline` `None` means no limit.
+    pub fn new(deadline: Option<Instant>) -> Backoff {
         Backoff {
             deadline,
             nap: Duration::from_millis(1),
         }
     }
 
-    /// Sleeps for the next interval, cut short at the deadline; `false` once the deadline
-    /// has passed.
-    pub(crate) fn nap(&mut self) -> bool {
+    /// The next interval, cut short at the deadline, and doubles the one after (up to
+    /// 50 ms); `None` once the deadline has passed. For callers that wait for the interval
+    /// in a call of their own (such as `epoll_wait(2)`, which something else may end
+    /// early).
+    pub fn next_interval(&mut self) -> Option<Duration> {
         let left = match self.deadline {
             None => self.nap,
             Some(deadline) => deadline.saturating_duration_since(Instant::now()),
         };
         if left.is_zero() {
-            return false;
+            return None;
         }
-        std::thread::sleep(self.nap.min(left));
+        let interval = self.nap.min(left);
         self.nap = (self.nap * 2).min(Duration::from_millis(50));
-        true
+        Some(interval)
+    }
+
+    /// Sleeps for the [next interval](Self::next_interval); `false` once the deadline has
+    /// passed.
+    pub fn nap(&mut self) -> bool {
+        match self.next_interval() {
+            Some(interval) => {
+                std::thread::sleep(interval);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The time left until `deadline` in milliseconds, as `poll(2)` and `epoll_wait(2)` take it:
+/// -1 (no limit) for `None`, rounded up so that a wait never ends before the deadline and
+/// spins, capped at `c_int::MAX`.
+pub fn timeout_ms(deadline: Option<Instant>) -> libc::c_int {
+    match deadline {
+        None => -1,
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ms = left.as_nanos().div_ceil(1_000_000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
     }
 }
 

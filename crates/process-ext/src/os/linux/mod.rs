@@ -3,3 +3,4 @@
 #[cfg(feature = "tokio")]
 mod async_wait;
 pub mod process;
+mod wait_set;

@@ -61,6 +61,7 @@ pub use sys_linux::features::{features, Features};
 pub use sys_linux::pidfd::PidFdInfo;
 pub use sys_linux::process::KillOnDrop;
 
+pub use super::wait_set::{InsertError, WaitSet};
 pub use crate::pidfd::PidFd;
 
 use sys_linux::{AsInner, AsInnerMut};
