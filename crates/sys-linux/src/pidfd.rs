@@ -344,12 +344,6 @@ impl PidFd {
         Ok(())
     }
 
-    /// Whether dropping this pidfd and its clones runs an action (see
-    /// [`on_last_drop`](Self::on_last_drop)).
-    pub fn acts_on_last_drop(&self) -> bool {
-        self.last_handle.is_some()
-    }
-
     /// The fd alone: the last-drop action is cancelled if this was the last handle with it.
     fn into_fd(mut self) -> FileDesc {
         if let Some(mut last) = self.last_handle.take().and_then(Arc::into_inner) {

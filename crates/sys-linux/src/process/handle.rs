@@ -297,7 +297,7 @@ impl<P: AsInner<PidFd>> Process<P> {
 
 impl<P: AsInner<PidFd>> Drop for Process<P> {
     /// Kills and reaps a `kill_on_drop` child (`KillOnDrop::Drop`) that has no pidfd; with
-    /// one, the pidfd does it once its last clone is gone (see [`kill_and_reap`]).
+    /// one, the pidfd does it once its last clone is gone (see `kill_and_reap`).
     fn drop(&mut self) {
         if self.kill_on_drop == Some(KillOnDrop::Drop)
             && self.pidfd.is_none()
