@@ -346,11 +346,11 @@ impl Command {
                 flags |= libc::CLONE_PIDFD as u64;
             }
             let arg = ptr::from_mut(&mut plan).cast::<c_void>();
+            let entry = child::child_main;
             // SAFETY: the child runs `child_main` on `stack`, which only reads the plan,
             // writes its report slot and makes raw syscalls (see child.rs); this thread is
             // suspended meanwhile and all signals are blocked.
-            let cloned =
-                unsafe { clone::clone3(child::child_main, stack, flags, cgroup, arg, pidfd_slot) };
+            let cloned = unsafe { clone::clone3(entry, stack, flags, cgroup, arg, pidfd_slot) };
             let err = match cloned {
                 Ok(pid) => {
                     if extras & LIFETIME_FLAGS != 0 || autokill_refused {
