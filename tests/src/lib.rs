@@ -629,6 +629,66 @@ pub fn in_own_process(test: &str, envs: &[(&str, &str)], limit: Duration) -> boo
     }
 }
 
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): what a wait running on
+/// it spends, unaffected by other tests' threads.
+///
+/// # Panics
+///
+/// Panics if `clock_gettime` fails.
+pub fn thread_cpu_time() -> Duration {
+    // SAFETY: an all-zero timespec is valid, and clock_gettime writes into it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime: {}", io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Attaches the helper's `ptrace-hold` to `child` (which must not have exited yet) for
+/// `secs` seconds and returns the tracer once it has seized the child. Until the tracer
+/// goes, an exited child's pidfd is readable but nothing can be reaped.
+///
+/// Where ptrace is refused (Yama, a seccomp policy) it reports [`not_applicable`], kills and
+/// reaps `child`, and returns `None`.
+///
+/// # Panics
+///
+/// Panics if the tracer fails for another reason, or if `child` exited before it came.
+pub fn hold_with_tracer(
+    child: &mut process_ext::process::Child,
+    secs: &str,
+) -> Option<std::process::Child> {
+    use std::io::{BufRead, BufReader};
+    let mut tracer = std::process::Command::new(helper())
+        .args(["ptrace-hold", &child.id().to_string(), secs])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the tracer");
+    let mut line = String::new();
+    BufReader::new(tracer.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read the tracer's answer");
+    if line.trim() == "seized" {
+        return Some(tracer);
+    }
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "the child exited before the tracer came"
+    );
+    let out = tracer.wait_with_output().expect("wait for the tracer");
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        why.contains("Operation not permitted"),
+        "tracer failed: {why}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    not_applicable("ptrace is not permitted here (Yama or a seccomp policy)");
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_stat;

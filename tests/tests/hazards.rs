@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::hint::black_box;
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use process_ext::os::linux::process::{ChildExt as _, CommandExt as _, PidFd};
 use process_ext_tests::{
-    helper, helper_for_any_user, in_own_process, kernel_at_least, not_applicable, TempDir,
+    helper, helper_for_any_user, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
+    thread_cpu_time, TempDir,
 };
 
 /// How long a scenario in a process of its own may take before it counts as hung.
@@ -623,52 +624,15 @@ fn enoexec_is_retried_with_the_shell_where_std_does() {
     }
 }
 
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    // SAFETY: an all-zero timespec is valid, and clock_gettime writes into it.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: `ts` is a valid timespec.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
-        0
-    );
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Starts a child that exits after 0.5 s and a tracer that holds it until 1.2 s: until the
 /// tracer goes, the exited child's pidfd is readable but nothing can be reaped.
 fn traced_child(with_pidfd: bool) -> Option<(process_ext::process::Child, std::process::Child)> {
-    let child = process_ext::process::Command::new(helper())
+    let mut child = process_ext::process::Command::new(helper())
         .args(["sleep", "0.5"])
         .create_pidfd(with_pidfd)
         .spawn()
         .unwrap();
-    let mut tracer = std::process::Command::new(helper())
-        .args(["ptrace-hold", &child.id().to_string(), "1.2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(tracer.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    if line.trim() != "seized" {
-        let mut child = child;
-        assert_eq!(
-            child.try_wait().unwrap(),
-            None,
-            "the child exited before the tracer came"
-        );
-        let out = tracer.wait_with_output().unwrap();
-        let why = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            why.contains("Operation not permitted"),
-            "tracer failed: {why}"
-        );
-        not_applicable("ptrace is not permitted here (Yama or a seccomp policy)");
-        return None;
-    }
+    let tracer = hold_with_tracer(&mut child, "1.2")?;
     Some((child, tracer))
 }
 

@@ -4,7 +4,7 @@
 //! waiting spin; ten thousand children in one set, each exit costing the same as in a set
 //! of a thousand.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -13,7 +13,8 @@ use process_ext::os::linux::process::{features, ChildExt, CommandExt as _, WaitS
 use process_ext::os::unix::process::ChildExt as _;
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::{
-    helper, in_own_process, kernel_at_least, not_applicable, parse_kernel_version,
+    helper, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
+    parse_kernel_version, thread_cpu_time,
 };
 
 fn spawn(args: &[&str], pidfd: bool) -> Child {
@@ -42,16 +43,6 @@ fn mechanism() -> &'static str {
         (false, true) => "checks at intervals (5.2: pidfds cannot be polled)",
         (false, false) => "checks at intervals (no pidfds before 5.2)",
     }
-}
-
-/// CPU time this thread has used (other tests run in other threads meanwhile).
-fn thread_cpu_time() -> Duration {
-    // SAFETY: an all-zero timespec is valid, and clock_gettime writes into it.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: `ts` is a valid timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Drains `set`, returning the values in the order they came and their exit codes.
@@ -283,35 +274,8 @@ fn an_insert_that_fails_gives_the_child_back() {
 /// A child that exits after 0.5 s and a tracer that holds it until 1.5 s: meanwhile the
 /// exited child's pidfd is readable but it cannot be reaped. `None` when ptrace is refused.
 fn traced_child() -> Option<(Child, std::process::Child)> {
-    let child = spawn(&["sleep", "0.5", "8"], true);
-    let mut tracer = std::process::Command::new(helper())
-        .args(["ptrace-hold", &child.id().to_string(), "1.5"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(tracer.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    if line.trim() != "seized" {
-        let mut child = child;
-        assert_eq!(
-            child.try_wait().unwrap(),
-            None,
-            "the child exited before the tracer came"
-        );
-        let out = tracer.wait_with_output().unwrap();
-        let why = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            why.contains("Operation not permitted"),
-            "tracer failed: {why}"
-        );
-        child.kill().unwrap();
-        child.wait().unwrap();
-        not_applicable("ptrace is not permitted here (Yama or a seccomp policy)");
-        return None;
-    }
+    let mut child = spawn(&["sleep", "0.5", "8"], true);
+    let tracer = hold_with_tracer(&mut child, "1.5")?;
     Some((child, tracer))
 }
 
