@@ -245,6 +245,16 @@ impl Command {
         })
     }
 
+    /// The pid a child of ours must see as its parent once its death signal is set (see
+    /// `child::set_death_signal`): ours. 0 without a death signal, which spares the spawn a
+    /// `getpid(2)`.
+    fn death_signal_parent(&self) -> libc::pid_t {
+        match self.death_signal {
+            0 => 0,
+            _ => std::process::id() as libc::pid_t,
+        }
+    }
+
     /// Whether the child gets a pidfd: asked for, or needed by `kill_on_drop`.
     fn wants_pidfd(&self) -> bool {
         self.create_pidfd || self.kill_on_drop
@@ -279,7 +289,6 @@ impl Command {
     ) -> io::Result<Created> {
         let blocked = BlockedSignals::new()?;
         let mask = blocked.previous;
-        let parent = std::process::id() as libc::pid_t;
         let mut pidfd_slot: c_int = -1;
         let mut result = None;
         #[cfg(target_arch = "x86_64")]
@@ -294,6 +303,7 @@ impl Command {
                     mask,
                     handlers_cleared: false,
                 };
+                let parent = self.death_signal_parent();
                 let mut plan = self.plan(prepared, stdio, signals, 0, parent);
                 let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
                 let arg = ptr::from_mut(&mut plan).cast::<c_void>();
@@ -330,7 +340,7 @@ impl Command {
         mask: u64,
         pidfd_slot: &mut c_int,
     ) -> io::Result<Option<(libc::pid_t, c_int, u64)>> {
-        let parent = std::process::id() as libc::pid_t;
+        let parent = self.death_signal_parent();
         let cgroup = self.cgroup.as_ref().map_or(-1, |dir| dir.as_raw_fd());
         let mut extras = self.clone3_extras();
         let mut autokill_refused = false;
@@ -403,7 +413,7 @@ impl Command {
         let want_pidfd = self.wants_pidfd();
         let (ours, theirs) = seqpacket_pair()?;
         let report = theirs.as_raw_fd();
-        let parent = std::process::id() as libc::pid_t;
+        let parent = self.death_signal_parent();
         let mut plan = self.plan(prepared, stdio, Signals::Inherited, 0, parent);
         // SAFETY: the child runs only `fork_child`, which makes raw syscalls (and the user's
         // closures, under their own contract) and never returns into our code (a
