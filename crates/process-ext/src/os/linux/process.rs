@@ -319,7 +319,9 @@ pub trait CommandExt: Sealed {
     ///   background reaper). Nothing happens if this process dies without running
     ///   destructors (a crash, `SIGKILL`, [`std::process::exit`]); add
     ///   [`parent_death_signal`](Self::parent_death_signal) for those. Converting the last
-    ///   handle into a raw fd or an [`OwnedFd`] cancels it.
+    ///   handle into a raw fd or an [`OwnedFd`] cancels it. The fallback keeps one more fd
+    ///   per child (a duplicate of its pidfd, to kill and reap it with once the handles are
+    ///   gone), so count two against `RLIMIT_NOFILE` for each such child.
     ///
     /// The kernel mechanism is used when the child is created with `clone3`, that is, not
     /// for commands that need `fork` (`pre_exec`, `uid`, `gid`) and not where a seccomp
