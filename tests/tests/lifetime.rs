@@ -201,7 +201,7 @@ fn converting_the_pidfd_into_a_plain_fd_keeps_the_child_alive_under_the_drop_fal
 #[test]
 fn kill_on_drop_children_report_their_real_status() {
     let mut child = Command::new(helper())
-        .args(["sleep", "0.05", "7"])
+        .args(["sleep", "0.5", "7"])
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -227,7 +227,7 @@ fn kill_on_drop_children_report_their_real_status() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(dead_within(child.id(), Duration::from_secs(10)));
     child.kill().expect("kill after exit");
     assert_eq!(child.wait().unwrap().code(), Some(3));
 

@@ -118,12 +118,19 @@ fn setsid_after_a_new_process_group_fails_like_std() {
 fn jail() -> (TempDir, PathBuf) {
     let dir = TempDir::new("chroot-jail");
     let mut probe = process_ext::process::Command::new(helper())
-        .args(["sleep", "5"])
+        .args(["ignore-term", "5"])
+        .stdout(process_ext::process::Stdio::piped())
         .create_pidfd(true)
         .spawn()
         .unwrap();
-    // The dynamic loader has mapped everything once the helper sleeps; give it a moment.
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The dynamic loader has mapped everything once the helper's `main` prints.
+    let mut ready = String::new();
+    io::BufRead::read_line(
+        &mut io::BufReader::new(probe.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", proc_pid(&probe))).unwrap();
     probe.kill().unwrap();
     probe.wait().unwrap();

@@ -275,7 +275,7 @@ fn try_clone_and_debug() {
 /// Readiness without tokio: a pidfd in an epoll set becomes readable when the child exits.
 #[test]
 fn epoll_readiness_is_runtime_neutral() {
-    let Some((_child, pidfd)) = child_pidfd(&["sleep", "0.05"]) else {
+    let Some((_child, pidfd)) = child_pidfd(&["sleep", "0.5"]) else {
         return assert!(!kernel_at_least(5, 2));
     };
     if !kernel_at_least(5, 3) {

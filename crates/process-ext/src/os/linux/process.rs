@@ -168,18 +168,22 @@ pub trait ChildExt: Sealed {
     /// [`Child::kill`] and [`ChildExt::wait_timeout`] do.
     ///
     /// ```
+    /// use std::io::{BufRead, BufReader};
     /// use std::time::Duration;
     /// use process_ext::os::linux::process::{ChildExt, CommandExt};
     /// use process_ext::os::unix::process::ExitStatusExt;
-    /// use process_ext::process::Command;
+    /// use process_ext::process::{Command, Stdio};
     ///
     /// # fn main() -> std::io::Result<()> {
     /// // A child that ignores SIGTERM is killed once the grace period is over.
     /// let mut child = Command::new("sh")
-    ///     .args(["-c", "trap '' TERM; sleep 100"])
+    ///     .args(["-c", "trap '' TERM; echo ready; sleep 100"])
+    ///     .stdout(Stdio::piped())
     ///     .create_pidfd(true)
     ///     .spawn()?;
-    /// # std::thread::sleep(Duration::from_millis(100));
+    /// // Once it says so, the shell ignores SIGTERM.
+    /// let mut line = String::new();
+    /// BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
     /// let status = child.terminate(Duration::from_millis(200))?;
     /// assert_eq!(status.signal(), Some(9));
     /// # Ok(())
