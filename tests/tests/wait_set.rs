@@ -54,11 +54,13 @@ fn drain<T>(set: &mut WaitSet<T>) -> Vec<(T, Option<i32>)> {
     out
 }
 
-/// Three children sleeping 1.0, 0.6 and 0.2 s (spawned in that order) come out shortest
-/// first, each with its own exit code and value, then the empty set gives `None`.
+/// Three children sleeping 1.6, 1.0 and 0.4 s (spawned in that order) come out shortest
+/// first, each with its own exit code and value, then the empty set gives `None`. Their
+/// exits are 0.6 s apart, room for a spawn under TCG on a loaded host (tens to hundreds of
+/// ms) and for a check at intervals (at most 50 ms late).
 fn assert_exit_order(pidfd: bool) {
     let mut set = WaitSet::new();
-    for (name, secs, code) in [("a", "1.0", "3"), ("b", "0.6", "4"), ("c", "0.2", "5")] {
+    for (name, secs, code) in [("a", "1.6", "3"), ("b", "1.0", "4"), ("c", "0.4", "5")] {
         set.insert(spawn(&["sleep", secs, code], pidfd), name)
             .unwrap();
     }
@@ -90,9 +92,9 @@ fn children_without_a_pidfd_are_checked_at_intervals() {
 
     // Both kinds in one set.
     let mut set = WaitSet::new();
-    set.insert(spawn(&["sleep", "0.6", "6"], true), "with")
+    set.insert(spawn(&["sleep", "1.0", "6"], true), "with")
         .unwrap();
-    set.insert(spawn(&["sleep", "0.2", "7"], false), "without")
+    set.insert(spawn(&["sleep", "0.4", "7"], false), "without")
         .unwrap();
     assert_eq!(set.polled_len(), 1 + expected_polled(1, true));
     assert_eq!(drain(&mut set), [("without", Some(7)), ("with", Some(6))]);
