@@ -138,9 +138,10 @@ fn exit_program_image() -> Vec<u8> {
         // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
         image.extend_from_slice(&half.to_le_bytes());
     }
-    image.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
-    image.extend_from_slice(&5u32.to_le_bytes()); // p_flags: PF_R | PF_X
-                                                  // p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+    // The program header. p_type: PT_LOAD; p_flags: PF_R | PF_X; then p_offset, p_vaddr,
+    // p_paddr, p_filesz, p_memsz, p_align.
+    image.extend_from_slice(&1u32.to_le_bytes());
+    image.extend_from_slice(&5u32.to_le_bytes());
     for word in [0, BASE, BASE, size, size, 0x1000] {
         image.extend_from_slice(&word.to_le_bytes());
     }
