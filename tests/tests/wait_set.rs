@@ -346,7 +346,7 @@ fn under_tcg() -> bool {
 /// How many children the big tests put in one set. Each spawn copies the parent's fd table,
 /// which holds a pidfd for every child already in the set, so filling a set costs O(n²):
 /// here about 0.25 ms per spawn plus 0.1 µs per open fd; under [TCG](under_tcg), 8 ms plus
-/// 0.7 µs per fd, 1 to 3 minutes for the whole set (56 to 171 s measured).
+/// 0.7 µs per fd, up to 3 minutes for the whole set (46 to 171 s measured).
 const MANY: usize = 10_000;
 
 /// What draining a set of exited children measured: wall times, and the CPU time the
