@@ -350,15 +350,24 @@ fn flock(file: &File, operation: libc::c_int) -> io::Result<()> {
 /// until then `execve` of the file fails with `ETXTBSY`; once the last such descriptor is
 /// closed the file stays executable, as nothing opens it for writing again.
 fn wait_until_executable(path: &Path, args: &[&str]) {
+    match while_text_busy(|| std::process::Command::new(path).args(args).status()) {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("{} {args:?} failed: {status}", path.display()),
+        Err(err) => panic!("cannot run {}: {err}", path.display()),
+    }
+}
+
+/// Runs `spawn` again while it fails with `ETXTBSY` (for up to 30 s): the program it runs
+/// was freshly written, and a child forked by another thread meanwhile may still hold the
+/// descriptor it was written through (see [`wait_until_executable`]).
+pub fn while_text_busy<T>(mut spawn: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match std::process::Command::new(path).args(args).status() {
-            Ok(status) if status.success() => return,
-            Ok(status) => panic!("{} {args:?} failed: {status}", path.display()),
+        match spawn() {
             Err(err) if err.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(err) => panic!("cannot run {}: {err}", path.display()),
+            other => return other,
         }
     }
 }

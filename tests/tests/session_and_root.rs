@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use process_ext::os::linux::process::CommandExt as _;
-use process_ext_tests::{helper, not_applicable, TempDir};
+use process_ext_tests::{helper, not_applicable, while_text_busy, TempDir};
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -219,9 +219,10 @@ fn chroot_runs_the_child_inside_the_new_root_like_std() {
     }
     let (dir, program) = jail();
     for cwd in [None, Some("/inside")] {
-        let theirs = std_chrooted(dir.path(), cwd.unwrap_or("/"), &program)
-            .output()
-            .unwrap();
+        // The jail's copies were just written: wait until no forked child holds them open.
+        let theirs =
+            while_text_busy(|| std_chrooted(dir.path(), cwd.unwrap_or("/"), &program).output())
+                .unwrap();
         let mut ext = process_ext::process::Command::new(&program);
         ext.arg("cwd").chroot(dir.path());
         if let Some(cwd) = cwd {
