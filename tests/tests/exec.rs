@@ -13,6 +13,7 @@
 //! expected error instead of replacing the process.
 
 use std::io::{self, ErrorKind};
+use std::path::Path;
 use std::process::ExitCode;
 
 use process_ext_tests::{helper, TempDir};
@@ -48,6 +49,20 @@ macro_rules! scenario_command {
             "pid" => {
                 cmd.arg("pid");
             }
+            // A closure's change to the environment reaches the program when the command
+            // has no environment of its own (std then passes the environment as it is at
+            // exec time), and the PATH it sets steers the lookup.
+            "closure-env" => {
+                cmd = $($process)::+::Command::new("exec-helper-link");
+                cmd.args(["env", "EXEC_CLOSURE_MARK"]);
+                // SAFETY: the closure only calls setenv, in this very process.
+                unsafe { cmd.pre_exec(set_closure_env) };
+            }
+            "closure-env-own" => {
+                cmd.args(["env", "EXEC_CLOSURE_MARK"]).env("OWN", "1");
+                // SAFETY: as above.
+                unsafe { cmd.pre_exec(set_closure_env) };
+            }
             other => {
                 eprintln!("unknown exec scenario {other:?}");
                 std::process::exit(UNKNOWN_MODE);
@@ -56,6 +71,25 @@ macro_rules! scenario_command {
         cmd
     }};
 }
+
+/// A `pre_exec` closure: sets `EXEC_CLOSURE_MARK`, and `PATH` to the directory in
+/// [`LINK_DIR_ENV`] (where the driver linked the helper as `exec-helper-link`).
+fn set_closure_env() -> io::Result<()> {
+    let dir = std::env::var_os(LINK_DIR_ENV).unwrap_or_default();
+    let dir = std::ffi::CString::new(dir.into_encoded_bytes()).map_err(io::Error::other)?;
+    // SAFETY: NUL-terminated strings, in a process with one thread.
+    let rc = unsafe {
+        libc::setenv(c"EXEC_CLOSURE_MARK".as_ptr(), c"from-closure".as_ptr(), 1)
+            | libc::setenv(c"PATH".as_ptr(), dir.as_ptr(), 1)
+    };
+    match rc {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Environment variable naming the directory where the driver linked the helper.
+const LINK_DIR_ENV: &str = "PROCESS_EXT_EXEC_LINK_DIR";
 
 /// The re-run: replaces itself with the helper as the scenario says.
 fn child_main(mode: &str) -> ExitCode {
@@ -86,11 +120,12 @@ fn child_main(mode: &str) -> ExitCode {
 
 /// Runs this binary again in `mode` and returns (exit code, stdout, stderr,
 /// pid of the re-run).
-fn rerun(mode: &str) -> (Option<i32>, String, String, u32) {
+fn rerun(mode: &str, envs: &[(&str, &Path)]) -> (Option<i32>, String, String, u32) {
     let exe = std::env::current_exe()
         .unwrap_or_else(|err| panic!("cannot determine the test executable: {err}"));
     let child = std::process::Command::new(exe)
         .env(MODE_ENV, mode)
+        .envs(envs.iter().copied())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -114,7 +149,7 @@ fn check_successful_exec(which: &str) {
     let me = std::process::id();
     for scenario in ["args", "env", "pid"] {
         let mode = format!("{which}:{scenario}");
-        let (code, stdout, stderr, pid) = rerun(&mode);
+        let (code, stdout, stderr, pid) = rerun(&mode, &[]);
         let expected = match scenario {
             "args" => "exec-arg0\nargs\nx y\n".to_string(),
             "env" => "EXEC_MARK=yes\n".to_string(),
@@ -164,12 +199,55 @@ macro_rules! check_failed_exec {
         let err = $($process)::+::Command::new(helper()).arg("a\0b").exec();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, concat!($which, ": NUL in argument: {}"), err);
         println!(concat!("ok: ", $which, ": exec with a NUL byte fails"));
+
+        // A failing pre_exec closure's error comes back as it is.
+        let mut cmd = $($process)::+::Command::new(helper());
+        // SAFETY: the closure only returns an error.
+        let err = unsafe { cmd.pre_exec(|| Err(io::Error::other("closure failed"))) }.exec();
+        assert_eq!((err.kind(), err.to_string()), (ErrorKind::Other, "closure failed".into()), $which);
+        let mut cmd = $($process)::+::Command::new(helper());
+        // SAFETY: as above.
+        let err = unsafe { cmd.pre_exec(|| Err(io::Error::from_raw_os_error(libc::EXDEV))) }.exec();
+        assert_error(&err, ErrorKind::CrossesDevices, Some(libc::EXDEV), concat!($which, ": closure errno"));
+        println!(concat!("ok: ", $which, ": a failing pre_exec closure's error is returned"));
+
+        // A panicking one unwinds out of exec(), in this process.
+        let mut cmd = $($process)::+::Command::new(helper());
+        // SAFETY: the closure only panics.
+        unsafe { cmd.pre_exec(|| std::panic::panic_any("closure panicked")) };
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd.exec()));
+        let payload = unwound.expect_err(concat!($which, ": exec returned instead of unwinding"));
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"closure panicked"), $which);
+        println!(concat!("ok: ", $which, ": a panicking pre_exec closure unwinds out of exec"));
     }};
+}
+
+/// Runs each closure scenario with both implementations: the same output, which shows
+/// whether the closure's variable reached the program.
+fn check_closure_environment() {
+    let dir = TempDir::new("exec-link");
+    std::os::unix::fs::symlink(helper(), dir.path().join("exec-helper-link")).unwrap();
+    for (scenario, expected) in [("closure-env", "from-closure\n"), ("closure-env-own", "")] {
+        let outputs = ["std", "ext"].map(|which| {
+            let mode = format!("{which}:{scenario}");
+            let (code, stdout, stderr, _) = rerun(&mode, &[(LINK_DIR_ENV, dir.path())]);
+            (code, stdout, stderr)
+        });
+        let expected_code = if expected.is_empty() { 1 } else { 0 };
+        assert_eq!(outputs[1], outputs[0], "{scenario}: ext against std");
+        assert_eq!(
+            (outputs[1].0, outputs[1].1.as_str()),
+            (Some(expected_code), expected),
+            "{scenario}"
+        );
+        println!("ok: {scenario} matches std");
+    }
 }
 
 fn driver_main() -> ExitCode {
     check_successful_exec("std");
     check_successful_exec("ext");
+    check_closure_environment();
     check_failed_exec!("std", std::process, std::os::unix::process::CommandExt);
     check_failed_exec!(
         "ext",

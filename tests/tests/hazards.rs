@@ -282,6 +282,75 @@ fn panicking_pre_exec_aborts_the_child() {
     }
 }
 
+/// Spawns the helper with `lib` and a `pre_exec` closure that panics, capturing stderr.
+fn spawn_panicking(lib: Lib) -> io::Result<std::process::Output> {
+    match lib {
+        Lib::Std => {
+            use std::os::unix::process::CommandExt as _;
+            let mut cmd = std::process::Command::new(helper());
+            // SAFETY: the closure only panics.
+            unsafe { cmd.args(["exit", "0"]).pre_exec(|| panic!("boom")) }.output()
+        }
+        Lib::Ext => {
+            use process_ext::os::unix::process::CommandExt as _;
+            let mut cmd = process_ext::process::Command::new(helper());
+            // SAFETY: the closure only panics.
+            unsafe { cmd.args(["exit", "0"]).pre_exec(|| panic!("boom")) }.output()
+        }
+    }
+}
+
+/// A panicking `pre_exec` closure aborts the child at once, with std's message and without
+/// running the application's panic hook, so `spawn` cannot hang on a lock that hook takes:
+/// here the hook waits for a mutex another thread holds all along, and a third thread is
+/// inside that hook (holding std's hook lock) during the second round of spawns.
+#[test]
+fn panicking_pre_exec_never_waits_for_the_panic_hook() {
+    let name = "panicking_pre_exec_never_waits_for_the_panic_hook";
+    if !in_own_process(name, &[], LIMIT) {
+        return;
+    }
+    static HOOK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static IN_HOOK: AtomicBool = AtomicBool::new(false);
+    std::panic::set_hook(Box::new(|_| {
+        IN_HOOK.store(true, Ordering::SeqCst);
+        drop(HOOK_LOCK.lock());
+    }));
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = thread::spawn(move || {
+        let _guard = HOOK_LOCK.lock();
+        held_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+    });
+    held_rx.recv().unwrap();
+    let check = |round: &str| {
+        for lib in BOTH {
+            let out = spawn_panicking(lib).unwrap_or_else(|e| panic!("{lib:?}, {round}: {e}"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.signal(),
+                Some(libc::SIGABRT),
+                "{lib:?}, {round}: {stderr}"
+            );
+            assert!(
+                stderr.starts_with("aborting due to panic at") && stderr.ends_with(":\nboom\n"),
+                "{lib:?}, {round}: {stderr:?}"
+            );
+        }
+    };
+    check("hook blocked");
+    // A thread inside the hook holds std's lock of it until the mutex is released.
+    let panicking = thread::spawn(|| panic!("a panic whose hook waits"));
+    while !IN_HOOK.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(1));
+    }
+    check("another thread in the hook");
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert!(panicking.join().is_err());
+}
+
 /// The parent runs with fds 0, 1 and 2 closed, so the fds a spawn creates (pipes, sockets,
 /// `/dev/null`) land there unless moved: a missing program must still be reported, on
 /// both paths, with and without a pidfd.

@@ -776,3 +776,307 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
         )
     );
 }
+
+/// A `pre_exec` closure as a plain function.
+type Closure = fn() -> io::Result<()>;
+
+/// Runs copies of the helper's `env` through std and ours, with a `pre_exec`
+/// closure that changes the environment (`setenv`, `unsetenv`, `clearenv`), and returns
+/// both outputs (exit code and stdout).
+fn env_after_closure(change: Closure, own_env: bool) -> [(Option<i32>, Vec<u8>); 2] {
+    let mut theirs = std::process::Command::new(helper());
+    theirs.arg("env");
+    let mut ours = process_ext::process::Command::new(helper());
+    ours.arg("env");
+    if own_env {
+        theirs.env("OWN", "1");
+        ours.env("OWN", "1");
+    }
+    // SAFETY: `change` calls only libc's environment functions, which a forked child may
+    // call (the fork resets malloc's locks).
+    let (theirs, ours) = unsafe {
+        (
+            theirs.pre_exec(change).output().unwrap(),
+            ours.pre_exec(change).output().unwrap(),
+        )
+    };
+    [
+        (theirs.status.code(), theirs.stdout),
+        (ours.status.code(), ours.stdout),
+    ]
+}
+
+fn set_mark() -> io::Result<()> {
+    // SAFETY: both strings are NUL-terminated literals.
+    match unsafe { libc::setenv(c"PRE_EXEC_MARK".as_ptr(), c"set".as_ptr(), 1) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+fn unset_path() -> io::Result<()> {
+    // SAFETY: a NUL-terminated literal.
+    match unsafe { libc::unsetenv(c"PATH".as_ptr()) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+fn clear_all() -> io::Result<()> {
+    // SAFETY: clearenv takes no arguments.
+    match unsafe { libc::clearenv() } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// A `pre_exec` closure that changes the environment: as with std, the program sees the
+/// change when the command has no environment of its own, and does not when it has one
+/// (std then passes the environment it prepared before the closures ran).
+#[test]
+fn pre_exec_environment_changes_reach_the_program_like_std() {
+    let changes: [(&str, Closure); 3] = [
+        ("setenv", set_mark),
+        ("unsetenv", unset_path),
+        ("clearenv", clear_all),
+    ];
+    for (name, change) in changes {
+        for own_env in [false, true] {
+            let [theirs, ours] = env_after_closure(change, own_env);
+            assert_eq!(ours, theirs, "{name}, own environment: {own_env}");
+            assert_eq!(ours.0, Some(0), "{name}");
+            let text = String::from_utf8_lossy(&ours.1).into_owned();
+            let has = |var: &str| text.lines().any(|line| line.starts_with(var));
+            let changed = match name {
+                "setenv" => has("PRE_EXEC_MARK=set"),
+                "unsetenv" => !has("PATH="),
+                _ => text.is_empty(),
+            };
+            assert_eq!(
+                changed, !own_env,
+                "{name}, own environment {own_env}: {text}"
+            );
+        }
+    }
+}
+
+/// A `pre_exec` closure that sets `PATH`: the program's bare name is looked up in that
+/// `PATH`, as std's child does with `execvp(3)`.
+#[test]
+fn pre_exec_path_change_steers_the_lookup_like_std() {
+    let dir = process_ext_tests::TempDir::new("pre-exec-path");
+    std::os::unix::fs::symlink(helper(), dir.path().join("pre-exec-helper")).unwrap();
+    let path = std::ffi::CString::new(dir.path().as_os_str().as_encoded_bytes()).unwrap();
+    let set_path = move || {
+        // SAFETY: both strings are NUL-terminated and outlive the call.
+        match unsafe { libc::setenv(c"PATH".as_ptr(), path.as_ptr(), 1) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    };
+    let mut theirs = std::process::Command::new("pre-exec-helper");
+    let mut ours = process_ext::process::Command::new("pre-exec-helper");
+    // SAFETY: the closure only calls setenv.
+    let (theirs, ours) = unsafe {
+        (
+            theirs
+                .args(["exit", "7"])
+                .pre_exec(set_path.clone())
+                .status(),
+            ours.args(["exit", "7"]).pre_exec(set_path).status(),
+        )
+    };
+    assert_eq!(
+        (
+            errno(theirs.map(|s| s.code())),
+            errno(ours.map(|s| s.code()))
+        ),
+        (Ok(Some(7)), Ok(Some(7)))
+    );
+}
+
+/// A script without `#!` is run by `/bin/sh` exactly where std's child uses `execvp(3)`
+/// (a forked child: `pre_exec`, or, on nightly std, `create_pidfd(true)` with glibc older
+/// than 2.39), and fails with `ENOEXEC` where std uses `posix_spawn(3)`.
+#[test]
+fn scripts_without_shebang_run_with_sh_where_std_forks() {
+    let dir = process_ext_tests::TempDir::new("no-shebang");
+    let script = dir.path().join("script");
+    std::fs::write(&script, "echo ran by sh\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sh_ran = Ok((Some(0), b"ran by sh\n".to_vec()));
+    let outcome = |out: io::Result<std::process::Output>| {
+        errno(out.map(|out| (out.status.code(), out.stdout)))
+    };
+    let plain_std = outcome(process_ext_tests::while_text_busy(|| {
+        std::process::Command::new(&script).output()
+    }));
+    let plain_ours = outcome(process_ext::process::Command::new(&script).output());
+    assert_eq!(
+        (plain_std, plain_ours),
+        (Err(Some(libc::ENOEXEC)), Err(Some(libc::ENOEXEC)))
+    );
+    // SAFETY: the closures do nothing.
+    let forked_std =
+        outcome(unsafe { std::process::Command::new(&script).pre_exec(|| Ok(())) }.output());
+    // SAFETY: as above.
+    let forked_ours = outcome(
+        unsafe { process_ext::process::Command::new(&script).pre_exec(|| Ok(())) }.output(),
+    );
+    assert_eq!((&forked_std, &forked_ours), (&sh_ran, &sh_ran));
+    // Nightly std forks for a pidfd where glibc has no pidfd_spawnp (this machine's 2.36,
+    // and the static builds of the kernel matrix) and the kernel has pidfd_open (5.3).
+    let with_pidfd = outcome(
+        process_ext::process::Command::new(&script)
+            .create_pidfd(true)
+            .output(),
+    );
+    let std_would_fork = probe::pidfd_open() && !glibc_has_pidfd_spawnp();
+    assert_eq!(with_pidfd == sh_ran, std_would_fork, "{with_pidfd:?}");
+}
+
+/// glibc 2.39 brought `pidfd_spawnp`, which nightly std uses for a pidfd when it can.
+fn glibc_has_pidfd_spawnp() -> bool {
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    let mut parts = version
+        .to_str()
+        .unwrap()
+        .split('.')
+        .map(|p| p.parse::<u32>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap()) >= (2, 39)
+}
+
+/// When several steps of the child would fail, the same error wins as with std, which
+/// (on its `posix_spawn` path) joins the process group before changing directory.
+#[test]
+fn the_first_failing_step_is_std_s() {
+    let spawn_std = std::process::Command::new(helper())
+        .current_dir("/nonexistent")
+        .process_group(1)
+        .status();
+    let spawn_ours = process_ext::process::Command::new(helper())
+        .current_dir("/nonexistent")
+        .process_group(1)
+        .status();
+    assert_eq!(
+        (errno(spawn_std), errno(spawn_ours)),
+        (Err(Some(libc::EPERM)), Err(Some(libc::EPERM)))
+    );
+    // On std's fork path the directory comes first.
+    // SAFETY: the closures do nothing.
+    let forked_std = unsafe {
+        std::process::Command::new(helper())
+            .current_dir("/nonexistent")
+            .process_group(1)
+            .pre_exec(|| Ok(()))
+            .status()
+    };
+    // SAFETY: as above.
+    let forked_ours = unsafe {
+        process_ext::process::Command::new(helper())
+            .current_dir("/nonexistent")
+            .process_group(1)
+            .pre_exec(|| Ok(()))
+            .status()
+    };
+    assert_eq!(
+        (errno(forked_std), errno(forked_ours)),
+        (Err(Some(libc::ENOENT)), Err(Some(libc::ENOENT)))
+    );
+}
+
+/// `posix_spawnp(3)` with `POSIX_SPAWN_SETSID` and `POSIX_SPAWN_SETPGROUP`, which is what
+/// std's `setsid(true)` (nightly) with a process group does without `pre_exec`; the
+/// errno of the spawn.
+fn posix_spawn_session_and_group(pgroup: libc::pid_t) -> Result<(), i32> {
+    let program = std::ffi::CString::new(helper().into_os_string().into_encoded_bytes()).unwrap();
+    let argv = [
+        program.as_ptr(),
+        c"exit".as_ptr(),
+        c"0".as_ptr(),
+        std::ptr::null(),
+    ];
+    let env: Vec<std::ffi::CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut entry = k.into_encoded_bytes();
+            entry.push(b'=');
+            entry.extend(v.into_encoded_bytes());
+            std::ffi::CString::new(entry).unwrap()
+        })
+        .collect();
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: the attributes are initialised before use and destroyed after; every
+    // pointer passed is a live NUL-terminated string or null-terminated array.
+    unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        assert_eq!(libc::posix_spawnattr_init(&mut attr), 0);
+        let flags = libc::POSIX_SPAWN_SETSID as i32 | libc::POSIX_SPAWN_SETPGROUP;
+        assert_eq!(libc::posix_spawnattr_setflags(&mut attr, flags as _), 0);
+        assert_eq!(libc::posix_spawnattr_setpgroup(&mut attr, pgroup), 0);
+        let mut pid = 0;
+        let rc = libc::posix_spawn(
+            &mut pid,
+            program.as_ptr(),
+            std::ptr::null(),
+            &attr,
+            argv.as_ptr().cast(),
+            envp.as_ptr().cast(),
+        );
+        libc::posix_spawnattr_destroy(&mut attr);
+        if rc != 0 {
+            return Err(rc);
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        Ok(())
+    }
+}
+
+/// `setsid(true)` with `process_group(pgid)` of an existing group: the new session comes
+/// first, so joining the group fails with `EPERM`, as with glibc's `posix_spawn`, which
+/// std uses for it; with a `pre_exec` closure std's forked child joins the group first,
+/// and the `setsid` then fails the same way for a group of its own (0).
+#[test]
+fn setsid_with_a_process_group_fails_like_std() {
+    let group = process_ext::process::Command::new(helper())
+        .args(["sleep", "5"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = group.id() as i32;
+    let ours = process_ext::process::Command::new(helper())
+        .args(["exit", "0"])
+        .setsid(true)
+        .process_group(pgid)
+        .status();
+    assert_eq!(
+        (posix_spawn_session_and_group(pgid), errno(ours.map(drop))),
+        (Err(libc::EPERM), Err(Some(libc::EPERM)))
+    );
+    let mut group = group;
+    group.kill().unwrap();
+    group.wait().unwrap();
+}
+
+/// `Debug` of a command with a non-UTF-8 `arg0`, and with the parent's stdout as a
+/// stream, is std's to the byte.
+#[test]
+fn debug_of_raw_arg0_and_parent_streams_matches_std() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let arg0 = OsStr::from_bytes(b"\xff\x01");
+    let mut theirs = std::process::Command::new("prog");
+    theirs
+        .arg0(arg0)
+        .arg(OsStr::from_bytes(b"\xfe"))
+        .stdout(io::stdout())
+        .stderr(io::stderr());
+    let mut ours = process_ext::process::Command::new("prog");
+    ours.arg0(arg0)
+        .arg(OsStr::from_bytes(b"\xfe"))
+        .stdout(io::stdout())
+        .stderr(io::stderr());
+    assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+    assert_eq!(format!("{ours:#?}"), format!("{theirs:#?}"));
+}

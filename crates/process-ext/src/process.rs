@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 pub use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
@@ -61,11 +61,6 @@ use crate::pidfd::PidFd;
 /// ```
 pub struct Command {
     inner: sys::Command,
-    /// Streams set to the parent's own stdout or stderr (`From<io::Stdout>`,
-    /// `From<io::Stderr>`), for stdin, stdout and stderr. As in std, those are duplicated
-    /// when a child is spawned, not when they are set; until then `inner` holds
-    /// `Stdio::Inherit` in their place.
-    parent_streams: [Option<ParentStream>; 3],
 }
 
 impl Command {
@@ -85,7 +80,6 @@ impl Command {
     pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
         Command {
             inner: sys::Command::new(program.as_ref()),
-            parent_streams: [None; 3],
         }
     }
 
@@ -224,7 +218,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.set_stdio(STDIN, cfg.into());
+        self.inner.stdin(cfg.into().0);
         self
     }
 
@@ -238,7 +232,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.set_stdio(STDOUT, cfg.into());
+        self.inner.stdout(cfg.into().0);
         self
     }
 
@@ -252,7 +246,7 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
-        self.set_stdio(STDERR, cfg.into());
+        self.inner.stderr(cfg.into().0);
         self
     }
 
@@ -274,7 +268,8 @@ impl Command {
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
-        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::Inherit, true))
+        self.inner
+            .spawn(sys::Stdio::Inherit, true)
             .map(Child::from_inner)
     }
 
@@ -291,7 +286,8 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn output(&mut self) -> io::Result<Output> {
-        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::MakePipe, false))
+        self.inner
+            .spawn(sys::Stdio::MakePipe, false)
             .map(Child::from_inner)
             .and_then(Child::wait_with_output)
     }
@@ -306,7 +302,8 @@ impl Command {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn status(&mut self) -> io::Result<ExitStatus> {
-        self.with_parent_streams(|inner| inner.spawn(sys::Stdio::Inherit, true))
+        self.inner
+            .spawn(sys::Stdio::Inherit, true)
             .map(Child::from_inner)
             .and_then(|mut child| child.wait())
     }
@@ -375,71 +372,11 @@ impl Command {
 }
 
 impl Command {
-    /// Stores the configuration of stream `slot` (0, 1 or 2).
-    fn set_stdio(&mut self, slot: usize, cfg: Stdio) {
-        let inner = match cfg.0 {
-            Repr::Sys(inner) => {
-                self.parent_streams[slot] = None;
-                inner
-            }
-            Repr::Parent(stream) => {
-                self.parent_streams[slot] = Some(stream);
-                sys::Stdio::Inherit
-            }
-        };
-        self.set_inner_stdio(slot, inner);
-    }
-
-    /// Runs `f` (a spawn or an exec) with the streams set to the parent's stdout or stderr
-    /// duplicated now, as std duplicates them at spawn time: a parent stream that is closed
-    /// at that moment fails the spawn (`EBADF`), and one redirected since it was set is
-    /// followed. The duplicates are closed again once `f` returns.
-    fn with_parent_streams<T>(
-        &mut self,
-        f: impl FnOnce(&mut sys::Command) -> io::Result<T>,
-    ) -> io::Result<T> {
-        if self.parent_streams.iter().all(Option::is_none) {
-            return f(&mut self.inner);
-        }
-        let mut fds: [Option<OwnedFd>; 3] = [None, None, None];
-        for (fd, stream) in fds.iter_mut().zip(self.parent_streams) {
-            if let Some(stream) = stream {
-                *fd = Some(stream.duplicate()?);
-            }
-        }
-        for (slot, fd) in fds.into_iter().enumerate() {
-            if let Some(fd) = fd {
-                self.set_inner_stdio(slot, sys::Stdio::Fd(FileDesc::from(fd)));
-            }
-        }
-        let result = f(&mut self.inner);
-        for slot in 0..3 {
-            if self.parent_streams[slot].is_some() {
-                self.set_inner_stdio(slot, sys::Stdio::Inherit);
-            }
-        }
-        result
-    }
-
-    fn set_inner_stdio(&mut self, slot: usize, inner: sys::Stdio) {
-        match slot {
-            STDIN => self.inner.stdin(inner),
-            STDOUT => self.inner.stdout(inner),
-            _ => self.inner.stderr(inner),
-        }
-    }
-
     /// Backs [`CommandExt::exec`](crate::os::unix::process::CommandExt::exec).
     pub(crate) fn exec_in_place(&mut self) -> io::Error {
-        match self.with_parent_streams(|inner| Ok(inner.exec(sys::Stdio::Inherit))) {
-            Ok(error) | Err(error) => error,
-        }
+        self.inner.exec(sys::Stdio::Inherit)
     }
 }
-
-const STDIN: usize = 0;
-const STDOUT: usize = 1;
-const STDERR: usize = 2;
 
 impl fmt::Debug for Command {
     /// Formats like std's: a shell-like command line, or every field with `{:#?}`.
@@ -727,31 +664,7 @@ impl FromInner<(sys::Process<PidFd>, sys::StdioPipes)> for Child {
 /// assert!(status.success());
 /// # std::io::Result::Ok(())
 /// ```
-pub struct Stdio(Repr);
-
-enum Repr {
-    /// Anything the sys layer can carry out directly.
-    Sys(sys::Stdio),
-    /// The parent's stdout or stderr, duplicated at spawn time.
-    Parent(ParentStream),
-}
-
-/// The parent's own fd 1 or fd 2, as std's `From<io::Stdout>` / `From<io::Stderr>` keep
-/// them: by number, duplicated (`F_DUPFD_CLOEXEC`) only when a child is spawned.
-#[derive(Clone, Copy, Debug)]
-enum ParentStream {
-    Stdout,
-    Stderr,
-}
-
-impl ParentStream {
-    fn duplicate(self) -> io::Result<OwnedFd> {
-        match self {
-            ParentStream::Stdout => io::stdout().as_fd().try_clone_to_owned(),
-            ParentStream::Stderr => io::stderr().as_fd().try_clone_to_owned(),
-        }
-    }
-}
+pub struct Stdio(sys::Stdio);
 
 impl Stdio {
     /// A new pipe between parent and child, like [`std::process::Stdio::piped`]; the
@@ -767,7 +680,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn piped() -> Stdio {
-        Stdio(Repr::Sys(sys::Stdio::MakePipe))
+        Stdio(sys::Stdio::MakePipe)
     }
 
     /// The child shares the parent's stream, like [`std::process::Stdio::inherit`].
@@ -779,7 +692,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn inherit() -> Stdio {
-        Stdio(Repr::Sys(sys::Stdio::Inherit))
+        Stdio(sys::Stdio::Inherit)
     }
 
     /// The stream is connected to `/dev/null`, like [`std::process::Stdio::null`].
@@ -792,7 +705,7 @@ impl Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn null() -> Stdio {
-        Stdio(Repr::Sys(sys::Stdio::Null))
+        Stdio(sys::Stdio::Null)
     }
 }
 
@@ -815,7 +728,7 @@ impl From<OwnedFd> for Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     fn from(fd: OwnedFd) -> Stdio {
-        Stdio(Repr::Sys(sys::Stdio::Fd(FileDesc::from(fd))))
+        Stdio(sys::Stdio::Fd(FileDesc::from(fd)))
     }
 }
 
@@ -920,7 +833,7 @@ impl From<io::Stdout> for Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     fn from(_: io::Stdout) -> Stdio {
-        Stdio(Repr::Parent(ParentStream::Stdout))
+        Stdio(sys::Stdio::parent_stdout())
     }
 }
 
@@ -939,7 +852,7 @@ impl From<io::Stderr> for Stdio {
     /// # std::io::Result::Ok(())
     /// ```
     fn from(_: io::Stderr) -> Stdio {
-        Stdio(Repr::Parent(ParentStream::Stderr))
+        Stdio(sys::Stdio::parent_stderr())
     }
 }
 
@@ -995,6 +908,6 @@ impl From<ChildStderr> for Stdio {
 
 impl FromInner<sys::Stdio> for Stdio {
     fn from_inner(inner: sys::Stdio) -> Stdio {
-        Stdio(Repr::Sys(inner))
+        Stdio(inner)
     }
 }

@@ -30,6 +30,9 @@
 //! spawning thread had, which the program inherits, as with std.
 
 use std::ffi::{c_char, c_int, c_long, c_void};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 use super::command::PreExec;
 use crate::syscalls::FdMessage;
@@ -54,6 +57,8 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) cwd: *const c_char,
     pub(crate) pgroup: Option<libc::pid_t>,
     pub(crate) setsid: bool,
+    /// The order of std's child for this command (see [`Steps`]).
+    pub(crate) steps: Steps,
     /// A cgroup v2 directory to join by writing to its `cgroup.procs`, or -1 (none, or the
     /// clone put the child there already).
     pub(crate) cgroup: c_int,
@@ -66,6 +71,8 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) parent: libc::pid_t,
     pub(crate) closures: &'a mut [PreExec],
     pub(crate) signals: Signals,
+    /// How the program is run once everything is set up.
+    pub(crate) exec: Exec,
     /// When a candidate fails with `ENOEXEC`, run it with `/bin/sh` as `execvp(3)` does:
     /// the null-terminated argv `["/bin/sh", <slot for the path>, argv[1..]]`, or null for
     /// no such retry.
@@ -73,6 +80,36 @@ pub(crate) struct ChildPlan<'a> {
     /// Vfork path: where the errno of a failure is stored; the parent reads it once the
     /// child has exited. Zero otherwise.
     pub(crate) errno: c_int,
+}
+
+/// In which order the child sets up its process group and session: std's own, or that of
+/// glibc's `posix_spawn(3)`, which std uses when it can (see `spawn`), so that the same
+/// error wins when several steps would fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Steps {
+    /// `posix_spawn`'s: `setsid`, then `setpgid`, then the streams and the working
+    /// directory.
+    PosixSpawn,
+    /// std's forked child's: streams, credentials, root and working directory, then
+    /// `setpgid`, then `setsid`.
+    Fork,
+}
+
+/// How the child runs the program.
+pub(crate) enum Exec {
+    /// Tries each of [`ChildPlan::programs`] with `execve(2)` (raw system calls only).
+    Search,
+    /// What std's forked child does: libc's `execvp(3)` on `program`, whatever the closures
+    /// did to `environ` counting (fork path only: it calls into libc). `environ` is set to
+    /// `before` (a copy of the parent's environment) before the closures run and, when the
+    /// command has an environment of its own (`own` not null), to `own` after them; so the
+    /// closures' changes reach the program only when the command's environment is
+    /// unchanged, as with std.
+    Execvp {
+        program: *const c_char,
+        before: *const *const c_char,
+        own: *const *const c_char,
+    },
 }
 
 /// What the child must do about signal handlers and the mask.
@@ -178,8 +215,30 @@ pub(crate) fn run(plan: &mut ChildPlan<'_>) -> c_int {
 }
 
 fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
+    setup(plan)?;
+    if let Exec::Execvp { before, .. } = plan.exec {
+        // SAFETY: a forked child owns its memory; `before` lives until the spawn is over.
+        unsafe { environ = before };
+    }
+    if !plan.closures.is_empty() {
+        IN_FORKED_CHILD.store(true, Ordering::Relaxed);
+    }
+    for closure in plan.closures.iter_mut() {
+        let abort = AbortOnUnwind;
+        let result = closure();
+        std::mem::forget(abort);
+        result.map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
+    }
+    Ok(())
+}
+
+/// Every step of the plan but the `pre_exec` closures, in the order of std's child.
+pub(crate) fn setup(plan: &ChildPlan<'_>) -> Result<(), c_int> {
     if plan.cgroup >= 0 {
         join_cgroup(plan.cgroup)?;
+    }
+    if plan.steps == Steps::PosixSpawn {
+        session_and_group(plan)?;
     }
     for (target, &fd) in plan.stdio.iter().enumerate() {
         if fd >= 0 {
@@ -211,11 +270,8 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
     if !plan.cwd.is_null() {
         syscall(libc::SYS_chdir, [plan.cwd as c_long, 0, 0, 0])?;
     }
-    if let Some(pgroup) = plan.pgroup {
-        syscall(libc::SYS_setpgid, [0, pgroup as c_long, 0, 0])?;
-    }
-    if plan.setsid {
-        syscall(libc::SYS_setsid, [0; 4])?;
+    if plan.steps == Steps::Fork {
+        group_and_session(plan)?;
     }
     if plan.death_signal != 0 {
         set_death_signal(plan.death_signal, plan.parent)?;
@@ -224,12 +280,29 @@ fn prepare(plan: &mut ChildPlan<'_>) -> Result<(), c_int> {
         let args = [libc::PR_SET_NO_NEW_PRIVS as c_long, 1, 0, 0];
         syscall(libc::SYS_prctl, args)?;
     }
-    reset_signals(plan.signals)?;
-    for closure in plan.closures.iter_mut() {
-        let abort = AbortOnUnwind;
-        let result = closure();
-        std::mem::forget(abort);
-        result.map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
+    reset_signals(plan.signals)
+}
+
+/// `posix_spawn(3)`'s order: a new session first, so that a process group given with it
+/// fails with `EPERM` (a session leader cannot change its group).
+fn session_and_group(plan: &ChildPlan<'_>) -> Result<(), c_int> {
+    if plan.setsid {
+        syscall(libc::SYS_setsid, [0; 4])?;
+    }
+    if let Some(pgroup) = plan.pgroup {
+        syscall(libc::SYS_setpgid, [0, pgroup as c_long, 0, 0])?;
+    }
+    Ok(())
+}
+
+/// std's forked child's order: the process group first, so that `setsid` fails with
+/// `EPERM` after `process_group(0)` made the child a group leader.
+fn group_and_session(plan: &ChildPlan<'_>) -> Result<(), c_int> {
+    if let Some(pgroup) = plan.pgroup {
+        syscall(libc::SYS_setpgid, [0, pgroup as c_long, 0, 0])?;
+    }
+    if plan.setsid {
+        syscall(libc::SYS_setsid, [0; 4])?;
     }
     Ok(())
 }
@@ -262,28 +335,127 @@ pub(super) fn set_death_signal(signal: c_int, parent: libc::pid_t) -> Result<(),
     Ok(())
 }
 
-/// Armed around a `pre_exec` closure: if the closure panics, the unwinding drops this,
-/// which kills the child with `SIGABRT` at once, as std's child does (only the panic hook
-/// has run). Unwinding further would run the parent's code in the child.
+extern "C" {
+    /// libc's current environment, which `execvp(3)` passes on.
+    static mut environ: *const *const c_char;
+}
+
+/// Set in a forked child (in its own copy of memory) before its `pre_exec` closures run:
+/// tells the panic hook of [`install_abort_hook`] that a panic is one of theirs.
+static IN_FORKED_CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Makes a panic in a `pre_exec` closure of a forked child abort that child at once, with
+/// std's message for that case and without running the application's panic hook, as std's
+/// child does (with `panic::always_abort`, which stable Rust lacks): the hook, or the
+/// default one's locks of stderr and of backtraces, may wait on a lock that another thread
+/// of the parent held when it forked, and would never return.
+///
+/// Called in the parent before the first fork with closures: it wraps the hook in place
+/// once, for good, in one that hands every panic outside such a child to the hook it
+/// replaced. Replacing a hook in the child itself is no option: that takes std's lock of
+/// the hook for writing, which any thread of the parent that was panicking at the moment
+/// of the fork holds in the child's copy forever. A child only takes it for reading.
+///
+/// A hook the application sets after that replaces this one too, and panics in the child
+/// then run it (see the `pre_exec` docs).
+pub(crate) fn install_abort_hook() {
+    static INSTALL: Once = Once::new();
+    if std::thread::panicking() {
+        // The hook cannot be changed from a panicking thread; a later spawn will.
+        return;
+    }
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_FORKED_CHILD.load(Ordering::Relaxed) {
+                abort_with_message(info);
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Writes std's message for a panic that aborts (without allocating, locking or running
+/// any hook) to fd 2, and kills the child with `SIGABRT`.
+fn abort_with_message(info: &std::panic::PanicHookInfo<'_>) -> ! {
+    let mut message = StackMessage::default();
+    let _ = match info.location() {
+        Some(at) => writeln!(message, "aborting due to panic at {at}:"),
+        None => writeln!(message, "aborting due to panic:"),
+    };
+    let payload = info.payload();
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>");
+    let _ = writeln!(message, "{text}");
+    let bytes = message.as_bytes();
+    let _ = syscall(
+        libc::SYS_write,
+        [2, bytes.as_ptr() as c_long, bytes.len() as c_long, 0],
+    );
+    abort_child()
+}
+
+/// A message formatted without allocating, cut short if it does not fit.
+struct StackMessage {
+    buf: [u8; 1024],
+    len: usize,
+}
+
+impl Default for StackMessage {
+    fn default() -> Self {
+        StackMessage {
+            buf: [0; 1024],
+            len: 0,
+        }
+    }
+}
+
+impl StackMessage {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackMessage {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = self.buf.len() - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Armed around a `pre_exec` closure: if the closure unwinds all the same (it replaced the
+/// panic hook itself), the unwinding drops this, which kills the child with `SIGABRT` at
+/// once. Unwinding further would run the parent's code in the child.
 struct AbortOnUnwind;
 
 impl Drop for AbortOnUnwind {
     fn drop(&mut self) {
-        let default = KernelSigaction::default();
-        let _ = sigaction(libc::SIGABRT, Some(&default), None);
-        let unblock: u64 = 1 << (libc::SIGABRT - 1);
-        let args = [
-            libc::SIG_UNBLOCK as c_long,
-            &unblock as *const u64 as c_long,
-            0,
-            8,
-        ];
-        let _ = syscall(libc::SYS_rt_sigprocmask, args);
-        if let Ok(pid) = syscall(libc::SYS_getpid, [0; 4]) {
-            let _ = syscall(libc::SYS_kill, [pid, libc::SIGABRT as c_long, 0, 0]);
-        }
-        exit()
+        abort_child()
     }
+}
+
+/// Kills the child with `SIGABRT`, whatever its handler and mask, as `abort(3)` would.
+fn abort_child() -> ! {
+    let default = KernelSigaction::default();
+    let _ = sigaction(libc::SIGABRT, Some(&default), None);
+    let unblock: u64 = 1 << (libc::SIGABRT - 1);
+    let args = [
+        libc::SIG_UNBLOCK as c_long,
+        &unblock as *const u64 as c_long,
+        0,
+        8,
+    ];
+    let _ = syscall(libc::SYS_rt_sigprocmask, args);
+    if let Ok(pid) = syscall(libc::SYS_getpid, [0; 4]) {
+        let _ = syscall(libc::SYS_kill, [pid, libc::SIGABRT as c_long, 0, 0]);
+    }
+    exit()
 }
 
 /// Gives the program std's signal state: `SIGPIPE`, which the Rust runtime ignores, at its
@@ -341,11 +513,30 @@ fn sigaction(
     Ok(())
 }
 
+/// Runs the program as [`ChildPlan::exec`] says; returns only on failure, with the errno.
+pub(crate) fn exec(plan: &ChildPlan<'_>) -> c_int {
+    match plan.exec {
+        Exec::Search => search(plan),
+        Exec::Execvp { program, own, .. } => {
+            if !own.is_null() {
+                // SAFETY: as in `prepare`.
+                unsafe { environ = own };
+            }
+            // SAFETY: `program` and `argv` are NUL-terminated strings and a null-terminated
+            // array the parent keeps alive; `execvp` returns only on failure.
+            unsafe { libc::execvp(program, plan.argv) };
+            // SAFETY: this thread's errno, right after the failed call (a forked child has
+            // its own).
+            unsafe { *libc::__errno_location() }
+        }
+    }
+}
+
 /// Tries each candidate path like `execvp(3)`: during a `PATH` search, paths that do not
 /// exist or cannot be entered are skipped and `EACCES` is remembered; anything else stops
 /// the search. With [`sh_argv`](ChildPlan::sh_argv), a candidate that fails with `ENOEXEC`
 /// is run by `/bin/sh`, and the search goes on with that attempt's error.
-fn exec(plan: &ChildPlan<'_>) -> c_int {
+fn search(plan: &ChildPlan<'_>) -> c_int {
     let mut saw_eacces = false;
     for &program in plan.programs {
         let mut errno = execve(program, plan.argv, plan.envp);

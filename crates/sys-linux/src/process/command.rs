@@ -3,7 +3,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -24,6 +24,24 @@ pub enum Stdio {
     MakePipe,
     /// The child's stream is this file descriptor.
     Fd(FileDesc),
+    /// The child's stream is a duplicate of this fd of the parent (its own stdout or
+    /// stderr), made at spawn time: a stream closed or redirected in between is followed.
+    StaticFd(BorrowedFd<'static>),
+}
+
+impl Stdio {
+    /// The parent's own stdout (fd 1), as std's `From<io::Stdout>` keeps it.
+    pub fn parent_stdout() -> Stdio {
+        // SAFETY: the number is only ever duplicated, at spawn time; if fd 1 is closed by
+        // then, that fails with `EBADF`, which the spawn reports (std's behaviour).
+        Stdio::StaticFd(unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) })
+    }
+
+    /// The parent's own stderr (fd 2), as std's `From<io::Stderr>` keeps it.
+    pub fn parent_stderr() -> Stdio {
+        // SAFETY: as for `parent_stdout`.
+        Stdio::StaticFd(unsafe { BorrowedFd::borrow_raw(libc::STDERR_FILENO) })
+    }
 }
 
 /// The parent's ends of the pipes created for [`Stdio::MakePipe`].
@@ -392,10 +410,12 @@ impl fmt::Debug for Command {
                 write!(f, "{}={value:?} ", key.to_string_lossy())?;
             }
         }
+        // std shows the program and argv[0] as C strings (`"\xff"`), the rest as `OsStr`s
+        // (`"\xFF"`).
         if self.program != self.args[0] {
-            write!(f, "[{:?}] ", c2os(&self.program))?;
+            write!(f, "[{:?}] ", self.program)?;
         }
-        write!(f, "{:?}", c2os(&self.args[0]))?;
+        write!(f, "{:?}", self.args[0])?;
         for arg in &self.args[1..] {
             write!(f, " {:?}", c2os(arg))?;
         }

@@ -47,6 +47,12 @@ impl CommandEnv {
         self.saw_path |= key == "PATH";
     }
 
+    /// Whether the `PATH` the program is looked up in may differ from ours: std's test for
+    /// looking it up in the child, where `env_clear` counts as a change.
+    pub(crate) fn changed_path(&self) -> bool {
+        self.saw_path || self.clear
+    }
+
     /// Whether the child simply inherits the parent's environment.
     pub(crate) fn is_unchanged(&self) -> bool {
         !self.clear && self.vars.is_empty()
@@ -55,7 +61,7 @@ impl CommandEnv {
     /// The child's environment, or `None` if a variable holds a NUL byte.
     pub(crate) fn envp(&self) -> Option<Envp> {
         if self.is_unchanged() {
-            return Envp::new(std::env::vars_os());
+            return Some(Envp::inherited());
         }
         let mut env: BTreeMap<OsString, OsString> = if self.clear {
             BTreeMap::new()
@@ -128,6 +134,21 @@ impl Envp {
             pointers,
             path,
         })
+    }
+
+    /// A copy of this process's environment.
+    pub(crate) fn inherited() -> Envp {
+        // The variables come from C strings, so none holds a NUL byte.
+        Envp::new(std::env::vars_os()).unwrap_or_else(Envp::empty)
+    }
+
+    /// No variables at all.
+    pub(crate) fn empty() -> Envp {
+        Envp {
+            strings: Vec::new(),
+            pointers: vec![ptr::null()],
+            path: None,
+        }
     }
 
     /// The null-terminated array, valid while `self` lives.

@@ -26,12 +26,13 @@
 //! that fails with `ENOEXEC` is run again with `/bin/sh`, whichever path we take; elsewhere
 //! it is not, as with `posix_spawnp(3)`.
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::ptr;
+use std::sync::OnceLock;
 
-use super::child::{self, ChildPlan, Signals};
+use super::child::{self, ChildPlan, Exec, Signals, Steps};
 use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::env::Envp;
@@ -44,6 +45,7 @@ use super::stdio::{above_stdio, ChildStdio};
 use crate::cvt::retry;
 use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
+use crate::probe;
 use crate::syscalls;
 use crate::wait::{waitid, WaitTarget};
 use crate::{AsInner, FromInner};
@@ -52,8 +54,13 @@ use crate::{AsInner, FromInner};
 struct Prepared {
     argv: Vec<*const c_char>,
     envp: Envp,
+    /// A fork path child's `environ` while its `pre_exec` closures run, when the command
+    /// has an environment of its own (see [`Exec::Execvp`]).
+    parent_envp: Option<Envp>,
     programs: Vec<*const c_char>,
     path_search: bool,
+    /// Whether std would fork for this command (see [`Command::std_forks`]).
+    std_forks: bool,
     /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
     sh_argv: Option<Vec<*const c_char>>,
     _programs: Vec<CString>,
@@ -85,7 +92,7 @@ impl Command {
     where
         P: AsInner<PidFd> + FromInner<PidFd>,
     {
-        let mut prepared = self.prepare(self.runs_like_execvp())?;
+        let mut prepared = self.prepare(self.std_forks())?;
         let (ours, theirs) = self.setup_io(default, needs_stdin)?;
         let created = self.clone_child(&mut prepared, &theirs)?;
         drop(theirs);
@@ -116,14 +123,25 @@ impl Command {
     }
 
     /// Whether std would run this command with `execvp(3)` in a forked child rather than
-    /// with `posix_spawnp(3)`, which decides whether `ENOEXEC` is retried with `/bin/sh`.
-    fn runs_like_execvp(&self) -> bool {
+    /// with `posix_spawnp(3)` (or `pidfd_spawnp`). That decides what the child does the
+    /// way std's would: whether `ENOEXEC` is retried with `/bin/sh`, the order of its steps
+    /// ([`Steps`]), and, on the fork path, whether it runs the program with libc's
+    /// `execvp` ([`Exec::Execvp`]).
+    fn std_forks(&self) -> bool {
+        let glibc = glibc_version();
         !self.closures.is_empty()
             || self.uid.is_some()
             || self.gid.is_some()
             || self.groups.is_some()
             || self.chroot.is_some()
-            || (self.env.saw_path && !self.program.to_bytes().contains(&b'/'))
+            || (self.env.changed_path() && !self.program.to_bytes().contains(&b'/'))
+            // posix_spawn reports ENOENT itself from glibc 2.24, and changes directory
+            // from 2.29 (posix_spawn_file_actions_addchdir_np).
+            || glibc < (2, 24)
+            || (self.cwd.is_some() && glibc < (2, 29))
+            // A pidfd from posix_spawn needs glibc 2.39 (pidfd_spawnp); before, std forks
+            // and the child opens its own, when the kernel has pidfd_open.
+            || (self.create_pidfd && glibc < (2, 39) && probe::pidfd_open())
     }
 
     /// Whether the child needs memory of its own (see the module docs).
@@ -133,28 +151,68 @@ impl Command {
 
     /// Replaces the current process image, like `execvp(3)` after the same setup a child
     /// gets. Returns only on failure.
+    ///
+    /// As with std, the `pre_exec` closures run in this process: their error is returned
+    /// as it is, and a panic unwinds out of `exec`. The program gets the command's
+    /// environment as it was before the closures ran, or, when the command has none of
+    /// its own, the process's environment as the closures left it.
     pub fn exec(&mut self, default: Stdio) -> io::Error {
-        let result = self.prepare(true).and_then(|mut prepared| {
-            let (_ours, theirs) = self.setup_io(default, true)?;
-            let parent = std::os::unix::process::parent_id() as libc::pid_t;
-            let mut plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
-            Ok(child::run(&mut plan))
-        });
-        match result {
+        match self.exec_in_place(default) {
             Ok(errno) => io::Error::from_raw_os_error(errno),
             Err(e) => e,
         }
     }
 
-    /// Everything the child reads; `sh_retry` prepares the `/bin/sh` argv for `ENOEXEC`.
-    fn prepare(&self, sh_retry: bool) -> io::Result<Prepared> {
+    /// Carries out [`exec`](Self::exec); the errno of the failed exec.
+    fn exec_in_place(&mut self, default: Stdio) -> io::Result<c_int> {
         if self.saw_nul {
             return Err(nul_error());
         }
-        let envp = self.env.envp().ok_or_else(nul_error)?;
+        let own_envp = match self.env.is_unchanged() {
+            true => None,
+            false => Some(self.envp()?),
+        };
+        let (_ours, theirs) = self.setup_io(default, true)?;
+        let parent = std::os::unix::process::parent_id() as libc::pid_t;
+        // The steps before the closures need no environment.
+        let mut prepared = self.prepare_with(Envp::empty(), None, true);
+        let plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
+        child::setup(&plan).map_err(io::Error::from_raw_os_error)?;
+        for closure in &mut self.closures {
+            closure()?;
+        }
+        let envp = match own_envp {
+            Some(envp) => envp,
+            None => self.envp()?,
+        };
+        let mut prepared = self.prepare_with(envp, None, true);
+        let plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
+        Ok(child::exec(&plan))
+    }
+
+    /// The child's environment; `InvalidInput` for a NUL byte anywhere in the command.
+    fn envp(&self) -> io::Result<Envp> {
+        if self.saw_nul {
+            return Err(nul_error());
+        }
+        self.env.envp().ok_or_else(nul_error)
+    }
+
+    /// Everything the child reads; `std_forks` (see [`std_forks`](Self::std_forks))
+    /// prepares the `/bin/sh` argv for `ENOEXEC` and a fork path child's `environ`.
+    fn prepare(&self, std_forks: bool) -> io::Result<Prepared> {
+        let envp = self.envp()?;
+        let parent_envp = match std_forks && !self.closures.is_empty() {
+            true if !self.env.is_unchanged() => Some(Envp::inherited()),
+            _ => None,
+        };
+        Ok(self.prepare_with(envp, parent_envp, std_forks))
+    }
+
+    fn prepare_with(&self, envp: Envp, parent_envp: Option<Envp>, std_forks: bool) -> Prepared {
         let (programs, path_search) = candidates(&self.program, envp.path());
         let argv = null_terminated(&self.args);
-        let sh_argv = sh_retry.then(|| {
+        let sh_argv = std_forks.then(|| {
             let mut sh = vec![c"/bin/sh".as_ptr(), ptr::null()];
             sh.extend_from_slice(argv.get(1..).unwrap_or(&[ptr::null()]));
             if sh.len() == 2 {
@@ -162,14 +220,16 @@ impl Command {
             }
             sh
         });
-        Ok(Prepared {
+        Prepared {
             argv,
             envp,
+            parent_envp,
             programs: programs.iter().map(|p| p.as_ptr()).collect(),
             path_search,
+            std_forks,
             sh_argv,
             _programs: programs,
-        })
+        }
     }
 
     /// What the child does; `kernel_did` are the `clone3` flags that did part of it (see the
@@ -181,6 +241,19 @@ impl Command {
         signals: Signals,
         kernel_did: u64,
         parent: libc::pid_t,
+    ) -> ChildPlan<'a> {
+        self.plan_with(prepared, stdio, signals, kernel_did, parent, Exec::Search)
+    }
+
+    /// [`plan`](Self::plan), with the way the program is run given.
+    fn plan_with<'a>(
+        &'a mut self,
+        prepared: &'a mut Prepared,
+        stdio: &[ChildStdio; 3],
+        signals: Signals,
+        kernel_did: u64,
+        parent: libc::pid_t,
+        exec: Exec,
     ) -> ChildPlan<'a> {
         let cgroup = match (&self.cgroup, kernel_did & clone::CLONE_INTO_CGROUP) {
             (Some(dir), 0) => dir.as_raw_fd(),
@@ -200,12 +273,17 @@ impl Command {
             cwd: c_ptr(&self.cwd),
             pgroup: self.pgroup,
             setsid: self.setsid,
+            steps: match prepared.std_forks {
+                true => Steps::Fork,
+                false => Steps::PosixSpawn,
+            },
             cgroup,
             no_new_privs: self.no_new_privs && kernel_did & clone::CLONE_NNP == 0,
             death_signal: self.death_signal,
             parent,
             closures: &mut self.closures,
             signals,
+            exec,
             sh_argv: prepared
                 .sh_argv
                 .as_mut()
@@ -414,7 +492,25 @@ impl Command {
         let (ours, theirs) = seqpacket_pair()?;
         let report = theirs.as_raw_fd();
         let parent = self.death_signal_parent();
-        let mut plan = self.plan(prepared, stdio, Signals::Inherited, 0, parent);
+        let exec = match prepared.std_forks {
+            true => Exec::Execvp {
+                program: self.program.as_ptr(),
+                before: prepared
+                    .parent_envp
+                    .as_ref()
+                    .unwrap_or(&prepared.envp)
+                    .as_ptr(),
+                own: match self.env.is_unchanged() {
+                    true => ptr::null(),
+                    false => prepared.envp.as_ptr(),
+                },
+            },
+            false => Exec::Search,
+        };
+        if !self.closures.is_empty() {
+            child::install_abort_hook();
+        }
+        let mut plan = self.plan_with(prepared, stdio, Signals::Inherited, 0, parent, exec);
         // SAFETY: the child runs only `fork_child`, which makes raw syscalls (and the user's
         // closures, under their own contract) and never returns into our code (a
         // panicking closure aborts it).
@@ -548,4 +644,20 @@ fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
         .map(|s| s.as_ptr())
         .chain(std::iter::once(ptr::null()))
         .collect()
+}
+
+/// The version of the C library we run with, as (major, minor), read once: which of std's
+/// spawn paths std takes depends on it (see [`Command::std_forks`]).
+fn glibc_version() -> (u32, u32) {
+    static VERSION: OnceLock<(u32, u32)> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        // SAFETY: gnu_get_libc_version returns a pointer to a static NUL-terminated string.
+        let version = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
+        let mut parts = version
+            .to_str()
+            .unwrap_or("")
+            .split('.')
+            .map(|part| part.parse().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    })
 }

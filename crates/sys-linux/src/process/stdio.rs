@@ -78,6 +78,10 @@ fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<
             (ChildStdio::Explicit(fd.as_raw_fd()), None)
         }
         Stdio::Fd(fd) => (ChildStdio::Owned(fd.duplicate()?.into()), None),
+        Stdio::StaticFd(fd) => {
+            let fd = FileDesc::from(fd.try_clone_to_owned()?);
+            (ChildStdio::Owned(above_stdio(fd)?), None)
+        }
     })
 }
 
