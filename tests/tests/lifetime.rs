@@ -506,18 +506,12 @@ struct Cgroup {
 impl Cgroup {
     fn new() -> Option<Cgroup> {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-        let mount = mountinfo.lines().find_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            (after.split(' ').next()? == "cgroup2").then(|| before.split(' ').nth(4))?
-        })?;
+        let mount = cgroup2_mount()?;
         let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let own = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
         let name = format!("process-ext-test-{}-{n}", std::process::id());
-        let path = PathBuf::from(mount)
-            .join(own.trim_start_matches('/'))
-            .join(name);
+        let path = mount.join(own.trim_start_matches('/')).join(name);
         std::fs::create_dir(&path).ok()?;
         Some(Cgroup { path })
     }
@@ -610,4 +604,59 @@ fn spawning_into_a_directory_that_is_not_a_cgroup_fails() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn kill_cgroup_refuses_a_plain_directory_and_creates_nothing_there() {
+    let tmp = process_ext_tests::TempDir::new("kill-cgroup");
+    let err = kill_cgroup(std::fs::File::open(tmp.path()).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(err.to_string(), "not a cgroup v2 directory");
+    let created: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(created.is_empty(), "{created:?}");
+}
+
+#[test]
+fn kill_cgroup_refuses_a_file_of_a_cgroup() {
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let procs = std::fs::File::open(cgroup.path.join("cgroup.procs")).unwrap();
+    let err = kill_cgroup(procs).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTDIR), "{err}");
+}
+
+#[test]
+fn kill_cgroup_refuses_the_root_cgroup_and_kills_nothing() {
+    let Some(mount) = cgroup2_mount() else {
+        return not_applicable("no cgroup v2 hierarchy");
+    };
+    // Only the real root lacks cgroup.events: a mount of a cgroup namespace's root (a
+    // container) shows a cgroup holding this very process, which is not for a test to kill.
+    if mount.join("cgroup.events").exists() {
+        return not_applicable("the cgroup v2 mount is not the root cgroup (a cgroup namespace)");
+    }
+    let mut witness = sleeper(false);
+    let err = kill_cgroup(std::fs::File::open(&mount).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(
+        err.to_string(),
+        "the root cgroup holds every process and cannot be killed"
+    );
+    assert_eq!(witness.try_wait().unwrap(), None, "nothing was killed");
+    assert!(!mount.join("cgroup.freeze").exists(), "nothing was created");
+    witness.kill().unwrap();
+    witness.wait().unwrap();
+}
+
+/// The mount point of the cgroup v2 hierarchy, from `/proc/self/mountinfo`.
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        (after.split(' ').next()? == "cgroup2")
+            .then(|| before.split(' ').nth(4).map(PathBuf::from))?
+    })
 }

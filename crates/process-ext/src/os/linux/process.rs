@@ -478,12 +478,24 @@ impl CommandExt for Command {
 /// carries out atomically, also against processes forking meanwhile. Older kernels: the
 /// cgroup is frozen (`cgroup.freeze`, 5.2) so that nothing in it can fork, each process
 /// listed in it is opened as a pidfd (5.3) and killed through it, and the cgroup is
-/// thawed; that fallback reads the cgroup through `/proc/self/fd`.
+/// thawed once the kernel says it is frozen (`frozen 1` in `cgroup.events`); that fallback
+/// reads the cgroup through `/proc/self/fd`.
+///
+/// Only a non-root cgroup v2 directory is acted on, and no file is ever created in it.
 ///
 /// # Errors
 ///
-/// As reading and writing the cgroup's files gives them: `EACCES` without write access,
-/// `ENOTDIR` or `ENOENT` for a directory that is not a cgroup v2 one.
+/// - [`io::ErrorKind::InvalidInput`] with nothing done, for a directory that is not on a
+///   cgroup v2 file system (`fstatfs(2)` tells), and for the root cgroup (the one without
+///   `cgroup.events`; it holds every process of the system).
+/// - Before Linux 5.14: [`io::ErrorKind::Unsupported`] before 5.2 (no `cgroup.freeze`);
+///   `EDEADLK` when the calling process is in the cgroup (freezing it would freeze the
+///   caller for good; on 5.14+ the caller is killed with the rest); a failed freeze is
+///   returned with nothing killed. A process that cannot be signalled (`EPERM`) does not
+///   spare the others: the cgroup is thawed and the first error returned, the processes
+///   signalled die and the others run on.
+/// - Otherwise, as reading and writing the cgroup's files gives them: `EACCES` without
+///   write access, `ENOTDIR` for a file, `EOPNOTSUPP` for a threaded cgroup.
 ///
 /// ```no_run
 /// use std::fs::File;
