@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{
     features, kill_cgroup, ChildExt, CommandExt, KillOnDrop, PidFd,
 };
-use process_ext::os::unix::process::CommandExt as _;
+use process_ext::os::unix::process::{ChildExt as _, CommandExt as _};
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::{helper, not_applicable};
 use sys_linux::process::learnt;
@@ -649,6 +649,98 @@ fn kill_cgroup_refuses_the_root_cgroup_and_kills_nothing() {
     assert!(!mount.join("cgroup.freeze").exists(), "nothing was created");
     witness.kill().unwrap();
     witness.wait().unwrap();
+}
+
+/// Kills `child` and reaps it by its pid, behind the `Child`'s back.
+fn kill_and_reap_behind_its_back(child: &Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: the child is ours and unreaped, so the pid is still its.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let mut status = 0;
+    // SAFETY: as above; `status` is writable.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+}
+
+#[test]
+fn terminate_of_a_child_reaped_elsewhere_gives_what_wait_gives() {
+    for group in [false, true] {
+        for pidfd in [false, true] {
+            let spawn = || {
+                let mut cmd = Command::new(helper());
+                cmd.args(["sleep", "100"]).create_pidfd(pidfd);
+                if group {
+                    cmd.process_group(0);
+                }
+                cmd.spawn().unwrap()
+            };
+            let mut waited = spawn();
+            let mut terminated = spawn();
+            let has_pidfd = terminated.pidfd().is_ok();
+            kill_and_reap_behind_its_back(&waited);
+            kill_and_reap_behind_its_back(&terminated);
+            let grace = Duration::from_secs(10);
+            let result = match group {
+                false => terminated.terminate(grace),
+                true => terminated.terminate_process_group(grace),
+            };
+            // The kernel keeps the status of a reaped process for its pidfd from 6.15 on.
+            let kept = has_pidfd && learnt::exit_info_after_reap();
+            let what = format!("group: {group}, pidfd: {pidfd} (has one: {has_pidfd})");
+            for (name, got) in [("terminate", result), ("wait", waited.wait())] {
+                match kept {
+                    true => {
+                        assert_eq!(got.unwrap().signal(), Some(libc::SIGKILL), "{name}, {what}")
+                    }
+                    false => assert_eq!(
+                        got.unwrap_err().raw_os_error(),
+                        Some(libc::ECHILD),
+                        "{name}, {what}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn terminating_an_exited_kill_on_drop_child_gives_its_status() {
+    for group in [true, false] {
+        let spawn = || {
+            let mut cmd = Command::new(helper());
+            cmd.args(["exit", "3"]).kill_on_drop(true);
+            if group {
+                cmd.process_group(0);
+            }
+            let child = cmd.spawn().unwrap();
+            assert!(dead_within(child.id(), Duration::from_secs(10)));
+            child
+        };
+        // Kernel: gone and reaped by the kernel at once; Drop: a zombie, ours to reap.
+        let mechanism = spawn().kill_on_drop();
+        let what = format!("group: {group}, {mechanism:?}");
+        let mut child = spawn();
+        let signalled = child.send_process_group_signal(libc::SIGTERM);
+        match (group, mechanism) {
+            // A leader that exited is still its group's member until reaped (std's answer:
+            // Ok); the kernel's mechanism answers the same, having no record left.
+            (true, _) | (false, Some(KillOnDrop::Kernel)) => {
+                signalled.unwrap();
+                child.kill_process_group().unwrap();
+            }
+            _ => assert_eq!(
+                signalled.unwrap_err().raw_os_error(),
+                Some(libc::ESRCH),
+                "{what}"
+            ),
+        }
+        child.kill().unwrap();
+        let status = child.terminate(Duration::from_secs(10)).unwrap();
+        assert_eq!(status.code(), Some(3), "terminate, {what}");
+        let status = spawn()
+            .terminate_process_group(Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(status.code(), Some(3), "terminate_process_group, {what}");
+    }
 }
 
 /// The mount point of the cgroup v2 hierarchy, from `/proc/self/mountinfo`.

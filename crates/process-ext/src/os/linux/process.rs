@@ -167,6 +167,11 @@ pub trait ChildExt: Sealed {
     /// period polls it (5.3); without a pidfd, through the pid, as
     /// [`Child::kill`] and [`ChildExt::wait_timeout`] do.
     ///
+    /// A child that is gone already gives what [`Child::wait`] gives: a `kill_on_drop`
+    /// child the kernel reaped ([`KillOnDrop::Kernel`]) its status, one reaped by other code
+    /// (a stray `waitpid(-1)`) its status where the kernel kept it (Linux 6.15+, with a
+    /// pidfd) and `ECHILD` elsewhere.
+    ///
     /// ```
     /// use std::io::{BufRead, BufReader};
     /// use std::time::Duration;
@@ -199,7 +204,11 @@ pub trait ChildExt: Sealed {
     /// The child is kept unreaped until the group has been killed, so its pid, which is the
     /// group's id, cannot name a new process in between. The group is signalled through the
     /// pidfd where the kernel can (`PIDFD_SIGNAL_PROCESS_GROUP`, Linux 6.9), else with
-    /// `kill(2)` and the negated pid. A child that leads no group gets `ESRCH`.
+    /// `kill(2)` and the negated pid. A running child that leads no group gets `ESRCH`.
+    ///
+    /// A child that has exited gives its status as [`terminate`](Self::terminate) does:
+    /// one the kernel reaped ([`KillOnDrop::Kernel`]) or other code reaped, and one that led
+    /// no group (reaped at once, nothing being left to signal).
     ///
     /// ```
     /// use std::time::Duration;
