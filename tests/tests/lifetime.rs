@@ -651,6 +651,81 @@ fn kill_cgroup_refuses_the_root_cgroup_and_kills_nothing() {
     witness.wait().unwrap();
 }
 
+/// Whether the running kernel kills a child created with a raw
+/// `clone3(CLONE_INTO_CGROUP)` into `dir` before it runs; `None` when such a clone is
+/// refused (`clone3` blocked by a seccomp profile, or no `CLONE_INTO_CGROUP` before 5.7).
+/// The child is a copy of this process (no `CLONE_VM`) that only calls `_exit(0)`.
+fn raw_clone_into_cgroup_is_killed(dir: &std::fs::File) -> Option<bool> {
+    use std::os::fd::AsRawFd;
+    // struct clone_args of Linux 5.7: flags, pidfd, child_tid, parent_tid, exit_signal,
+    // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+    let mut args = [0u64; 11];
+    args[0] = 1 << 33; // CLONE_INTO_CGROUP
+    args[4] = libc::SIGCHLD as u64;
+    args[10] = dir.as_raw_fd() as u64;
+    // SAFETY: fork-like: the child runs on a copy of our memory and only calls _exit.
+    let pid = unsafe { libc::syscall(libc::SYS_clone3, args.as_ptr(), 88usize) };
+    if pid == 0 {
+        // SAFETY: ends the copy at once.
+        unsafe { libc::_exit(0) };
+    }
+    if pid < 0 {
+        return None;
+    }
+    let mut status = 0;
+    // SAFETY: reaps our own child; `status` is writable.
+    let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    assert_eq!(reaped, pid as libc::pid_t);
+    Some(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL)
+}
+
+/// Runs in a process of its own: what it teaches `learnt` (that this kernel kills
+/// `CLONE_INTO_CGROUP` children of a killed cgroup) changes how every later cgroup spawn
+/// of the process is made, which the other cgroup tests assert.
+#[test]
+fn cgroup_spawns_live_in_a_cgroup_that_was_killed() {
+    let name = "cgroup_spawns_live_in_a_cgroup_that_was_killed";
+    if !process_ext_tests::in_own_process(name, &[], Duration::from_secs(120)) {
+        return;
+    }
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let mut first = Command::new(helper())
+        .args(["sleep", "100"])
+        .cgroup(cgroup.dir())
+        .spawn()
+        .unwrap();
+    kill_cgroup(cgroup.dir()).unwrap();
+    assert_eq!(first.wait().unwrap().signal(), Some(libc::SIGKILL));
+    // The kernel's own answer (5.14+ has cgroup.kill; the fallback writes none).
+    let kernel_kills = raw_clone_into_cgroup_is_killed(&cgroup.dir());
+    let uses_clone_into_cgroup = learnt::clone3_spawn() && real_kernel_at_least(5, 7);
+    for round in 0..2 {
+        let mut child = Command::new(helper())
+            .args(["ignore-term", "100"])
+            .cgroup(cgroup.dir())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert_eq!(first_line(&mut child), "ready", "round {round}: it runs");
+        assert_eq!(
+            cgroup.procs(),
+            vec![child.id()],
+            "round {round}: in the cgroup"
+        );
+        // Learnt by the first of these spawns, exactly where the kernel has the bug and
+        // the spawn used CLONE_INTO_CGROUP (see the README's kernel table).
+        assert_eq!(
+            learnt::clone_into_cgroup_kills(),
+            uses_clone_into_cgroup && kernel_kills == Some(true),
+            "round {round}, raw clone3 killed: {kernel_kills:?}"
+        );
+        child.kill().unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+}
+
 /// Kills `child` and reaps it by its pid, behind the `Child`'s back.
 fn kill_and_reap_behind_its_back(child: &Child) {
     let pid = child.id() as libc::pid_t;

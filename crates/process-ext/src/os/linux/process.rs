@@ -425,6 +425,12 @@ pub trait CommandExt: Sealed {
     /// way: write access to `cgroup.procs`, no processes in a cgroup whose controllers
     /// are enabled for its children (`EBUSY`); a refusal is the spawn's error.
     ///
+    /// Some kernels (6.1 and 6.18 as tested, see the README's kernel table) kill a
+    /// `CLONE_INTO_CGROUP` child before it runs when its cgroup was ever killed through
+    /// `cgroup.kill` (by [`kill_cgroup`] or anyone else). The first spawn that meets this
+    /// sees its child die unstarted, reaps it and spawns again with the child joining the
+    /// cgroup itself; later spawns of this process do that from the start.
+    ///
     /// ```no_run
     /// use std::fs::File;
     /// use process_ext::os::linux::process::{kill_cgroup, CommandExt};
@@ -505,6 +511,11 @@ impl CommandExt for Command {
 ///   signalled die and the others run on.
 /// - Otherwise, as reading and writing the cgroup's files gives them: `EACCES` without
 ///   write access, `ENOTDIR` for a file, `EOPNOTSUPP` for a threaded cgroup.
+///
+/// Killing a cgroup on Linux 6.1 and 6.18 (kernels with a bug of `cgroup.kill`, see the
+/// README's kernel table) makes the kernel kill every child later created into it with
+/// `CLONE_INTO_CGROUP`; [`CommandExt::cgroup`] notices the first such death and from then
+/// on lets its children join the cgroup themselves.
 ///
 /// ```no_run
 /// use std::fs::File;
