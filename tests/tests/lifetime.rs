@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{
     features, kill_cgroup, ChildExt, CommandExt, KillOnDrop, PidFd,
 };
-use process_ext::os::unix::process::CommandExt as _;
+use process_ext::os::unix::process::{ChildExt as _, CommandExt as _};
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::{helper, not_applicable};
 use sys_linux::process::learnt;
@@ -506,18 +506,12 @@ struct Cgroup {
 impl Cgroup {
     fn new() -> Option<Cgroup> {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-        let mount = mountinfo.lines().find_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            (after.split(' ').next()? == "cgroup2").then(|| before.split(' ').nth(4))?
-        })?;
+        let mount = cgroup2_mount()?;
         let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let own = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
         let name = format!("process-ext-test-{}-{n}", std::process::id());
-        let path = PathBuf::from(mount)
-            .join(own.trim_start_matches('/'))
-            .join(name);
+        let path = mount.join(own.trim_start_matches('/')).join(name);
         std::fs::create_dir(&path).ok()?;
         Some(Cgroup { path })
     }
@@ -610,4 +604,226 @@ fn spawning_into_a_directory_that_is_not_a_cgroup_fails() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn kill_cgroup_refuses_a_plain_directory_and_creates_nothing_there() {
+    let tmp = process_ext_tests::TempDir::new("kill-cgroup");
+    let err = kill_cgroup(std::fs::File::open(tmp.path()).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(err.to_string(), "not a cgroup v2 directory");
+    let created: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(created.is_empty(), "{created:?}");
+}
+
+#[test]
+fn kill_cgroup_refuses_a_file_of_a_cgroup() {
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let procs = std::fs::File::open(cgroup.path.join("cgroup.procs")).unwrap();
+    let err = kill_cgroup(procs).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTDIR), "{err}");
+}
+
+#[test]
+fn kill_cgroup_refuses_the_root_cgroup_and_kills_nothing() {
+    let Some(mount) = cgroup2_mount() else {
+        return not_applicable("no cgroup v2 hierarchy");
+    };
+    // Only the real root lacks cgroup.events: a mount of a cgroup namespace's root (a
+    // container) shows a cgroup holding this very process, which is not for a test to kill.
+    if mount.join("cgroup.events").exists() {
+        return not_applicable("the cgroup v2 mount is not the root cgroup (a cgroup namespace)");
+    }
+    let mut witness = sleeper(false);
+    let err = kill_cgroup(std::fs::File::open(&mount).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(err.raw_os_error(), None);
+    assert_eq!(
+        err.to_string(),
+        "the root cgroup holds every process and cannot be killed"
+    );
+    assert_eq!(witness.try_wait().unwrap(), None, "nothing was killed");
+    assert!(!mount.join("cgroup.freeze").exists(), "nothing was created");
+    witness.kill().unwrap();
+    witness.wait().unwrap();
+}
+
+/// Whether the running kernel kills a child created with a raw
+/// `clone3(CLONE_INTO_CGROUP)` into `dir` before it runs; `None` when such a clone is
+/// refused (`clone3` blocked by a seccomp profile, or no `CLONE_INTO_CGROUP` before 5.7).
+/// The child is a copy of this process (no `CLONE_VM`) that only calls `_exit(0)`.
+fn raw_clone_into_cgroup_is_killed(dir: &std::fs::File) -> Option<bool> {
+    use std::os::fd::AsRawFd;
+    // struct clone_args of Linux 5.7: flags, pidfd, child_tid, parent_tid, exit_signal,
+    // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+    let mut args = [0u64; 11];
+    args[0] = 1 << 33; // CLONE_INTO_CGROUP
+    args[4] = libc::SIGCHLD as u64;
+    args[10] = dir.as_raw_fd() as u64;
+    // SAFETY: fork-like: the child runs on a copy of our memory and only calls _exit.
+    let pid = unsafe { libc::syscall(libc::SYS_clone3, args.as_ptr(), 88usize) };
+    if pid == 0 {
+        // SAFETY: ends the copy at once.
+        unsafe { libc::_exit(0) };
+    }
+    if pid < 0 {
+        return None;
+    }
+    let mut status = 0;
+    // SAFETY: reaps our own child; `status` is writable.
+    let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    assert_eq!(reaped, pid as libc::pid_t);
+    Some(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL)
+}
+
+/// Runs in a process of its own: what it teaches `learnt` (that this kernel kills
+/// `CLONE_INTO_CGROUP` children of a killed cgroup) changes how every later cgroup spawn
+/// of the process is made, which the other cgroup tests assert.
+#[test]
+fn cgroup_spawns_live_in_a_cgroup_that_was_killed() {
+    let name = "cgroup_spawns_live_in_a_cgroup_that_was_killed";
+    if !process_ext_tests::in_own_process(name, &[], Duration::from_secs(120)) {
+        return;
+    }
+    let Some(cgroup) = Cgroup::new() else {
+        return not_applicable("no writable cgroup v2 hierarchy");
+    };
+    let mut first = Command::new(helper())
+        .args(["sleep", "100"])
+        .cgroup(cgroup.dir())
+        .spawn()
+        .unwrap();
+    kill_cgroup(cgroup.dir()).unwrap();
+    assert_eq!(first.wait().unwrap().signal(), Some(libc::SIGKILL));
+    // The kernel's own answer (5.14+ has cgroup.kill; the fallback writes none).
+    let kernel_kills = raw_clone_into_cgroup_is_killed(&cgroup.dir());
+    let uses_clone_into_cgroup = learnt::clone3_spawn() && real_kernel_at_least(5, 7);
+    for round in 0..2 {
+        let mut child = Command::new(helper())
+            .args(["ignore-term", "100"])
+            .cgroup(cgroup.dir())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert_eq!(first_line(&mut child), "ready", "round {round}: it runs");
+        assert_eq!(
+            cgroup.procs(),
+            vec![child.id()],
+            "round {round}: in the cgroup"
+        );
+        // Learnt by the first of these spawns, exactly where the kernel has the bug and
+        // the spawn used CLONE_INTO_CGROUP (see the README's kernel table).
+        assert_eq!(
+            learnt::clone_into_cgroup_kills(),
+            uses_clone_into_cgroup && kernel_kills == Some(true),
+            "round {round}, raw clone3 killed: {kernel_kills:?}"
+        );
+        child.kill().unwrap();
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+}
+
+/// Kills `child` and reaps it by its pid, behind the `Child`'s back.
+fn kill_and_reap_behind_its_back(child: &Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: the child is ours and unreaped, so the pid is still its.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let mut status = 0;
+    // SAFETY: as above; `status` is writable.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+}
+
+#[test]
+fn terminate_of_a_child_reaped_elsewhere_gives_what_wait_gives() {
+    for group in [false, true] {
+        for pidfd in [false, true] {
+            let spawn = || {
+                let mut cmd = Command::new(helper());
+                cmd.args(["sleep", "100"]).create_pidfd(pidfd);
+                if group {
+                    cmd.process_group(0);
+                }
+                cmd.spawn().unwrap()
+            };
+            let mut waited = spawn();
+            let mut terminated = spawn();
+            let has_pidfd = terminated.pidfd().is_ok();
+            kill_and_reap_behind_its_back(&waited);
+            kill_and_reap_behind_its_back(&terminated);
+            let grace = Duration::from_secs(10);
+            let result = match group {
+                false => terminated.terminate(grace),
+                true => terminated.terminate_process_group(grace),
+            };
+            // The kernel keeps the status of a reaped process for its pidfd from 6.15 on.
+            let kept = has_pidfd && learnt::exit_info_after_reap();
+            let what = format!("group: {group}, pidfd: {pidfd} (has one: {has_pidfd})");
+            for (name, got) in [("terminate", result), ("wait", waited.wait())] {
+                match kept {
+                    true => {
+                        assert_eq!(got.unwrap().signal(), Some(libc::SIGKILL), "{name}, {what}")
+                    }
+                    false => assert_eq!(
+                        got.unwrap_err().raw_os_error(),
+                        Some(libc::ECHILD),
+                        "{name}, {what}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn terminating_an_exited_kill_on_drop_child_gives_its_status() {
+    for group in [true, false] {
+        let spawn = || {
+            let mut cmd = Command::new(helper());
+            cmd.args(["exit", "3"]).kill_on_drop(true);
+            if group {
+                cmd.process_group(0);
+            }
+            let child = cmd.spawn().unwrap();
+            assert!(dead_within(child.id(), Duration::from_secs(10)));
+            child
+        };
+        // Kernel: gone and reaped by the kernel at once; Drop: a zombie, ours to reap.
+        let mechanism = spawn().kill_on_drop();
+        let what = format!("group: {group}, {mechanism:?}");
+        let mut child = spawn();
+        let signalled = child.send_process_group_signal(libc::SIGTERM);
+        match (group, mechanism) {
+            // A leader that exited is still its group's member until reaped (std's answer:
+            // Ok); the kernel's mechanism answers the same, having no record left.
+            (true, _) | (false, Some(KillOnDrop::Kernel)) => {
+                signalled.unwrap();
+                child.kill_process_group().unwrap();
+            }
+            _ => assert_eq!(
+                signalled.unwrap_err().raw_os_error(),
+                Some(libc::ESRCH),
+                "{what}"
+            ),
+        }
+        child.kill().unwrap();
+        let status = child.terminate(Duration::from_secs(10)).unwrap();
+        assert_eq!(status.code(), Some(3), "terminate, {what}");
+        let status = spawn()
+            .terminate_process_group(Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(status.code(), Some(3), "terminate_process_group, {what}");
+    }
+}
+
+/// The mount point of the cgroup v2 hierarchy, from `/proc/self/mountinfo`.
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        (after.split(' ').next()? == "cgroup2")
+            .then(|| before.split(' ').nth(4).map(PathBuf::from))?
+    })
 }

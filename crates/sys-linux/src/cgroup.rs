@@ -16,27 +16,54 @@ use crate::pidfd::PidFd;
 use crate::syscalls;
 use crate::wait::Backoff;
 
+/// `f_type` of a cgroup v2 file system (`CGROUP2_SUPER_MAGIC` in `linux/magic.h`).
+const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+
+/// What [`kill`] says of a directory that is not a cgroup v2 one.
+const NOT_A_CGROUP: &str = "not a cgroup v2 directory";
+/// What [`kill`] says of the root cgroup.
+const ROOT_CGROUP: &str = "the root cgroup holds every process and cannot be killed";
+
 /// Sends `SIGKILL` to every process in the cgroup v2 directory `dir` and its descendants,
 /// and returns once none is left (`populated 0` in `cgroup.events`; zombies do not count).
 ///
 /// Linux 5.14+: one write to `cgroup.kill`, which the kernel carries out atomically, also
-/// against processes forking meanwhile. Before: the tree is frozen (`cgroup.freeze`, 5.2)
-/// so that nothing in it can fork or exit on its own, each process listed in the
-/// `cgroup.procs` files is opened as a pidfd (5.3) and killed through it if it is still
-/// listed once opened, and the tree is thawed. That fallback reads the tree through
-/// `/proc/self/fd`.
+/// against processes forking meanwhile. Before (5.2 to 5.13): the tree is frozen
+/// (`cgroup.freeze`) until the kernel says so (`frozen 1`), each listed process is killed
+/// through a pidfd, and the tree is thawed; a failed freeze is an error, with nothing
+/// killed, and a cgroup that holds this process is refused with `EDEADLK` (it would freeze
+/// the caller for good). Before 5.2: [`io::ErrorKind::Unsupported`].
+///
+/// Only a directory of a cgroup v2 file system (`fstatfs(2)` says `CGROUP2_SUPER_MAGIC`)
+/// that is not the root cgroup is touched; anything else is refused with
+/// [`io::ErrorKind::InvalidInput`] before any file is opened for writing. The root is the
+/// cgroup without `cgroup.events` (the kernel gives it no `cgroup.events`, `cgroup.kill` or
+/// `cgroup.freeze`): killing it would mean every process of the system. No file is ever
+/// created: every open is without `O_CREAT`.
 pub fn kill(dir: BorrowedFd<'_>) -> io::Result<()> {
     let dir = dir.as_raw_fd();
+    check_killable(dir)?;
     match open_in(dir, c"cgroup.kill", libc::O_WRONLY) {
         Ok(file) => write_all(&file, b"1")?,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => kill_each(&fd_path(dir))?,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => kill_frozen(dir)?,
         Err(e) => return Err(e),
     }
-    let mut backoff = Backoff::new(None);
-    while populated(dir)? {
-        backoff.nap();
+    wait_for_event(dir, "populated 0")
+}
+
+/// Refuses what [`kill`] must not act on (see there).
+fn check_killable(dir: RawFd) -> io::Result<()> {
+    let fs = syscalls::fstatfs(dir)?;
+    if fs.f_type as u64 != CGROUP2_SUPER_MAGIC {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, NOT_A_CGROUP));
     }
-    Ok(())
+    match open_in(dir, c"cgroup.events", libc::O_RDONLY) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(io::Error::new(io::ErrorKind::InvalidInput, ROOT_CGROUP))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn open_in(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<FileDesc> {
@@ -51,55 +78,103 @@ fn write_all(file: &FileDesc, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether `cgroup.events` says the cgroup or a descendant still has a live process.
-fn populated(dir: RawFd) -> io::Result<bool> {
-    let file = open_in(dir, c"cgroup.events", libc::O_RDONLY)?;
-    let mut events = Vec::new();
-    while crate::cvt::retry(|| file.read_to_spare(&mut events))? != 0 {}
-    let events = String::from_utf8_lossy(&events);
-    Ok(events.lines().any(|line| line == "populated 1"))
+fn read_in(dir: RawFd, name: &CStr) -> io::Result<String> {
+    let file = open_in(dir, name, libc::O_RDONLY)?;
+    let mut bytes = Vec::new();
+    while crate::cvt::retry(|| file.read_to_spare(&mut bytes))? != 0 {}
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Waits until `cgroup.events` of `dir` has the line `event` (such as `populated 0`).
+fn wait_for_event(dir: RawFd, event: &str) -> io::Result<()> {
+    let mut backoff = Backoff::new(None);
+    while !read_in(dir, c"cgroup.events")?
+        .lines()
+        .any(|line| line == event)
+    {
+        backoff.nap();
+    }
+    Ok(())
 }
 
 fn fd_path(dir: RawFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{dir}"))
 }
 
-/// The fallback before `cgroup.kill` (see [`kill`]).
-fn kill_each(root: &Path) -> io::Result<()> {
-    let freeze = root.join("cgroup.freeze");
-    let frozen = fs::write(&freeze, "1").is_ok();
-    let result = (|| {
-        let listed = procs(root)?;
-        let mut opened = Vec::new();
-        for &pid in &listed {
-            match PidFd::open(pid, false) {
-                Ok(pidfd) => opened.push((pid, Some(pidfd))),
-                // Gone already.
-                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                // No pidfd_open (before 5.3): the pid itself, with the window a pid has.
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => opened.push((pid, None)),
-                Err(e) => return Err(e),
-            }
+/// The fallback before `cgroup.kill` (Linux 5.2 to 5.13): freezes the tree, kills every
+/// process listed in it, thaws it.
+///
+/// Once `cgroup.events` says `frozen 1`, no process in the tree can fork or exit on its own
+/// (a child forked while the freeze was set is frozen at birth, and listed), so the
+/// `cgroup.procs` files list all of them. Each listed process is opened as a pidfd (5.3)
+/// and killed through it if it is still listed once opened; the tree is then thawed, which
+/// lets the killed processes die.
+///
+/// Errors: [`io::ErrorKind::Unsupported`] without `cgroup.freeze` (before 5.2), `EDEADLK`
+/// when this process is in the tree (it would freeze itself for good), and any failure to
+/// freeze, which is reported with nothing killed. A failure to open or signal a process
+/// does not stop the others from being killed; the tree is thawed (unless it was frozen
+/// before the call) and the first such error returned: the processes signalled die, the
+/// others run on.
+fn kill_frozen(dir: RawFd) -> io::Result<()> {
+    let frozen_before = match read_in(dir, c"cgroup.freeze") {
+        Ok(state) => state.trim() == "1",
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "killing a cgroup needs cgroup.kill (Linux 5.14) or cgroup.freeze (Linux 5.2)",
+            ))
         }
-        // A pid still listed after its pidfd was opened is the member, not a newcomer
-        // that reused the number.
-        let still = procs(root)?;
-        for (pid, pidfd) in opened.into_iter().filter(|(pid, _)| still.contains(pid)) {
-            let sent = match pidfd {
-                Some(pidfd) => pidfd.send_signal(libc::SIGKILL),
-                None => syscalls::kill(pid as libc::pid_t, libc::SIGKILL),
-            };
-            match sent {
-                Err(e) if e.raw_os_error() != Some(libc::ESRCH) => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
-    })();
-    if frozen {
-        fs::write(&freeze, "0")?;
+        Err(e) => return Err(e),
+    };
+    let root = fd_path(dir);
+    if procs(&root)?.contains(&(syscalls::getpid() as u32)) {
+        return Err(io::Error::from_raw_os_error(libc::EDEADLK));
     }
-    result
+    let set_freeze =
+        |state: &[u8]| write_all(&open_in(dir, c"cgroup.freeze", libc::O_WRONLY)?, state);
+    if !frozen_before {
+        set_freeze(b"1")?;
+    }
+    let killed = wait_for_event(dir, "frozen 1").and_then(|()| kill_listed(&root));
+    let thawed = match frozen_before {
+        true => Ok(()),
+        false => set_freeze(b"0"),
+    };
+    killed.and(thawed)
+}
+
+/// Sends `SIGKILL` to every process listed in the frozen tree `root` (see [`kill_frozen`]).
+fn kill_listed(root: &Path) -> io::Result<()> {
+    let listed = procs(root)?;
+    let mut opened = Vec::new();
+    for &pid in &listed {
+        match PidFd::open(pid, false) {
+            Ok(pidfd) => opened.push((pid, Some(pidfd))),
+            // Gone already.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            // No pidfd_open (before 5.3): the pid itself, with the window a pid has.
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => opened.push((pid, None)),
+            Err(e) => return Err(e),
+        }
+    }
+    // A pid still listed after its pidfd was opened is the member, not a newcomer
+    // that reused the number.
+    let still = procs(root)?;
+    let mut first_error = None;
+    for (pid, pidfd) in opened.into_iter().filter(|(pid, _)| still.contains(pid)) {
+        let sent = match pidfd {
+            Some(pidfd) => pidfd.send_signal(libc::SIGKILL),
+            None => syscalls::kill(pid as libc::pid_t, libc::SIGKILL),
+        };
+        match sent {
+            Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                first_error.get_or_insert(e);
+            }
+            _ => {}
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The pids in `cgroup.procs` of `dir` and of every cgroup below it.
@@ -116,3 +191,6 @@ fn procs(dir: &Path) -> io::Result<Vec<u32>> {
     }
     Ok(pids)
 }
+
+#[cfg(test)]
+mod tests;

@@ -185,6 +185,16 @@ pub(crate) fn openat(dir: RawFd, path: &CStr, flags: c_int) -> io::Result<OwnedF
     cvt(unsafe { libc::openat(dir, path.as_ptr(), flags) }).map(|fd| owned(fd.into()))
 }
 
+/// [`fstatfs(2)`](https://man7.org/linux/man-pages/man2/fstatfs.2.html): the file system
+/// `fd` lives on (also for an `O_PATH` fd, Linux 3.12).
+pub(crate) fn fstatfs(fd: RawFd) -> io::Result<libc::statfs> {
+    // SAFETY: an all-zero statfs is a valid value for the kernel to overwrite.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `buf` is a valid statfs for the kernel to fill in.
+    cvt(unsafe { libc::fstatfs(fd, &mut buf) })?;
+    Ok(buf)
+}
+
 /// [`pipe2(2)`](https://man7.org/linux/man-pages/man2/pipe2.2.html): (read end, write end).
 pub(crate) fn pipe2(flags: c_int) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];

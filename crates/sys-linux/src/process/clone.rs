@@ -74,12 +74,15 @@ struct CloneArgs {
 /// which requires that), in the cgroup `cgroup` refers to when `flags` has
 /// `CLONE_INTO_CGROUP`.
 ///
-/// The child starts on `stack` with nothing but registers; the trampoline calls
-/// `entry(arg)` from there.
+/// The child starts on `stack` with nothing but registers; the trampoline sets `*started`
+/// to `true` and calls `entry(arg)` from there. With `CLONE_VM | CLONE_VFORK`, `started`
+/// still `false` once the call returns means the child exited without running any code of
+/// its own: the kernel killed it while creating it (see `learnt::clone_into_cgroup_kills`).
 ///
 /// # Safety
 ///
-/// As for [`clone`].
+/// As for [`clone`]; with `CLONE_VM`, `flags` must also have `CLONE_VFORK`, so that the
+/// child's write to `started` comes before this call returns.
 #[cfg(target_arch = "x86_64")]
 pub(crate) unsafe fn clone3(
     entry: Entry,
@@ -88,6 +91,7 @@ pub(crate) unsafe fn clone3(
     cgroup: c_int,
     arg: *mut c_void,
     pidfd: &mut c_int,
+    started: &mut bool,
 ) -> io::Result<libc::pid_t> {
     let args = CloneArgs {
         flags,
@@ -111,16 +115,20 @@ pub(crate) unsafe fn clone3(
     let ret: libc::c_long;
     // The child resumes after the syscall with rax = 0 and its stack pointer at the top of
     // `stack` (16-byte aligned, so `call` gives `entry` the alignment the ABI expects);
-    // `entry` never returns, `ud2` stops it if it did. `entry` and `arg` sit in r12 and r13,
-    // which the syscall preserves; they are named explicitly so that neither can be given
-    // rbp, which the child clears to end the frame chain.
+    // it stores 1 in the bool r14 points to, then calls `entry`, which never returns (`ud2`
+    // stops it if it did). `entry`, `arg` and `started` sit in r12, r13 and r14, which the
+    // syscall preserves; they are named explicitly so that none can be given rbp, which
+    // the child clears to end the frame chain.
     // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd; in the
-    // parent the instruction only clobbers rax, rcx and r11; the child's path is above.
+    // parent the instruction only clobbers rax, rcx and r11; the child's path is above, and
+    // its store lands in `started` (our memory under CLONE_VM, before we resume under
+    // CLONE_VFORK, as the caller guarantees).
     unsafe {
         std::arch::asm!(
             "syscall",
             "test rax, rax",
             "jnz 2f",
+            "mov byte ptr [r14], 1",
             "xor ebp, ebp",
             "mov rdi, r13",
             "call r12",
@@ -128,6 +136,7 @@ pub(crate) unsafe fn clone3(
             "2:",
             in("r12") entry,
             in("r13") arg,
+            in("r14") std::ptr::from_mut(started),
             inlateout("rax") libc::SYS_clone3 => ret,
             inout("rdi") std::ptr::from_ref(&args) => _,
             in("rsi") std::mem::size_of::<CloneArgs>(),

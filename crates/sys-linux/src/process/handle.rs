@@ -120,15 +120,7 @@ impl<P: AsInner<PidFd>> Process<P> {
                         return Err(io::Error::from_raw_os_error(libc::ESRCH));
                     }
                 }
-                // A child the kernel reaps itself is gone as soon as it exits; std's answer
-                // for a child that exited but was not waited for is success.
-                Err(e)
-                    if e.raw_os_error() == Some(libc::ESRCH)
-                        && self.kill_on_drop == Some(KillOnDrop::Kernel)
-                        && pidfd.as_inner().exit_status_after_reap().is_ok() =>
-                {
-                    return Ok(())
-                }
+                Err(e) if self.exited_and_autoreaped(&e) => return Ok(()),
                 other => return other,
             }
         }
@@ -151,6 +143,11 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// `Ok(())` without a syscall once the child has been waited for, as std does. While any
     /// member of the group lives, the kernel does not hand its id out as a pid again, so the
     /// number stays right even after the leader was reaped behind our back.
+    ///
+    /// A child the kernel reaps itself (`KillOnDrop::Kernel`) that has exited: `Ok(())`, as
+    /// std answers for a group leader that exited but was not waited for (and as
+    /// [`send_signal`](Self::send_signal) answers for such a child), although the kernel
+    /// no longer knows whether the child led a group when it exited.
     pub fn send_process_group_signal(&self, signal: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());
@@ -159,12 +156,29 @@ impl<P: AsInner<PidFd>> Process<P> {
             if probe::pidfd_signal_process_group() {
                 match pidfd.as_inner().send_signal_to_group(signal) {
                     Err(e) if is_refusal(&e) => {}
+                    Err(e) if self.exited_and_autoreaped(&e) => return Ok(()),
                     other => return other,
                 }
             }
         }
         // A negative pid names the process group with that id (the one the child leads).
-        syscalls::kill(-self.pid, signal)
+        match syscalls::kill(-self.pid, signal) {
+            Err(e) if self.exited_and_autoreaped(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Whether `e`, from signalling the child, is the `ESRCH` of a child the kernel reaps
+    /// itself (`KillOnDrop::Kernel`) that has exited: gone as soon as it exits, its status
+    /// kept by its pidfd. std's answer for a child that exited but was not waited for is
+    /// success.
+    fn exited_and_autoreaped(&self, e: &io::Error) -> bool {
+        e.raw_os_error() == Some(libc::ESRCH)
+            && self.kill_on_drop == Some(KillOnDrop::Kernel)
+            && self
+                .pidfd
+                .as_ref()
+                .is_some_and(|pidfd| pidfd.as_inner().exit_status_after_reap().is_ok())
     }
 
     /// Whether the pidfd shows that the child was reaped by other code, asked without
@@ -238,16 +252,34 @@ impl<P: AsInner<PidFd>> Process<P> {
 impl<P: AsInner<PidFd>> Process<P> {
     /// Ends the child gracefully: `SIGTERM`, up to `grace` for it to exit, then `SIGKILL`;
     /// reaps it and returns its status (at once if it was already waited for).
+    ///
+    /// A child that is gone already (reaped by other code) gives what [`wait`](Self::wait)
+    /// gives: its status where the kernel kept it (Linux 6.15+, through the pidfd), else
+    /// `ECHILD`.
     pub fn terminate(&mut self, grace: Duration) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        self.send_signal(libc::SIGTERM)?;
+        if let Err(e) = self.send_signal(libc::SIGTERM) {
+            return self.status_if_gone(e);
+        }
         if let Some(status) = self.wait_timeout(grace)? {
             return Ok(status);
         }
-        self.kill()?;
+        if let Err(e) = self.kill() {
+            return self.status_if_gone(e);
+        }
         self.wait()
+    }
+
+    /// After signalling the child failed with `e`: if it was `ESRCH` and the child has
+    /// exited, what [`try_wait`](Self::try_wait) gives (the status, or the error of a child
+    /// whose status is lost); otherwise `e`.
+    fn status_if_gone(&mut self, e: io::Error) -> io::Result<ExitStatus> {
+        if e.raw_os_error() != Some(libc::ESRCH) {
+            return Err(e);
+        }
+        self.try_wait()?.ok_or(e)
     }
 
     /// [`terminate`](Self::terminate) for the process group the child leads: `SIGTERM` to
@@ -259,11 +291,17 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// name a new process when the group is killed. A child the kernel reaps itself
     /// (`KillOnDrop::Kernel`) cannot be kept, but the group is then signalled through its
     /// pidfd (Linux 6.9+, which every such kernel has), which never reaches a new process.
+    ///
+    /// A child that has exited gives its status as [`terminate`](Self::terminate) does,
+    /// whether or not a group is left to signal (one that led no group is reaped at once);
+    /// `ESRCH` only for a running child that leads no group.
     pub fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        self.send_process_group_signal(libc::SIGTERM)?;
+        if let Err(e) = self.send_process_group_signal(libc::SIGTERM) {
+            return self.status_if_gone(e);
+        }
         let deadline = Instant::now().checked_add(grace);
         let pidfd = self.pidfd.as_ref().map(AsInner::as_inner);
         let exited = wait_until(pidfd, deadline, || self.exit_status_unreaped())?;
@@ -279,7 +317,8 @@ impl<P: AsInner<PidFd>> Process<P> {
 
 impl<P: AsInner<PidFd>> Process<P> {
     /// The child's status once it exited, without reaping it (`WNOWAIT`), except for a
-    /// child the kernel reaps itself.
+    /// child the kernel reaps itself; for a child reaped by other code, the status the
+    /// kernel kept (6.15+), as [`wait`](Self::wait) gives it.
     fn exit_status_unreaped(&self) -> io::Result<Option<ExitStatus>> {
         let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
         match &self.pidfd {
@@ -287,7 +326,13 @@ impl<P: AsInner<PidFd>> Process<P> {
                 pidfd.as_inner().try_wait()
             }
             Some(pidfd) if probe::waitid_pidfd() => {
-                waitid(WaitTarget::PidFd(pidfd.as_inner().as_raw_fd()), peek)
+                let pidfd = pidfd.as_inner();
+                match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), peek) {
+                    Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+                        pidfd.exit_status_after_reap().map(Some)
+                    }
+                    other => other,
+                }
             }
             // Unreaped by us, so the pid is still the child's.
             _ => waitid(WaitTarget::Pid(self.pid), peek),

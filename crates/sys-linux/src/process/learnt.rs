@@ -2,8 +2,10 @@
 //! whether `CLONE_PIDFD` is honoured (kernels before 5.2 ignore it), whether `clone3`
 //! spawns are refused, whether `CLONE_VM` really shares memory (emulators turn it into a
 //! fork), whether exit statuses survive the reap (6.15), and which `clone3` flags the kernel
-//! takes: `CLONE_INTO_CGROUP` (5.7) and the lifetime flags of 7.1. Answers come from the
-//! spawns themselves or from a throwaway child, and are cached like [`crate::probe`]'s.
+//! takes: `CLONE_INTO_CGROUP` (5.7) and the lifetime flags of 7.1, and whether the kernel
+//! kills `CLONE_INTO_CGROUP` children of a killed cgroup (a bug of some kernels). Answers
+//! come from the spawns themselves or from a throwaway child, and are cached like
+//! [`crate::probe`]'s.
 
 use std::ffi::{c_int, c_void};
 use std::io;
@@ -27,6 +29,9 @@ static INTO_CGROUP: Answer = Answer::new();
 
 /// Set once `CLONE_PIDFD_AUTOKILL` was refused with `EPERM` without `CLONE_NNP`.
 static AUTOKILL_NEEDS_NNP: AtomicBool = AtomicBool::new(false);
+
+/// Set once the kernel killed a `CLONE_INTO_CGROUP` child while creating it.
+static INTO_CGROUP_KILLS: AtomicBool = AtomicBool::new(false);
 
 /// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
@@ -97,6 +102,37 @@ pub fn clone_into_cgroup() -> Option<bool> {
 
 pub(crate) fn record_clone_into_cgroup(supported: bool) {
     INTO_CGROUP.record(supported);
+}
+
+/// Whether the kernel has killed a child created with `clone3(CLONE_INTO_CGROUP)` before it
+/// ran any code, which is how kernels with the `cgroup.kill` bug of Linux 6.1 and 6.18
+/// (see the README's kernel table) treat every such child of a cgroup that was ever killed
+/// through `cgroup.kill`, [`crate::cgroup::kill`] included.
+///
+/// Learnt from the first such spawn, which is then retried with the child joining the
+/// cgroup itself through `cgroup.procs`; no later spawn asks for `CLONE_INTO_CGROUP`. No
+/// harmless call can tell beforehand: the kernel keeps no visible record of a cgroup having
+/// been killed.
+pub fn clone_into_cgroup_kills() -> bool {
+    INTO_CGROUP_KILLS.load(Ordering::Relaxed)
+}
+
+/// After a `clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP)` returned `pid` although the
+/// child never started (the trampoline's mark is missing, see `clone::clone3`): the kernel
+/// killed it at birth. Reaps it, closes the pidfd in `pidfd_slot` (which goes back to -1)
+/// and records [`clone_into_cgroup_kills`].
+pub(crate) fn reap_killed_at_birth(pid: libc::pid_t, pidfd_slot: &mut c_int) -> io::Result<()> {
+    if *pidfd_slot >= 0 {
+        // SAFETY: the kernel just created this pidfd for us; nothing else owns it.
+        drop(unsafe { PidFd::from_raw_fd(*pidfd_slot) });
+        *pidfd_slot = -1;
+    }
+    INTO_CGROUP_KILLS.store(true, Ordering::Relaxed);
+    // ECHILD: reaped already, by the kernel (SIGCHLD ignored, or CLONE_AUTOREAP).
+    match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 /// The exit status of a process stays readable through its pidfd after it was reaped

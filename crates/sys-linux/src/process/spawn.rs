@@ -350,7 +350,10 @@ impl Command {
                 extras |= AUTOKILL;
             }
         }
-        if self.cgroup.is_some() && learnt::clone_into_cgroup() != Some(false) {
+        if self.cgroup.is_some()
+            && learnt::clone_into_cgroup() != Some(false)
+            && !learnt::clone_into_cgroup_kills()
+        {
             extras |= clone::CLONE_INTO_CGROUP;
         }
         extras
@@ -435,11 +438,19 @@ impl Command {
             }
             let arg = ptr::from_mut(&mut plan).cast::<c_void>();
             let entry = child::child_main;
+            let mut started = false;
             // SAFETY: the child runs `child_main` on `stack`, which only reads the plan,
             // writes its report slot and makes raw syscalls (see child.rs); this thread is
-            // suspended meanwhile and all signals are blocked.
-            let cloned = unsafe { clone::clone3(entry, stack, flags, cgroup, arg, pidfd_slot) };
+            // suspended meanwhile (CLONE_VFORK) and all signals are blocked.
+            let cloned = unsafe {
+                clone::clone3(entry, stack, flags, cgroup, arg, pidfd_slot, &mut started)
+            };
             let err = match cloned {
+                Ok(pid) if !started && extras & clone::CLONE_INTO_CGROUP != 0 => {
+                    learnt::reap_killed_at_birth(pid, pidfd_slot)?;
+                    extras &= !clone::CLONE_INTO_CGROUP;
+                    continue;
+                }
                 Ok(pid) => {
                     if extras & LIFETIME_FLAGS != 0 || autokill_refused {
                         learnt::record_clone_lifetime_flags(true);

@@ -167,6 +167,11 @@ pub trait ChildExt: Sealed {
     /// period polls it (5.3); without a pidfd, through the pid, as
     /// [`Child::kill`] and [`ChildExt::wait_timeout`] do.
     ///
+    /// A child that is gone already gives what [`Child::wait`] gives: a `kill_on_drop`
+    /// child the kernel reaped ([`KillOnDrop::Kernel`]) its status, one reaped by other code
+    /// (a stray `waitpid(-1)`) its status where the kernel kept it (Linux 6.15+, with a
+    /// pidfd) and `ECHILD` elsewhere.
+    ///
     /// ```
     /// use std::io::{BufRead, BufReader};
     /// use std::time::Duration;
@@ -199,7 +204,11 @@ pub trait ChildExt: Sealed {
     /// The child is kept unreaped until the group has been killed, so its pid, which is the
     /// group's id, cannot name a new process in between. The group is signalled through the
     /// pidfd where the kernel can (`PIDFD_SIGNAL_PROCESS_GROUP`, Linux 6.9), else with
-    /// `kill(2)` and the negated pid. A child that leads no group gets `ESRCH`.
+    /// `kill(2)` and the negated pid. A running child that leads no group gets `ESRCH`.
+    ///
+    /// A child that has exited gives its status as [`terminate`](Self::terminate) does:
+    /// one the kernel reaped ([`KillOnDrop::Kernel`]) or other code reaped, and one that led
+    /// no group (reaped at once, nothing being left to signal).
     ///
     /// ```
     /// use std::time::Duration;
@@ -416,6 +425,12 @@ pub trait CommandExt: Sealed {
     /// way: write access to `cgroup.procs`, no processes in a cgroup whose controllers
     /// are enabled for its children (`EBUSY`); a refusal is the spawn's error.
     ///
+    /// Some kernels (6.1 and 6.18 as tested, see the README's kernel table) kill a
+    /// `CLONE_INTO_CGROUP` child before it runs when its cgroup was ever killed through
+    /// `cgroup.kill` (by [`kill_cgroup`] or anyone else). The first spawn that meets this
+    /// sees its child die unstarted, reaps it and spawns again with the child joining the
+    /// cgroup itself; later spawns of this process do that from the start.
+    ///
     /// ```no_run
     /// use std::fs::File;
     /// use process_ext::os::linux::process::{kill_cgroup, CommandExt};
@@ -478,12 +493,29 @@ impl CommandExt for Command {
 /// carries out atomically, also against processes forking meanwhile. Older kernels: the
 /// cgroup is frozen (`cgroup.freeze`, 5.2) so that nothing in it can fork, each process
 /// listed in it is opened as a pidfd (5.3) and killed through it, and the cgroup is
-/// thawed; that fallback reads the cgroup through `/proc/self/fd`.
+/// thawed once the kernel says it is frozen (`frozen 1` in `cgroup.events`); that fallback
+/// reads the cgroup through `/proc/self/fd`.
+///
+/// Only a non-root cgroup v2 directory is acted on, and no file is ever created in it.
 ///
 /// # Errors
 ///
-/// As reading and writing the cgroup's files gives them: `EACCES` without write access,
-/// `ENOTDIR` or `ENOENT` for a directory that is not a cgroup v2 one.
+/// - [`io::ErrorKind::InvalidInput`] with nothing done, for a directory that is not on a
+///   cgroup v2 file system (`fstatfs(2)` tells), and for the root cgroup (the one without
+///   `cgroup.events`; it holds every process of the system).
+/// - Before Linux 5.14: [`io::ErrorKind::Unsupported`] before 5.2 (no `cgroup.freeze`);
+///   `EDEADLK` when the calling process is in the cgroup (freezing it would freeze the
+///   caller for good; on 5.14+ the caller is killed with the rest); a failed freeze is
+///   returned with nothing killed. A process that cannot be signalled (`EPERM`) does not
+///   spare the others: the cgroup is thawed and the first error returned, the processes
+///   signalled die and the others run on.
+/// - Otherwise, as reading and writing the cgroup's files gives them: `EACCES` without
+///   write access, `ENOTDIR` for a file, `EOPNOTSUPP` for a threaded cgroup.
+///
+/// Killing a cgroup on Linux 6.1 and 6.18 (kernels with a bug of `cgroup.kill`, see the
+/// README's kernel table) makes the kernel kill every child later created into it with
+/// `CLONE_INTO_CGROUP`; [`CommandExt::cgroup`] notices the first such death and from then
+/// on lets its children join the cgroup themselves.
 ///
 /// ```no_run
 /// use std::fs::File;

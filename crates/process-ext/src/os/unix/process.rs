@@ -319,7 +319,10 @@ pub trait ChildExt: Sealed {
     ///
     /// `ESRCH` when the child leads no process group (by default a child joins the
     /// parent's group, which is then left alone), `EINVAL` for an invalid signal, `EPERM`
-    /// when no member of the group may be signalled.
+    /// when no member of the group may be signalled. A `kill_on_drop` child the kernel
+    /// reaps itself (`KillOnDrop::Kernel`, Linux 7.1) that has exited gives `Ok(())`, as a
+    /// leader that exited but was not waited for does (the kernel no longer knows whether
+    /// it led a group).
     ///
     /// ```
     /// use std::os::unix::process::ExitStatusExt;
