@@ -39,6 +39,7 @@ pub fn run() -> Result<()> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     examples()?;
+    bear()?;
     crate::stress::run(crate::stress::Args {
         seconds: Some(15.0),
         threads: None,
@@ -100,6 +101,73 @@ fn examples() -> Result<()> {
         sleeper.wait().context("cannot reap sleep")?;
     }
     Ok(())
+}
+
+/// The ways of spawning `test-helper compile` uses, std's and ours, each compiling its own
+/// source file. The fork paths come first: no vfork spawn has asked for the interposer then.
+const BEAR_WAYS: [&str; 5] = ["std-pre-exec", "ext-pre-exec", "std", "ext", "ext-pidfd"];
+
+/// Runs `test-helper compile` under Bear (an `LD_PRELOAD` exec interposer; `.ci/run`
+/// installs Debian's `bear` where it can) and checks that its `compile_commands.json` lists
+/// the compiler call of every way of spawning. Bear only lists compiler calls, so each way
+/// runs `cc -c WAY.c`. Skipped, saying so, where `bear` is not installed.
+fn bear() -> Result<()> {
+    let Ok(version) = Command::new("bear").arg("--version").output() else {
+        eprintln!("xtask: bear is not installed, so the Bear check is skipped");
+        return Ok(());
+    };
+    eprintln!(
+        "+ Bear check ({})",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
+    cargo(
+        &["build", "-p", "process-ext-tests", "--bin", "test-helper"],
+        &[],
+    )?;
+    let root = crate::workspace::root();
+    let dir = root.join("target/bear");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for way in BEAR_WAYS {
+        let source = format!("int {}(void) {{ return 0; }}\n", way.replace('-', "_"));
+        std::fs::write(dir.join(format!("{way}.c")), source)?;
+    }
+    let status = Command::new("bear")
+        .args(["--output", "compile_commands.json", "--"])
+        .arg(root.join("target/debug/test-helper"))
+        .arg("compile")
+        .args(BEAR_WAYS)
+        .current_dir(&dir)
+        .status()
+        .context("cannot run bear")?;
+    if !status.success() {
+        bail!("bear -- test-helper compile ended with {status}");
+    }
+    let database = dir.join("compile_commands.json");
+    let text = std::fs::read_to_string(&database)
+        .with_context(|| format!("Bear wrote no {}", database.display()))?;
+    let entries: Vec<CompileCommand> = serde_json::from_str(&text)
+        .with_context(|| format!("cannot parse {}", database.display()))?;
+    let recorded: Vec<String> = entries
+        .iter()
+        .filter_map(|entry| entry.file.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&str> = BEAR_WAYS
+        .into_iter()
+        .filter(|way| !recorded.contains(&format!("{way}.c")))
+        .collect();
+    if !missing.is_empty() {
+        bail!("Bear recorded no compiler call for {missing:?}; it recorded {recorded:?}");
+    }
+    eprintln!("xtask: Bear recorded the compiler call of every way: {recorded:?}");
+    Ok(())
+}
+
+/// The one field of a `compile_commands.json` entry the Bear check reads.
+#[derive(serde::Deserialize)]
+struct CompileCommand {
+    file: std::path::PathBuf,
 }
 
 /// Runs `target/debug/examples/<args[0]> <args[1..]>` and checks its exit code.

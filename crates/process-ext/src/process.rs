@@ -52,6 +52,13 @@ use crate::pidfd::PidFd;
 /// requested streams on fds 0, 1 and 2, and no other fd of the parent (all of ours are
 /// close-on-exec).
 ///
+/// Under an exec interposer (a library in `LD_PRELOAD` that defines `execve`, as Bear's,
+/// snoopy and Gentoo's sandbox do), the child execs through the interposer's `execve`, so
+/// the interposer sees every spawn as it sees std's. Without a `pre_exec` closure the
+/// interposer's code then runs in a child that shares this process's memory, as in a C
+/// program's `vfork()` child: see [`sys_linux::process::interpose`] for what that means, and
+/// when to add a `pre_exec` closure to get a forked child instead.
+///
 /// ```
 /// use process_ext::process::Command;
 ///

@@ -41,6 +41,9 @@
 //! |                     | (and `no_new_privs`), prints `PID kernel\|drop`, sleeps `SECS`   |
 //! | `pdeathsig-parent SIG SECS` | spawns `sleep SECS` with `parent_death_signal(SIG)`,    |
 //! |                     | prints its pid, sleeps `SECS`                                    |
+//! | `compile WAY…`      | for each `WAY`, spawns `cc -c WAY.c -o WAY.o` that way (`std`,   |
+//! |                     | `std-pre-exec`, `ext`, `ext-pidfd`, `ext-pre-exec`) and waits;   |
+//! |                     | fails unless each exits 0 (what `cargo xtask ci` runs under Bear)|
 //!
 //! Environment values, the current directory and `TEXT` arguments are written
 //! as raw bytes; `args` converts lossily to UTF-8.
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
         b"spawn-tree" => lifetime::spawn_tree(&rest),
         b"kill-on-drop-parent" => lifetime::kill_on_drop_parent(&rest),
         b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
+        b"compile" => cmd_compile(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);
@@ -440,6 +444,54 @@ fn cmd_pid() -> Outcome {
         std::os::unix::process::parent_id()
     )?;
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compile WAY…`: runs `cc -c WAY.c -o WAY.o` in the current directory, spawned with std
+/// or process-ext as `WAY` says, so that an exec interposer such as Bear records one compiler
+/// call per way, named by its source file.
+fn cmd_compile(rest: &[OsString]) -> Outcome {
+    if rest.is_empty() {
+        return Err(Failure("expected WAY...".into()));
+    }
+    for way in rest {
+        let way = way
+            .to_str()
+            .ok_or_else(|| Failure(format!("invalid way: {way:?}")))?;
+        let args = [
+            "-c".to_owned(),
+            format!("{way}.c"),
+            "-o".to_owned(),
+            format!("{way}.o"),
+        ];
+        let status = match way {
+            "std" | "std-pre-exec" => {
+                use std::os::unix::process::CommandExt as _;
+                let mut cmd = std::process::Command::new("cc");
+                cmd.args(&args);
+                if way == "std-pre-exec" {
+                    // SAFETY: the closure does nothing.
+                    unsafe { cmd.pre_exec(|| Ok(())) };
+                }
+                cmd.status()?
+            }
+            "ext" | "ext-pidfd" | "ext-pre-exec" => {
+                use process_ext::os::linux::process::CommandExt as _;
+                use process_ext::os::unix::process::CommandExt as _;
+                let mut cmd = process_ext::process::Command::new("cc");
+                cmd.args(&args).create_pidfd(way == "ext-pidfd");
+                if way == "ext-pre-exec" {
+                    // SAFETY: the closure does nothing.
+                    unsafe { cmd.pre_exec(|| Ok(())) };
+                }
+                cmd.status()?
+            }
+            _ => return Err(Failure(format!("unknown way {way:?}"))),
+        };
+        if !status.success() {
+            return Err(Failure(format!("cc for {way}: {status}")));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,10 @@
 //! exception is the user's `pre_exec` closures, which carry their own safety contract and
 //! only ever run on the fork path.
 //!
+//! When an exec interposer is loaded (`LD_PRELOAD`: Bear, snoopy, Gentoo's sandbox), the
+//! child execs through the interposer's `execve` instead of the system call, so the
+//! interposer's code runs here too, with what [`interpose`] describes.
+//!
 //! The steps, in std's order: standard streams, groups, gid, uid, root directory, working
 //! directory, process group, session, signal state, `pre_exec` closures, exec. Our own
 //! additions come where they must: the cgroup is joined first (while the credentials still
@@ -35,6 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use super::command::PreExec;
+use super::interpose;
 use crate::syscalls::FdMessage;
 
 /// Everything the child does, prepared by the parent. Pointers are to NUL-terminated strings
@@ -562,8 +567,23 @@ fn search(plan: &ChildPlan<'_>) -> c_int {
     }
 }
 
-/// `execve(2)`; returns the errno, since it only returns on failure.
+/// `execve(2)`; returns the errno, since it only returns on failure. When an exec
+/// interposer is loaded, through its `execve` (see [`interpose`]).
 fn execve(program: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    if let Some(interposed) = interpose::execve() {
+        // SAFETY: the interposer's execve takes execve's arguments, which the parent made
+        // valid. It reports through this thread's errno (on the vfork path the suspended
+        // parent thread's), which is restored before returning.
+        unsafe {
+            let errno = libc::__errno_location();
+            let saved = *errno;
+            *errno = 0;
+            interposed(program, argv, envp);
+            let failure = *errno;
+            *errno = saved;
+            return if failure == 0 { libc::EINVAL } else { failure };
+        }
+    }
     let args = [program as c_long, argv as c_long, envp as c_long, 0];
     syscall(libc::SYS_execve, args)
         .err()

@@ -11,6 +11,8 @@
 //! - `path`: the candidate paths of the `PATH` search.
 //! - `signals`: all signals blocked around a vfork clone.
 //! - `stack`: the guarded stack a vfork child runs on, one per spawning thread.
+//! - [`interpose`]: whether an exec interposer (`LD_PRELOAD`) defines `execve`, which the
+//!   vfork child then execs through.
 //! - [`learnt`]: what spawns taught us about the kernel.
 //!
 //! # How a child is created
@@ -25,7 +27,8 @@
 //!   `clone(3)` where `clone3` is refused), so the cost does not depend on the parent's
 //!   size. Every signal is blocked in the parent around the clone so none of its handlers
 //!   can run in the child; an exec failure is stored by the child in the plan, which the
-//!   parent reads once the clone returns.
+//!   parent reads once the clone returns. Under an exec interposer (`LD_PRELOAD`) the child
+//!   execs through the interposer's `execve` (see [`interpose`]).
 //! - The fork path (`pre_exec` closures, `uid`, `gid`): glibc's `fork()`, as std; the child
 //!   opens a pidfd of itself and sends it, and any exec failure, over a socket (see
 //!   `spawn` for why these need it).
@@ -40,6 +43,7 @@ mod clone;
 pub mod command;
 mod env;
 pub mod handle;
+pub mod interpose;
 pub mod learnt;
 mod path;
 mod signals;

@@ -5,12 +5,19 @@ use std::ffi::c_void;
 use std::io;
 use std::ptr::NonNull;
 
+use super::interpose;
 use crate::syscalls;
 
 /// Usable stack of a vfork child (a guard page comes on top). The child runs only
 /// `child.rs`, which needs a few KiB (see the test of its high-water mark); glibc's
 /// `posix_spawn` maps 32 KiB plus the argument vector for its child.
 pub(crate) const CHILD_STACK_SIZE: usize = 28 * 1024;
+
+/// Usable stack of a vfork child when an exec interposer is loaded, whose `execve` then runs
+/// in the child too (see [`interpose`]): the default stack of a glibc thread, since an
+/// interposer may need as much as any caller of `execve` has. The mapping only costs the
+/// pages the child touches.
+pub(crate) const INTERPOSED_CHILD_STACK_SIZE: usize = 8 * 1024 * 1024;
 
 /// An anonymous mapping used as a child's stack, with a `PROT_NONE` guard page at its low
 /// end so that an overflow faults instead of silently writing into other memory.
@@ -68,11 +75,17 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's child stack, mapped on first use.
+///
+/// Mapping it asks whether an exec interposer is loaded, for its size: so that question is
+/// settled before any vfork child runs, as the child's [`interpose::execve`] needs.
 pub(crate) fn with_stack<T>(f: impl FnOnce(&ChildStack) -> io::Result<T>) -> io::Result<T> {
     // A thread that is being torn down has no thread-locals left: it gets a fresh stack.
     let stack = match STACK.try_with(Cell::take) {
         Ok(Some(stack)) => stack,
-        _ => ChildStack::new(CHILD_STACK_SIZE)?,
+        _ => ChildStack::new(match interpose::execve_interposed() {
+            true => INTERPOSED_CHILD_STACK_SIZE,
+            false => CHILD_STACK_SIZE,
+        })?,
     };
     let result = f(&stack);
     let _ = STACK.try_with(|cell| cell.set(Some(stack)));
