@@ -40,7 +40,7 @@ use super::learnt;
 use super::path::candidates;
 use super::signals::BlockedSignals;
 use super::stack::{with_stack, ChildStack};
-use super::stdio::{above_stdio, ChildStdio};
+use super::stdio::{above_stdio, ChildStdio, PassedFds};
 use crate::cvt::retry;
 use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
@@ -57,6 +57,8 @@ struct Prepared {
     /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
     sh_argv: Option<Vec<*const c_char>>,
     _programs: Vec<CString>,
+    /// The fds passed with `fd`, taken from the command.
+    fds: PassedFds,
 }
 
 /// A child just created: its pid, its pidfd, and whether the kernel kills it when the pidfd
@@ -147,7 +149,8 @@ impl Command {
     }
 
     /// Everything the child reads; `sh_retry` prepares the `/bin/sh` argv for `ENOEXEC`.
-    fn prepare(&self, sh_retry: bool) -> io::Result<Prepared> {
+    fn prepare(&mut self, sh_retry: bool) -> io::Result<Prepared> {
+        let fds = PassedFds::new(std::mem::take(&mut self.fds))?;
         if self.saw_nul {
             return Err(nul_error());
         }
@@ -169,6 +172,7 @@ impl Command {
             path_search,
             sh_argv,
             _programs: programs,
+            fds,
         })
     }
 
@@ -193,6 +197,7 @@ impl Command {
             programs: &prepared.programs,
             path_search: prepared.path_search,
             stdio: stdio.each_ref().map(ChildStdio::raw),
+            fds: prepared.fds.pairs(),
             groups: self.groups.as_deref(),
             gid: self.gid,
             uid: self.uid,
@@ -411,7 +416,7 @@ impl Command {
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
         let want_pidfd = self.wants_pidfd();
-        let (ours, theirs) = seqpacket_pair()?;
+        let (ours, theirs) = seqpacket_pair(&prepared.fds)?;
         let report = theirs.as_raw_fd();
         let parent = self.death_signal_parent();
         let mut plan = self.plan(prepared, stdio, Signals::Inherited, 0, parent);
@@ -503,11 +508,14 @@ unsafe fn clone_legacy(
 
 /// A close-on-exec `SOCK_SEQPACKET` socket pair, both ends at fd 3 or above so that
 /// installing the child's standard streams cannot overwrite them (the parent may run with
-/// fds 0-2 closed).
-fn seqpacket_pair() -> io::Result<(FileDesc, FileDesc)> {
+/// fds 0-2 closed), the child's end (the second) also clear of the passed fds' targets.
+fn seqpacket_pair(passed: &PassedFds) -> io::Result<(FileDesc, FileDesc)> {
     let kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
     let (a, b) = syscalls::socketpair(libc::AF_UNIX, kind)?;
-    Ok((above_stdio(a.into())?.into(), above_stdio(b.into())?.into()))
+    Ok((
+        above_stdio(a.into())?.into(),
+        passed.clear_of_targets(b)?.into(),
+    ))
 }
 
 /// Receives the forked child's first message (see `child::send_own_pidfd`): its pidfd, or
