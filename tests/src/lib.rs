@@ -574,6 +574,19 @@ pub fn not_applicable(reason: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// The emulator this process runs under when it runs under qemu-user (`qemu-x86_64-static`,
+/// `qemu-aarch64`, ..., invoked directly or through `binfmt_misc`, as `cross test` does),
+/// `None` on a real kernel.
+///
+/// qemu-user answers `/proc/self/exe` with the emulated program, but not
+/// `/proc/thread-self/exe`, where the kernel names the program it really runs: the
+/// emulator.
+pub fn qemu_user() -> Option<PathBuf> {
+    let exe = std::fs::read_link("/proc/thread-self/exe").ok()?;
+    let name = exe.file_name()?.to_str()?;
+    name.starts_with("qemu-").then_some(exe)
+}
+
 /// Environment variable naming the kernel the tests should expect, such as `5.3`, when a
 /// launcher emulates an older kernel's syscall surface with seccomp.
 pub const EMULATED_KERNEL_ENV: &str = "PROCESS_EXT_EMULATED_KERNEL";

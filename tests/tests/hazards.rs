@@ -21,7 +21,7 @@ use std::time::Duration;
 use process_ext::os::linux::process::{ChildExt as _, CommandExt as _, PidFd};
 use process_ext_tests::{
     helper, helper_for_any_user, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
-    thread_cpu_time, TempDir,
+    qemu_user, thread_cpu_time, TempDir,
 };
 
 /// How long a scenario in a process of its own may take before it counts as hung.
@@ -691,6 +691,84 @@ fn enoexec_is_retried_with_the_shell_where_std_does() {
         assert_eq!(by_path.unwrap().code(), Some(42), "{lib:?}, PATH set");
         assert_eq!(with_uid.unwrap().code(), Some(42), "{lib:?}, uid");
     }
+}
+
+/// Under qemu-user (how `cross test` runs a cross-compiled suite; `cargo xtask qemu-user`
+/// here), a `CLONE_VM | CLONE_VFORK` clone is a fork, so a child sharing the parent's
+/// memory to report its exec failure cannot: the failure must still be reported, exactly
+/// as on a real kernel, on both paths and with a pidfd. std's plain spawn (`posix_spawn`,
+/// whose child reports the same way) loses it there: the spawn succeeds and the child
+/// exits with 127. On a real kernel std and process-ext report the same errors.
+#[test]
+fn exec_errors_are_reported_where_clone_vm_is_a_fork() {
+    let emulator = qemu_user();
+    let dir = TempDir::new("hazards-emulated-vfork");
+    let not_executable = dir.path().join("not-executable");
+    std::fs::write(&not_executable, "exit 0\n").unwrap();
+    let not_a_program = dir.path().join("not-a-program");
+    std::fs::write(&not_a_program, "exit 0\n").unwrap();
+    std::fs::set_permissions(&not_a_program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let missing_dir = dir.path().join("missing-dir");
+    let helper = helper();
+    // (program, working directory, errno, also on the fork path): a file without `#!` gives
+    // ENOEXEC only where no pre_exec makes both libraries retry it with /bin/sh.
+    let cases = [
+        (Path::new("/nonexistent/program"), None, libc::ENOENT, true),
+        (&*not_executable, None, libc::EACCES, true),
+        (&*not_a_program, None, libc::ENOEXEC, false),
+        (&*helper, Some(&*missing_dir), libc::ENOENT, true),
+    ];
+    for (program, cwd, errno, with_fork) in cases {
+        for fork in [false, true] {
+            if fork && !with_fork {
+                continue;
+            }
+            for pidfd in [false, true] {
+                use process_ext::os::unix::process::CommandExt as _;
+                let what = format!("{program:?} in {cwd:?}, fork path {fork}, pidfd {pidfd}");
+                let mut cmd = process_ext::process::Command::new(program);
+                cmd.arg("exit").arg("0").create_pidfd(pidfd);
+                if let Some(cwd) = cwd {
+                    cmd.current_dir(cwd);
+                }
+                if fork {
+                    // SAFETY: the closure does nothing.
+                    unsafe { cmd.pre_exec(|| Ok(())) };
+                }
+                let ours = cmd.spawn().map(drop).map_err(|e| e.raw_os_error());
+                assert_eq!(ours, Err(Some(errno)), "{what}, emulator {emulator:?}");
+            }
+            use std::os::unix::process::CommandExt as _;
+            let mut cmd = std::process::Command::new(program);
+            cmd.arg("exit").arg("0");
+            if let Some(cwd) = cwd {
+                cmd.current_dir(cwd);
+            }
+            if fork {
+                // SAFETY: the closure does nothing.
+                unsafe { cmd.pre_exec(|| Ok(())) };
+            }
+            let theirs = cmd.status().map(|s| s.code()).map_err(|e| e.raw_os_error());
+            let what = format!("std: {program:?} in {cwd:?}, fork path {fork}");
+            match (&emulator, fork, cwd) {
+                (Some(_), false, None) => assert_eq!(theirs, Ok(Some(127)), "{what}"),
+                // With a working directory std uses posix_spawn only where it finds glibc's
+                // posix_spawn_file_actions_addchdir_np at run time (not in a static
+                // binary); otherwise it forks, and reports the error.
+                (Some(_), false, Some(_)) => assert!(
+                    theirs == Ok(Some(127)) || theirs == Err(Some(errno)),
+                    "{what}: {theirs:?}"
+                ),
+                _ => assert_eq!(theirs, Err(Some(errno)), "{what}"),
+            }
+        }
+    }
+    let features = process_ext::os::linux::process::features();
+    assert_eq!(
+        features.vfork_shares_memory,
+        emulator.is_none(),
+        "{emulator:?}"
+    );
 }
 
 /// Starts a child that exits after 0.5 s and a tracer that holds it until 1.2 s: until the

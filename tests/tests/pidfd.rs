@@ -67,6 +67,7 @@ fn no_pidfd_without_the_flag() {
     }
 }
 
+/// std's message, and `Other` for std's kind, `Uncategorized`, which only std can create.
 #[test]
 fn no_pidfd_error_is_descriptive() {
     let mut child = cmd(&["exit", "0"]).spawn().unwrap();

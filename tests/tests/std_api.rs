@@ -444,6 +444,109 @@ fn stdio_from_parent_stdout_and_stderr_matches_std() {
 }
 
 // ---------------------------------------------------------------------------------------
+// os::unix::prelude.
+
+/// A program that glob-imports the Unix prelude and uses one item of each kind from it,
+/// written once, compiled against std's prelude and `std::process`, and against ours and
+/// `process_ext::process`: what each run saw, as text.
+macro_rules! prelude_user {
+    ($name:ident, $($prelude:ident)::+, $($process:ident)::+) => {
+        mod $name {
+            use std::ffi::{OsStr, OsString};
+            use std::fs::{self, OpenOptions, Permissions};
+            use std::path::Path;
+
+            use $($prelude)::+::*;
+            use $($process)::+::Command;
+
+            pub(crate) fn run(helper: &Path) -> Vec<String> {
+                let mut seen = Vec::new();
+                seen.push(format!("{:?}", OsStr::from_bytes(b"a\xffb").as_bytes()));
+                seen.push(format!("{:?}", OsString::from_vec(b"v".to_vec()).into_vec()));
+                let file = OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open("/dev/null")
+                    .unwrap();
+                let meta = file.metadata().unwrap();
+                seen.push(format!("{} {:o}", meta.file_type().is_char_device(), meta.mode() & 0o777));
+                seen.push(format!("{:o}", Permissions::from_mode(0o640).mode()));
+                seen.push(format!("{}", file.read_at(&mut [0; 4], 0).unwrap()));
+                let entry = fs::read_dir("/dev")
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .find(|entry| entry.file_name() == "null")
+                    .unwrap();
+                seen.push(format!("{}", entry.ino() == meta.ino()));
+                let fd: OwnedFd = file.into();
+                let raw: RawFd = fd.as_raw_fd();
+                let borrowed: BorrowedFd<'_> = fd.as_fd();
+                seen.push(format!("{}", borrowed.as_raw_fd() == raw));
+                // SAFETY: the fd is released by `fd` and owned again at once.
+                let back = unsafe { OwnedFd::from_raw_fd(fd.into_raw_fd()) };
+                seen.push(format!("{}", back.as_raw_fd() == raw));
+                let thread = std::thread::spawn(|| {});
+                seen.push(format!("{}", thread.as_pthread_t() != 0));
+                thread.join().unwrap();
+                let status = Command::new(helper)
+                    .arg0("renamed")
+                    .args(["raise", "15"])
+                    .process_group(0)
+                    .status()
+                    .unwrap();
+                seen.push(format!("{:?} {}", status.signal(), status.into_raw()));
+                seen
+            }
+        }
+    };
+}
+
+prelude_user!(std_prelude_user, std::os::unix::prelude, std::process);
+prelude_user!(
+    ext_prelude_user,
+    process_ext::os::unix::prelude,
+    process_ext::process
+);
+
+/// `use process_ext::os::unix::prelude::*` after the swap: the same names as std's prelude,
+/// doing the same, and this crate's `ChildExt` and `CommandExt` (`fd`) from it too.
+#[test]
+fn unix_prelude_gives_what_stds_gives() {
+    let std_side = std_prelude_user::run(&helper());
+    assert_eq!(
+        std_side,
+        [
+            "[97, 255, 98]",
+            "[118]",
+            "true 666",
+            "640",
+            "0",
+            "true",
+            "true",
+            "true",
+            "true",
+            "Some(15) 15",
+        ]
+    );
+    assert_eq!(ext_prelude_user::run(&helper()), std_side);
+
+    use process_ext::os::unix::prelude::*;
+    let (reader, mut writer) = io::pipe().unwrap();
+    writer.write_all(b"passed").unwrap();
+    drop(writer);
+    let child = process_ext::process::Command::new(helper())
+        .args(["read-fds", "9"])
+        .stdout(process_ext::process::Stdio::piped())
+        .fd(9, reader)
+        .spawn()
+        .unwrap();
+    child.send_signal(0).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.stdout, b"9=passed\n");
+    assert_eq!(output.status.into_raw(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
 // CommandExt::before_exec.
 
 #[test]

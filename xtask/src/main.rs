@@ -5,6 +5,7 @@
 //!   a short soak test.
 //! - `test-kernels` ([`test_kernels`]): the test suite on real kernels in QEMU, on the host,
 //!   and on older kernels emulated with seccomp.
+//! - `qemu-user` ([`qemu_user`]): the test suite under qemu-user, as `cross test` runs it.
 //! - `stress` ([`stress`]): the soak test.
 //! - `bench-report` ([`bench_report`]): the committed spawn benchmark results, from the last
 //!   `cargo bench -p process-ext-benches`.
@@ -18,6 +19,7 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 
 mod bench_report;
 mod ci;
+mod qemu_user;
 mod stress;
 mod test_kernels;
 mod workspace;
@@ -45,6 +47,13 @@ enum Command {
     /// kernels emulated with seccomp. Ends with a matrix and target/test-kernels/junit.xml;
     /// exits non-zero when any row fails.
     TestKernels(test_kernels::Args),
+    /// Run the tests under qemu-user, the way `cross test` runs them
+    ///
+    /// Builds process-ext-tests for --target (default x86_64-unknown-linux-gnu), statically
+    /// linked into target/kernels-build, and runs its test binaries with cargo's runner set
+    /// to qemu-ARCH-static (installed with apt when missing and running as root). Arguments
+    /// after `--` go to the test binaries: `cargo xtask qemu-user --test hazards -- exec_errors`.
+    QemuUser(qemu_user::Args),
     /// Spawn, kill and wait from many threads, then check for leaks
     ///
     /// Builds the soak program of process-ext-tests (release) and runs it: it spawns, kills
@@ -71,6 +80,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ci => ci::run(),
         Command::TestKernels(args) => test_kernels::run(args),
+        Command::QemuUser(args) => qemu_user::run(args),
         Command::Stress(args) => stress::run(args),
         Command::BenchReport(args) => bench_report::run(args),
     };

@@ -1,7 +1,8 @@
-//! What every command needs: the workspace root, `cargo` runs from it, whether we are root.
+//! What every command needs: the workspace root, `cargo` runs from it, whether we are root,
+//! installing a Debian package.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -62,4 +63,30 @@ pub fn is_root() -> bool {
             .and_then(|uids| uids.split_whitespace().nth(1))
             == Some("0")
     })
+}
+
+/// Installs a Debian package with `apt-get` (as root), updating the package lists first if
+/// the install fails without.
+pub fn apt_install(package: &str) -> Result<()> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .status()
+    };
+    eprintln!("installing {package} with apt-get");
+    if install().is_ok_and(|s| s.success()) {
+        return Ok(());
+    }
+    // The package lists may be missing or stale on a fresh machine.
+    let updated = Command::new("apt-get")
+        .args(["update", "-q"])
+        .stdin(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if updated && install().is_ok_and(|s| s.success()) {
+        return Ok(());
+    }
+    bail!("`apt-get install {package}` failed")
 }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `std::process` | [`process_ext::process`](process) |
 //! | `std::os::unix::process::CommandExt` | [`process_ext::os::unix::process::CommandExt`](os::unix::process::CommandExt) |
+//! | `std::os::unix::prelude` | [`process_ext::os::unix::prelude`](os::unix::prelude) |
 //! | `std::os::linux::process` (unstable `linux_pidfd`) | [`process_ext::os::linux::process`](os::linux::process) |
 //!
 //! Exit statuses, outputs and the child's pipes are std's own types, so values move freely

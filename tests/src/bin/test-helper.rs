@@ -15,6 +15,8 @@
 //! | `env KEY`           | prints the value of `KEY`, or exits 1 if it is unset             |
 //! | `cwd`               | prints the current directory                                     |
 //! | `fds`               | prints the open file descriptors, ascending, space separated     |
+//! | `read-fds N…`       | for each fd `N`: reads it to EOF and prints `N=` and the bytes,  |
+//! |                     | or `N=closed` when it is not open; one line each                 |
 //! | `cat`               | copies stdin to stdout until EOF                                 |
 //! | `stdin-eof`         | reads stdin until EOF and prints the number of bytes read        |
 //! | `stdout TEXT`       | writes `TEXT` to stdout (no newline)                             |
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         b"env" => cmd_env(&rest),
         b"cwd" => cmd_cwd(),
         b"fds" => cmd_fds(),
+        b"read-fds" => cmd_read_fds(&rest),
         b"cat" => cmd_cat(),
         b"stdin-eof" => cmd_stdin_eof(),
         b"stdout" => cmd_write(&rest, Stream::Out),
@@ -226,6 +229,30 @@ fn cmd_fds() -> Outcome {
     let line: Vec<String> = fds.iter().map(i32::to_string).collect();
     let mut out = io::stdout().lock();
     writeln!(out, "{}", line.join(" "))?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_read_fds(rest: &[OsString]) -> Outcome {
+    let mut out = io::stdout().lock();
+    for arg in rest {
+        let fd: libc::c_int = parse_arg(arg, "fd")?;
+        // SAFETY: F_GETFD only reads the descriptor flags of whatever fd has the number.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            writeln!(out, "{fd}=closed")?;
+            continue;
+        }
+        // SAFETY: the fd is open and nothing else in this process uses it; ManuallyDrop
+        // leaves it open.
+        let mut file = std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)?;
+        write!(out, "{fd}=")?;
+        out.write_all(&data)?;
+        writeln!(out)?;
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

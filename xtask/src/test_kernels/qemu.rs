@@ -62,30 +62,6 @@ fn qemu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn apt_install(package: &str) -> Result<()> {
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", package])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .status()
-    };
-    eprintln!("{QEMU} not found: installing {package} with apt-get");
-    if install().is_ok_and(|s| s.success()) {
-        return Ok(());
-    }
-    // The package lists may be missing or stale on a fresh machine.
-    let updated = Command::new("apt-get")
-        .args(["update", "-q"])
-        .stdin(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if updated && install().is_ok_and(|s| s.success()) {
-        return Ok(());
-    }
-    bail!("`apt-get install {package}` failed")
-}
-
 /// Makes sure QEMU is there: installs `qemu-system-x86` when running as root on
 /// Debian/Ubuntu, else says exactly what to install.
 pub fn ensure_installed() -> Result<()> {
@@ -99,7 +75,8 @@ pub fn ensure_installed() -> Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if debian_like && has_apt && crate::workspace::is_root() {
-        apt_install("qemu-system-x86")?;
+        eprintln!("{QEMU} not found");
+        crate::workspace::apt_install("qemu-system-x86")?;
         if qemu_works() {
             return Ok(());
         }

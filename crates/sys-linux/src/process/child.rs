@@ -14,11 +14,12 @@
 //! child execs through the interposer's `execve` instead of the system call, so the
 //! interposer's code runs here too, with what [`interpose`] describes.
 //!
-//! The steps, in std's order: standard streams, groups, gid, uid, root directory, working
-//! directory, process group, session, signal state, `pre_exec` closures, exec. Our own
-//! additions come where they must: the cgroup is joined first (while the credentials still
-//! allow it), the parent-death signal is set after the credentials (a uid or gid change
-//! clears it), and `no_new_privs` just before the signal state.
+//! The steps, in std's order: standard streams, the fds passed with `CommandExt::fd`,
+//! groups, gid, uid, root directory, working directory, process group, session, signal
+//! state, `pre_exec` closures, exec. Our own additions come where they must: the cgroup is
+//! joined first (while the credentials still allow it), the parent-death signal is set
+//! after the credentials (a uid or gid change clears it), and `no_new_privs` just before
+//! the signal state.
 //!
 //! A forked child (the fork path) first sends the parent its own pidfd, when one was asked
 //! for, and reports a failure on a socket, since the parent cannot see its memory; a
@@ -53,6 +54,10 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) path_search: bool,
     /// For fds 0, 1, 2: the fd to install there (never below 3), or -1 to inherit.
     pub(crate) stdio: [c_int; 3],
+    /// Fds passed with `CommandExt::fd`, installed in order after the standard streams:
+    /// (the fd to duplicate, the number the child gets it at). None of these fds is 0-2 or
+    /// the target of an earlier pair (see `stdio::PassedFds`).
+    pub(crate) fds: &'a [(c_int, c_int)],
     pub(crate) groups: Option<&'a [libc::gid_t]>,
     pub(crate) gid: Option<libc::gid_t>,
     pub(crate) uid: Option<libc::uid_t>,
@@ -250,6 +255,9 @@ pub(crate) fn setup(plan: &ChildPlan<'_>) -> Result<(), c_int> {
             // dup3 with no flags leaves the new fd without FD_CLOEXEC, so it survives exec.
             retry(|| syscall(libc::SYS_dup3, [fd as c_long, target as c_long, 0, 0]))?;
         }
+    }
+    for &(fd, target) in plan.fds {
+        retry(|| syscall(libc::SYS_dup3, [fd as c_long, target as c_long, 0, 0]))?;
     }
     if let Some(groups) = plan.groups {
         let args = [groups.len() as c_long, groups.as_ptr() as c_long, 0, 0];

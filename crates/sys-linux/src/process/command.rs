@@ -3,7 +3,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -83,6 +83,8 @@ pub struct Command {
     pub(crate) death_signal: libc::c_int,
     /// A cgroup v2 directory the child starts in.
     pub(crate) cgroup: Option<OwnedFd>,
+    /// Fds passed with `fd`: (the parent's fd, the number the child gets it at), in order.
+    pub(crate) fds: Vec<(OwnedFd, RawFd)>,
     pub(crate) saw_nul: bool,
 }
 
@@ -113,6 +115,7 @@ impl Command {
             no_new_privs: false,
             death_signal: 0,
             cgroup: None,
+            fds: Vec::new(),
             saw_nul,
         }
     }
@@ -249,6 +252,13 @@ impl Command {
     /// `cgroup.procs` first thing.
     pub fn cgroup(&mut self, dir: OwnedFd) {
         self.cgroup = Some(dir);
+    }
+
+    /// Gives the child `fd` at number `target`, after its standard streams (see
+    /// `CommandExt::fd`). The next spawn or `exec` takes the fd: it is closed in the parent
+    /// once that is over.
+    pub fn fd(&mut self, fd: OwnedFd, target: RawFd) {
+        self.fds.push((fd, target));
     }
 
     /// The program, as given to `new`.

@@ -164,13 +164,18 @@ pub fn exit_info_after_reap() -> bool {
 
 /// A child cloned with `CLONE_VM | CLONE_VFORK` really shares our memory, which the vfork
 /// spawn path relies on to learn about exec failures. True on every Linux kernel; false
-/// under emulators that turn such a clone into a fork (valgrind, qemu-user), where spawns
-/// then take the fork path.
+/// under emulators that turn such a clone into a fork (valgrind, qemu-user, which is how
+/// `cross test` runs tests), where spawns then take the fork path and report exec failures
+/// over a socket instead.
 ///
-/// The first call creates a throwaway child (no pidfd, no exit signal, all signals
-/// blocked) that stores a byte and exits at once, and checks that the store arrived. If
-/// the child cannot be created (the process limit, no memory), the vfork path is assumed
-/// to work for now (the spawn will meet the same error) and the next call asks again.
+/// The first call creates a throwaway child (no pidfd, all signals blocked) that stores a
+/// byte and exits at once, reaps it, and checks that the store arrived. The child has no
+/// exit signal; qemu-user refuses that (`EINVAL`: it only emulates children whose exit
+/// signal is `SIGCHLD`), and the child is then created again with `SIGCHLD`, which the
+/// application's `SIGCHLD` handler sees, as it sees every spawn's. The answer is cached. If
+/// no child can be created for now (the process limit, no memory), the vfork path is
+/// assumed to work (the spawn will meet the same error) and the next call asks again; if
+/// the clone is refused outright, spawns take the fork path.
 pub fn vfork_shares_memory() -> bool {
     if let Some(known) = SHARED_MEMORY.known() {
         return known;
@@ -180,7 +185,11 @@ pub fn vfork_shares_memory() -> bool {
             SHARED_MEMORY.record(seen.shared_memory);
             seen.shared_memory
         }
-        Err(_) => true,
+        Err(e) if probe::transient(&e) => true,
+        Err(_) => {
+            SHARED_MEMORY.record(false);
+            false
+        }
     }
 }
 
@@ -197,14 +206,27 @@ struct Throwaway {
 
 /// Creates a child that shares our memory (`CLONE_VM | CLONE_VFORK`, so we are suspended
 /// until it is gone), stores a byte and exits; reaps it (through its pidfd, if asked for
-/// one) and reports what it saw. The child has no exit signal, so no `SIGCHLD`
-/// reaches the application, and every signal is blocked meanwhile, so none of our handlers
+/// one) and reports what it saw. Every signal is blocked meanwhile, so none of our handlers
 /// can run in it.
+///
+/// The child has no exit signal, so no `SIGCHLD` reaches the application and only a wait
+/// with `__WALL` sees it (an application's `waitpid(-1, ..)` cannot take it from us). Where
+/// that is refused with `EINVAL` (qemu-user), it is created again with `SIGCHLD`.
 ///
 /// Emulators such as valgrind and qemu-user turn such a clone into a fork: the store then
 /// stays in the child's copy, which is how the vfork path knows not to rely on it.
 fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
-    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    match throwaway_child_signalling(with_pidfd, 0) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            throwaway_child_signalling(with_pidfd, libc::SIGCHLD)
+        }
+        other => other,
+    }
+}
+
+/// [`throwaway_child`] with `exit_signal` (0 for none).
+fn throwaway_child_signalling(with_pidfd: bool, exit_signal: c_int) -> io::Result<Throwaway> {
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | exit_signal;
     if with_pidfd {
         flags |= libc::CLONE_PIDFD;
     }
@@ -219,18 +241,20 @@ fn throwaway_child(with_pidfd: bool) -> io::Result<Throwaway> {
     });
     drop(blocked);
     let pid = pid?;
-    // SAFETY: the child has exited (CLONE_VFORK), so reading the byte races with nothing.
-    let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
-    // A child without an exit signal is only waitable with __WALL. It is reaped by pid,
-    // which works on every kernel (waitid(P_PIDFD) needs 5.4) and is safe: nobody else
-    // knows of this child, so its pid cannot have been reused. ECHILD: the kernel reaped
-    // it already (SIGCHLD set to SIG_IGN).
+    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
+    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+    // Reaped before the byte is read: a child that does not really share our memory (an
+    // emulator's fork) may still be running. __WALL makes a child without an exit signal
+    // waitable. It is reaped by pid, which works on every kernel (waitid(P_PIDFD) needs
+    // 5.4). Only a wait of the application's for any child can take it first (one with
+    // __WALL; any, for a child with SIGCHLD); ECHILD then says it is gone, as when the
+    // kernel reaped it itself (SIGCHLD set to SIG_IGN). Either way it has exited.
     match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {}
         other => drop(other?),
     }
-    // SAFETY: a non-negative slot holds the pidfd the kernel just created for us.
-    let pidfd = (pidfd_slot >= 0).then(|| unsafe { PidFd::from_raw_fd(pidfd_slot) });
+    // SAFETY: the child has exited, so reading the byte races with nothing.
+    let shared_memory = unsafe { ptr::read_volatile(&mark) } == 1;
     Ok(Throwaway {
         shared_memory,
         had_pidfd: pidfd.is_some(),

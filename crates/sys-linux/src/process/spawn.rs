@@ -37,11 +37,12 @@ use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::env::Envp;
 use super::handle::{kill_and_reap, KillOnDrop, Process};
+use super::interpose;
 use super::learnt;
 use super::path::candidates;
 use super::signals::BlockedSignals;
 use super::stack::{with_stack, ChildStack};
-use super::stdio::{above_stdio, ChildStdio};
+use super::stdio::{above_stdio, ChildStdio, PassedFds};
 use crate::cvt::retry;
 use crate::fd::FileDesc;
 use crate::pidfd::PidFd;
@@ -64,6 +65,8 @@ struct Prepared {
     /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
     sh_argv: Option<Vec<*const c_char>>,
     _programs: Vec<CString>,
+    /// The fds passed with `fd`, taken from the command.
+    fds: PassedFds,
 }
 
 /// A child just created: its pid, its pidfd, and whether the kernel kills it when the pidfd
@@ -165,6 +168,7 @@ impl Command {
 
     /// Carries out [`exec`](Self::exec); the errno of the failed exec.
     fn exec_in_place(&mut self, default: Stdio) -> io::Result<c_int> {
+        let fds = PassedFds::new(std::mem::take(&mut self.fds))?;
         if self.saw_nul {
             return Err(nul_error());
         }
@@ -175,9 +179,10 @@ impl Command {
         let (_ours, theirs) = self.setup_io(default, true)?;
         let parent = std::os::unix::process::parent_id() as libc::pid_t;
         // The steps before the closures need no environment.
-        let mut prepared = self.prepare_with(Envp::empty(), None, true);
+        let mut prepared = self.prepare_with(Envp::empty(), None, true, fds);
         let plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
         child::setup(&plan).map_err(io::Error::from_raw_os_error)?;
+        let fds = prepared.fds;
         for closure in &mut self.closures {
             closure()?;
         }
@@ -185,8 +190,11 @@ impl Command {
             Some(envp) => envp,
             None => self.envp()?,
         };
-        let mut prepared = self.prepare_with(envp, None, true);
+        let mut prepared = self.prepare_with(envp, None, true, fds);
         let plan = self.plan(&mut prepared, &theirs, Signals::Inherited, 0, parent);
+        // Exec interposers are looked for before a vfork child's stack is mapped; here
+        // there is none.
+        interpose::execve_interposed();
         Ok(child::exec(&plan))
     }
 
@@ -200,16 +208,23 @@ impl Command {
 
     /// Everything the child reads; `std_forks` (see [`std_forks`](Self::std_forks))
     /// prepares the `/bin/sh` argv for `ENOEXEC` and a fork path child's `environ`.
-    fn prepare(&self, std_forks: bool) -> io::Result<Prepared> {
+    fn prepare(&mut self, std_forks: bool) -> io::Result<Prepared> {
+        let fds = PassedFds::new(std::mem::take(&mut self.fds))?;
         let envp = self.envp()?;
         let parent_envp = match std_forks && !self.closures.is_empty() {
             true if !self.env.is_unchanged() => Some(Envp::inherited()),
             _ => None,
         };
-        Ok(self.prepare_with(envp, parent_envp, std_forks))
+        Ok(self.prepare_with(envp, parent_envp, std_forks, fds))
     }
 
-    fn prepare_with(&self, envp: Envp, parent_envp: Option<Envp>, std_forks: bool) -> Prepared {
+    fn prepare_with(
+        &self,
+        envp: Envp,
+        parent_envp: Option<Envp>,
+        std_forks: bool,
+        fds: PassedFds,
+    ) -> Prepared {
         let (programs, path_search) = candidates(&self.program, envp.path());
         let argv = null_terminated(&self.args);
         let sh_argv = std_forks.then(|| {
@@ -229,6 +244,7 @@ impl Command {
             std_forks,
             sh_argv,
             _programs: programs,
+            fds,
         }
     }
 
@@ -266,6 +282,7 @@ impl Command {
             programs: &prepared.programs,
             path_search: prepared.path_search,
             stdio: stdio.each_ref().map(ChildStdio::raw),
+            fds: prepared.fds.pairs(),
             groups: self.groups.as_deref(),
             gid: self.gid,
             uid: self.uid,
@@ -500,7 +517,7 @@ impl Command {
         stdio: &[ChildStdio; 3],
     ) -> io::Result<(libc::pid_t, Option<PidFd>)> {
         let want_pidfd = self.wants_pidfd();
-        let (ours, theirs) = seqpacket_pair()?;
+        let (ours, theirs) = seqpacket_pair(&prepared.fds)?;
         let report = theirs.as_raw_fd();
         let parent = self.death_signal_parent();
         let exec = match prepared.std_forks {
@@ -610,11 +627,14 @@ unsafe fn clone_legacy(
 
 /// A close-on-exec `SOCK_SEQPACKET` socket pair, both ends at fd 3 or above so that
 /// installing the child's standard streams cannot overwrite them (the parent may run with
-/// fds 0-2 closed).
-fn seqpacket_pair() -> io::Result<(FileDesc, FileDesc)> {
+/// fds 0-2 closed), the child's end (the second) also clear of the passed fds' targets.
+fn seqpacket_pair(passed: &PassedFds) -> io::Result<(FileDesc, FileDesc)> {
     let kind = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
     let (a, b) = syscalls::socketpair(libc::AF_UNIX, kind)?;
-    Ok((above_stdio(a.into())?.into(), above_stdio(b.into())?.into()))
+    Ok((
+        above_stdio(a.into())?.into(),
+        passed.clear_of_targets(b)?.into(),
+    ))
 }
 
 /// Receives the forked child's first message (see `child::send_own_pidfd`): its pidfd, or

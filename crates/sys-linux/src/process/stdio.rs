@@ -96,6 +96,66 @@ pub(super) fn above_stdio(fd: FileDesc) -> io::Result<OwnedFd> {
     }
 }
 
+/// The fds passed with `CommandExt::fd`, taken from the command for one spawn (closed in
+/// the parent when it is over), each at a number the child installs nothing at before it
+/// reads it.
+///
+/// The child installs its standard streams (0, 1, 2), then each passed fd at its target in
+/// order (`dup3(2)` without flags, so the target survives `execve`). A passed fd whose number
+/// is 0, 1 or 2, its own target (where `dup3` would fail), or the target of an earlier
+/// pair, is moved first: otherwise the child would pass on whatever was installed there.
+/// So every target gets the file its fd refers to in the parent, whatever the numbers.
+pub(super) struct PassedFds {
+    /// (the fd the child duplicates, its target), in the order given.
+    pairs: Vec<(RawFd, RawFd)>,
+    /// The fds of `pairs`.
+    _fds: Vec<OwnedFd>,
+}
+
+impl PassedFds {
+    pub(super) fn new(passed: Vec<(OwnedFd, RawFd)>) -> io::Result<PassedFds> {
+        let mut pairs = Vec::with_capacity(passed.len());
+        let mut fds = Vec::with_capacity(passed.len());
+        for (fd, target) in passed {
+            let installed_before = |n: RawFd| n == target || pairs.iter().any(|&(_, t)| t == n);
+            let fd = clear_of(fd, installed_before)?;
+            pairs.push((fd.as_raw_fd(), target));
+            fds.push(fd);
+        }
+        Ok(PassedFds { pairs, _fds: fds })
+    }
+
+    /// (the fd the child duplicates, its target), in the order given.
+    pub(super) fn pairs(&self) -> &[(RawFd, RawFd)] {
+        &self.pairs
+    }
+
+    /// Moves an fd the child reads after installing the passed fds (the fork path's report
+    /// socket) clear of their targets, and of 0, 1 and 2.
+    pub(super) fn clear_of_targets(&self, fd: OwnedFd) -> io::Result<OwnedFd> {
+        clear_of(fd, |n| self.pairs.iter().any(|&(_, t)| t == n))
+    }
+}
+
+/// `fd`, or a duplicate of it (close-on-exec) at the lowest number from 3 up that `taken`
+/// does not claim.
+fn clear_of(fd: OwnedFd, taken: impl Fn(RawFd) -> bool) -> io::Result<OwnedFd> {
+    let fd = FileDesc::from(fd);
+    if fd.as_raw_fd() > libc::STDERR_FILENO && !taken(fd.as_raw_fd()) {
+        return Ok(fd.into());
+    }
+    // Each duplicate takes the lowest free number from 3 up; one that lands on a taken number
+    // is kept open until the search is over, so the next lands higher.
+    let mut passed_over = Vec::new();
+    loop {
+        let copy = fd.duplicate()?;
+        if !taken(copy.as_raw_fd()) {
+            return Ok(copy.into());
+        }
+        passed_over.push(copy);
+    }
+}
+
 /// A close-on-exec pipe: (read end, write end).
 fn pipe() -> io::Result<(FileDesc, FileDesc)> {
     let (read, write) = syscalls::pipe2(libc::O_CLOEXEC)?;

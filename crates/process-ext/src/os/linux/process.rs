@@ -79,7 +79,10 @@ pub trait ChildExt: Sealed {
     ///
     /// When none was created: the command did not ask for one with
     /// [`CommandExt::create_pidfd`], or the kernel (before 5.2) or a seccomp policy did
-    /// not provide one.
+    /// not provide one. The error has std's message, `no pidfd was created.`, and kind
+    /// [`io::ErrorKind::Other`] where std's is `ErrorKind::Uncategorized`, a kind that only
+    /// std can create (it is unstable and hidden). Code that must work with both should
+    /// not match on the kind, as std's docs of `Uncategorized` advise.
     ///
     /// ```
     /// use process_ext::os::linux::process::ChildExt;
@@ -236,6 +239,7 @@ impl ChildExt for Child {
     fn pidfd(&self) -> io::Result<&PidFd> {
         self.as_inner()
             .pidfd()
+            // std's message; its kind, Uncategorized, cannot be made outside std.
             .ok_or_else(|| io::Error::other("no pidfd was created."))
     }
 

@@ -7,6 +7,7 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::Path;
 
 pub use std::os::unix::process::ExitStatusExt;
@@ -182,6 +183,58 @@ pub trait CommandExt: Sealed {
     /// ```
     fn chroot<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command;
 
+    /// Passes a file descriptor to the child: `old_fd`, open in the parent, becomes the
+    /// child's fd number `new_fd`. std's `CommandExt::fd` as proposed (feature
+    /// `command_pass_fds`, [rust-lang/rust#144989]; not in nightly as of 2026-05), with its
+    /// name and signature, on stable here; the spawn keeps the vfork path.
+    ///
+    /// The child [`dup3(2)`](https://man7.org/linux/man-pages/man2/dup3.2.html)s each fd to
+    /// its number right after installing its standard streams, in the order of the calls,
+    /// and before the credentials, the working directory and any `pre_exec` closure; the
+    /// copy has no `FD_CLOEXEC`, so the program gets it. Any kernel.
+    ///
+    /// - `new_fd` 0, 1 or 2 replaces that standard stream, whatever
+    ///   [`stdin`](crate::process::Command::stdin) and the like set.
+    /// - Two calls with the same `new_fd`: the last one wins; the other file is not passed.
+    /// - The number `old_fd` has in the parent does not matter: the child gets the file
+    ///   `old_fd` refers to in the parent even when that number is 0-2, is `new_fd` itself
+    ///   (the file is then passed at its own number), or is the `new_fd` of another call (two
+    ///   fds can swap numbers). Such an fd is first duplicated to a free number in the parent.
+    ///   std's proposed implementation applies the calls one after another to the parent's
+    ///   numbers, so in the last case it passes the file the earlier call installed (its own
+    ///   test expects that).
+    ///
+    /// The command owns `old_fd` until the next [`spawn`](crate::process::Command::spawn),
+    /// [`output`](crate::process::Command::output), [`status`](crate::process::Command::status)
+    /// or [`exec`](Self::exec), which takes it: the parent's copy is closed once that returns,
+    /// whether or not it succeeded, so the fd goes to one child.
+    ///
+    /// # Errors
+    ///
+    /// The spawn fails with `EBADF` for a `new_fd` below 0 or at or above `RLIMIT_NOFILE`,
+    /// and with `EMFILE` when the parent has no free fd left to move an `old_fd` to.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use process_ext::os::unix::process::CommandExt;
+    /// use process_ext::process::{Command, Stdio};
+    ///
+    /// let (reader, mut writer) = std::io::pipe()?;
+    /// let mut child = Command::new("sh")
+    ///     .args(["-c", "cat <&7"])
+    ///     .stdout(Stdio::piped())
+    ///     .fd(7, reader)
+    ///     .spawn()?;
+    /// writer.write_all(b"through fd 7")?;
+    /// drop(writer);
+    /// let output = child.wait_with_output()?;
+    /// assert_eq!(output.stdout, b"through fd 7");
+    /// # std::io::Result::Ok(())
+    /// ```
+    ///
+    /// [rust-lang/rust#144989]: https://github.com/rust-lang/rust/issues/144989
+    fn fd(&mut self, new_fd: RawFd, old_fd: impl Into<OwnedFd>) -> &mut Self;
+
     /// Schedules a closure to run in the child just before `execve`: the same as
     /// [`pre_exec`](Self::pre_exec), under std's old name (deprecated in std since 1.37,
     /// when it became `unsafe`; still stable there, so kept here with the same signature
@@ -264,6 +317,11 @@ impl CommandExt for Command {
 
     fn process_group(&mut self, pgroup: i32) -> &mut Command {
         self.as_inner_mut().pgroup(pgroup);
+        self
+    }
+
+    fn fd(&mut self, new_fd: RawFd, old_fd: impl Into<OwnedFd>) -> &mut Self {
+        self.as_inner_mut().fd(old_fd.into(), new_fd);
         self
     }
 }
