@@ -48,7 +48,15 @@ impl Command {
             stdout: our_out,
             stderr: our_err,
         };
-        Ok((ours, [their_in, their_out, their_err]))
+        // Moved above the standard numbers only once all three exist: with fd 1 closed,
+        // `/dev/null` opened for stdin lands at 1, and a stream that is the parent's
+        // stdout then gets a copy of it, as with std.
+        let theirs = [their_in, their_out, their_err].map(|fd| match fd {
+            ChildStdio::Owned(fd) => above_stdio(fd.into()).map(ChildStdio::Owned),
+            other => Ok(other),
+        });
+        let [their_in, their_out, their_err] = theirs;
+        Ok((ours, [their_in?, their_out?, their_err?]))
     }
 }
 
@@ -63,7 +71,7 @@ fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<
                 libc::O_WRONLY
             };
             let fd = retry(|| syscalls::open(c"/dev/null", flags | libc::O_CLOEXEC))?;
-            (ChildStdio::Owned(above_stdio(fd.into())?), None)
+            (ChildStdio::Owned(fd), None)
         }
         Stdio::MakePipe => {
             let (read, write) = pipe()?;
@@ -72,16 +80,13 @@ fn child_stdio(stdio: &Stdio, is_stdin: bool) -> io::Result<(ChildStdio, Option<
             } else {
                 (write, read)
             };
-            (ChildStdio::Owned(above_stdio(theirs)?), Some(ours.into()))
+            (ChildStdio::Owned(theirs.into()), Some(ours.into()))
         }
         Stdio::Fd(fd) if fd.as_raw_fd() > libc::STDERR_FILENO => {
             (ChildStdio::Explicit(fd.as_raw_fd()), None)
         }
         Stdio::Fd(fd) => (ChildStdio::Owned(fd.duplicate()?.into()), None),
-        Stdio::StaticFd(fd) => {
-            let fd = FileDesc::from(fd.try_clone_to_owned()?);
-            (ChildStdio::Owned(above_stdio(fd)?), None)
-        }
+        Stdio::StaticFd(fd) => (ChildStdio::Owned(fd.try_clone_to_owned()?), None),
     })
 }
 
