@@ -41,6 +41,8 @@
 //! |                     | (and `no_new_privs`), prints `PID kernel\|drop`, sleeps `SECS`   |
 //! | `pdeathsig-parent SIG SECS` | spawns `sleep SECS` with `parent_death_signal(SIG)`,    |
 //! |                     | prints its pid, sleeps `SECS`                                    |
+//! | `state FD [ARGS…]`  | reads stdin, writes a report of argv, envp, cwd, ids, signal     |
+//! |                     | state and open fds to `FD`, then `out`/`err` to stdout/stderr    |
 //!
 //! Environment values, the current directory and `TEXT` arguments are written
 //! as raw bytes; `args` converts lossily to UTF-8.
@@ -57,6 +59,8 @@ use std::time::Duration;
 
 #[path = "test-helper/lifetime.rs"]
 mod lifetime;
+#[path = "test-helper/state.rs"]
+mod state;
 
 /// Exit code for an unknown or missing subcommand.
 const EXIT_UNKNOWN: u8 = 101;
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         b"spawn-tree" => lifetime::spawn_tree(&rest),
         b"kill-on-drop-parent" => lifetime::kill_on_drop_parent(&rest),
         b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
+        b"state" => state::state(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);
