@@ -33,6 +33,12 @@ pub fn run() -> Result<()> {
         eprintln!("xtask: not root, so the release tests run in this pid namespace");
         cargo(&tests, &[])?;
     }
+    // A minute of differential search against std beyond the cases `cargo test` ran: the
+    // fixed seed and random ones, each printed so that a failure can be re-run.
+    crate::differential::run(crate::differential::Args {
+        seconds: Some(60.0),
+        ..crate::differential::Args::default()
+    })?;
     crate::test_kernels::run(crate::test_kernels::Args::default())?;
     cargo(
         &["doc", "--no-deps", "--workspace"],

@@ -1,12 +1,14 @@
 //! Project automation: `cargo xtask <command>`, one module per command.
 //!
 //! - `ci` ([`ci`]): everything CI checks, in order: formatting, clippy, the test suite
-//!   (debug and release), the kernel matrix, the docs (warnings are errors), the examples and
-//!   a short soak test.
+//!   (debug and release), a minute of differential search, the kernel matrix, the docs
+//!   (warnings are errors), the examples and a short soak test.
 //! - `test-kernels` ([`test_kernels`]): the test suite on real kernels in QEMU, on the host,
 //!   and on older kernels emulated with seccomp.
 //! - `qemu-user` ([`qemu_user`]): the test suite under qemu-user, as `cross test` runs it.
 //! - `stress` ([`stress`]): the soak test.
+//! - `differential` ([`differential`]): the differential search against std, for as long as
+//!   asked.
 //! - `bench-report` ([`bench_report`]): the committed spawn benchmark results, from the last
 //!   `cargo bench -p process-ext-benches`.
 //!
@@ -19,6 +21,7 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 
 mod bench_report;
 mod ci;
+mod differential;
 mod qemu_user;
 mod stress;
 mod test_kernels;
@@ -38,7 +41,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every check CI runs (fmt, clippy, tests, kernel matrix, docs, examples, soak)
+    /// Run every check CI runs (fmt, clippy, tests, differential search, kernel matrix, docs,
+    /// examples, soak)
     Ci,
     /// Run the test suite on a matrix of real and emulated kernels
     ///
@@ -59,6 +63,13 @@ enum Command {
     /// Builds the soak program of process-ext-tests (release) and runs it: it spawns, kills
     /// and waits from many threads, then checks open fds, zombies and resident memory.
     Stress(stress::Args),
+    /// Compare std and process-ext on generated commands for N seconds
+    ///
+    /// Runs the differential search (tests/tests/differential/): generated Command
+    /// configurations through std and process-ext side by side, comparing errors, exit
+    /// statuses, output and what the child saw. The fixed seed first, then random seeds,
+    /// each printed with the command that re-runs it.
+    Differential(differential::Args),
     /// Write benches/results/spawn.md and spawn.svg from the last spawn benchmark run
     ///
     /// Reads criterion's estimates and the record the spawn benchmark leaves beside them
@@ -82,6 +93,7 @@ fn main() -> ExitCode {
         Command::TestKernels(args) => test_kernels::run(args),
         Command::QemuUser(args) => qemu_user::run(args),
         Command::Stress(args) => stress::run(args),
+        Command::Differential(args) => differential::run(args),
         Command::BenchReport(args) => bench_report::run(args),
     };
     match result {

@@ -46,6 +46,8 @@
 //! | `compile WAY…`      | for each `WAY`, spawns `cc -c WAY.c -o WAY.o` that way (`std`,   |
 //! |                     | `std-pre-exec`, `ext`, `ext-pidfd`, `ext-pre-exec`) and waits;   |
 //! |                     | fails unless each exits 0 (what `cargo xtask ci` runs under Bear)|
+//! | `state FD [ARGS…]`  | reads stdin, writes a report of argv, envp, cwd, ids, signal     |
+//! |                     | state and open fds to `FD`, then `out`/`err` to stdout/stderr    |
 //!
 //! Environment values, the current directory and `TEXT` arguments are written
 //! as raw bytes; `args` converts lossily to UTF-8.
@@ -62,6 +64,8 @@ use std::time::Duration;
 
 #[path = "test-helper/lifetime.rs"]
 mod lifetime;
+#[path = "test-helper/state.rs"]
+mod state;
 
 /// Exit code for an unknown or missing subcommand.
 const EXIT_UNKNOWN: u8 = 101;
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
         b"kill-on-drop-parent" => lifetime::kill_on_drop_parent(&rest),
         b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
         b"compile" => cmd_compile(&rest),
+        b"state" => state::state(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);
