@@ -78,9 +78,23 @@ pub trait CommandExt: Sealed {
     /// As with std, the child is made with glibc's `fork(3)` (its cost grows with the
     /// parent's memory; see [`allow_fork`](crate::os::linux::process::CommandExt::allow_fork)):
     /// the closure runs on a copy of the spawning thread's stack, after glibc's atfork
-    /// handlers. A closure that panics kills the child with `SIGABRT` (after the panic hook
-    /// ran in the child) and `spawn` returns the child, as std's does. On Linux 5.2, which
-    /// lacks `pidfd_open` (5.3), such a child has no pidfd, as with std.
+    /// handlers. The child then runs the program as std's does, with libc's `execvp(3)`: a
+    /// closure's change to the environment (`setenv`, `unsetenv`, `clearenv`, `PATH`
+    /// included) reaches the program when the command has no environment of its own, and
+    /// a program that fails with `ENOEXEC` is run by `/bin/sh`. On Linux 5.2, which lacks
+    /// `pidfd_open` (5.3), such a child has no pidfd, as with std.
+    ///
+    /// A closure that panics aborts the child (`SIGABRT`) with std's message, `aborting
+    /// due to panic at ...`, and `spawn` returns the child, as std's does. The application's
+    /// panic hook does not run in the child, so it cannot wait there for a lock another
+    /// thread held at the fork: the first spawn with closures wraps the hook, once, in one
+    /// that aborts such a child and hands every other panic to the hook it replaced. A hook
+    /// set after that replaces the wrapper, and then runs in a panicking child. Before any
+    /// hook, the panic message (a formatted one) is allocated in the child, which matters to
+    /// a global allocator that is not safe after `fork`.
+    ///
+    /// With [`exec`](Self::exec), the closures run in the calling process itself: an error
+    /// is returned as it is, and a panic unwinds out of `exec`, as with std.
     ///
     /// # Safety
     ///
