@@ -800,6 +800,22 @@ pub fn hold_with_tracer(
     None
 }
 
+/// Whether nightly std's `create_pidfd(true)` forks and runs the program with `execvp(3)`
+/// here, as with a `pre_exec` closure: glibc has no `pidfd_spawnp` (before 2.39) and the
+/// kernel has `pidfd_open` (5.3).
+pub fn nightly_std_forks_for_a_pidfd() -> bool {
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    let mut parts = version.to_str().unwrap_or("").split('.');
+    let mut next = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (next(), next()) < (2, 39) && sys_linux::probe::pidfd_open()
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_stat;

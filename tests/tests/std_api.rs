@@ -1034,20 +1034,8 @@ fn scripts_without_shebang_run_with_sh_where_std_forks() {
             .create_pidfd(true)
             .output(),
     );
-    let std_would_fork = probe::pidfd_open() && !glibc_has_pidfd_spawnp();
+    let std_would_fork = process_ext_tests::nightly_std_forks_for_a_pidfd();
     assert_eq!(with_pidfd == sh_ran, std_would_fork, "{with_pidfd:?}");
-}
-
-/// glibc 2.39 brought `pidfd_spawnp`, which nightly std uses for a pidfd when it can.
-fn glibc_has_pidfd_spawnp() -> bool {
-    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
-    let version = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
-    let mut parts = version
-        .to_str()
-        .unwrap()
-        .split('.')
-        .map(|p| p.parse::<u32>().unwrap());
-    (parts.next().unwrap(), parts.next().unwrap()) >= (2, 39)
 }
 
 /// When several steps of the child would fail, the same error wins as with std, which

@@ -344,9 +344,15 @@ fn open_file(name: &str, write: bool) -> File {
     file.unwrap_or_else(|err| broken(&format!("cannot open {name}: {err}")))
 }
 
-/// std's settings that stable std lacks: none, or nightly std's `groups`, `setsid` and
-/// `create_pidfd`.
+/// std's settings that stable std lacks: nightly std's `groups`, `setsid` and
+/// `create_pidfd`; on stable, where nightly std would fork for `create_pidfd`, a no-op
+/// `pre_exec` closure, which gives the same fork and `execvp` (see the documented list).
 fn std_extra(_cmd: &mut std::process::Command, _config: &Config) {
+    #[cfg(not(feature = "nightly-std"))]
+    if _config.create_pidfd && process_ext_tests::nightly_std_forks_for_a_pidfd() {
+        // SAFETY: the closure does nothing.
+        unsafe { std::os::unix::process::CommandExt::pre_exec(_cmd, || Ok(())) };
+    }
     #[cfg(feature = "nightly-std")]
     {
         if let Some(groups) = &_config.groups {
