@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use crate::observe::Observation;
+use crate::runner::Outcome;
 
 /// An intended difference.
 pub struct Documented {
@@ -66,6 +67,34 @@ pub const DOCUMENTED: &[Documented] = &[
                         .envp
                         .retain(|entry| entry.0.len() > 1 && entry.0[1..].contains(&b'='));
                 }
+            }
+        },
+    },
+    Documented {
+        name: "a stream std opens at a free number 0-2 can be overwritten",
+        reason: "with one of the parent's fds 0-2 closed, std opens `/dev/null` or a pipe for \
+                 a stream at that free number and leaves it there, so installing an earlier \
+                 stream over that number replaces the source of a later one (stdin from \
+                 `io::stdout()` with fd 0 closed and stdout null: std's child writes to the \
+                 parent's stdout instead of /dev/null); process-ext moves every source \
+                 above 2 once all three exist and gives each stream what was asked. Where \
+                 both ran, what reached the streams is taken from process-ext's run; errors \
+                 and everything else are still compared",
+        applies: |config| config.parent.closed_fd.is_some(),
+        normalise: |std, ext| {
+            if !matches!(
+                (&std.outcome, &ext.outcome),
+                (Some(Outcome::Ran { .. }), Some(Outcome::Ran { .. }))
+            ) {
+                return;
+            }
+            std.outcome.clone_from(&ext.outcome);
+            std.stdout.clone_from(&ext.stdout);
+            std.stderr.clone_from(&ext.stderr);
+            std.out_file.clone_from(&ext.out_file);
+            std.err_file.clone_from(&ext.err_file);
+            if let (Some(theirs), Some(ours)) = (&mut std.child, &ext.child) {
+                theirs.stdin.clone_from(&ours.stdin);
             }
         },
     },
