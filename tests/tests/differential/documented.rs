@@ -78,13 +78,14 @@ pub const DOCUMENTED: &[Documented] = &[
                  `io::stdout()` with fd 0 closed and stdout null: std's child writes to the \
                  parent's stdout instead of /dev/null); process-ext moves every source \
                  above 2 once all three exist and gives each stream what was asked. Where \
-                 both ran, what reached the streams is taken from process-ext's run; errors \
+                 both ran (or exec'd), what reached the streams is taken from process-ext's run; errors \
                  and everything else are still compared",
         applies: |config| config.parent.closed_fd.is_some(),
         normalise: |std, ext| {
+            // Both ran, or both exec'd (no outcome reported).
             if !matches!(
                 (&std.outcome, &ext.outcome),
-                (Some(Outcome::Ran { .. }), Some(Outcome::Ran { .. }))
+                (Some(Outcome::Ran { .. }), Some(Outcome::Ran { .. })) | (None, None)
             ) {
                 return;
             }
