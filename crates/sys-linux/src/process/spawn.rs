@@ -139,9 +139,10 @@ impl Command {
             || self.chroot.is_some()
             || (self.env.changed_path() && !self.program.to_bytes().contains(&b'/'))
             // posix_spawn reports ENOENT itself from glibc 2.24, and changes directory
-            // from 2.29 (posix_spawn_file_actions_addchdir_np).
+            // from 2.29 (posix_spawn_file_actions_addchdir_np, which std looks up at run
+            // time and cannot find in a statically linked program).
             || glibc < (2, 24)
-            || (self.cwd.is_some() && glibc < (2, 29))
+            || (self.cwd.is_some() && (glibc < (2, 29) || cfg!(target_feature = "crt-static")))
             // A pidfd from posix_spawn needs glibc 2.39 (pidfd_spawnp); before, std forks
             // and the child opens its own, when the kernel has pidfd_open.
             || (self.create_pidfd && glibc < (2, 39) && probe::pidfd_open())
