@@ -359,7 +359,7 @@ fn wait_until_executable(path: &Path, args: &[&str]) {
 
 /// Runs `spawn` again while it fails with `ETXTBSY` (for up to 30 s): the program it runs
 /// was freshly written, and a child forked by another thread meanwhile may still hold the
-/// descriptor it was written through (see [`wait_until_executable`]).
+/// descriptor it was written through (as `wait_until_executable` does for a helper).
 pub fn while_text_busy<T>(mut spawn: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
