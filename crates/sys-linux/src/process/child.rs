@@ -106,6 +106,7 @@ pub(crate) enum Steps {
 }
 
 /// How the child runs the program.
+#[derive(Clone, Copy)]
 pub(crate) enum Exec {
     /// Tries each of [`ChildPlan::programs`] with `execve(2)` (raw system calls only).
     Search,

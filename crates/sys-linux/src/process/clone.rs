@@ -12,6 +12,9 @@ use std::io;
 use super::stack::ChildStack;
 use crate::cvt::cvt;
 
+/// Whether [`clone3`] exists for this architecture (elsewhere it fails with `ENOSYS`).
+pub(crate) const CLONE3_TRAMPOLINE: bool = cfg!(target_arch = "x86_64");
+
 /// Entry point of a child; must not return.
 pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;
 
@@ -55,6 +58,7 @@ pub(crate) unsafe fn clone(
 /// `struct clone_args` of Linux 5.7 (`CLONE_ARGS_SIZE_VER2`, 88 bytes). Older kernels
 /// accept the larger struct as long as the fields they do not know are zero (`E2BIG`
 /// otherwise, which only a `cgroup` can cause).
+#[cfg(target_arch = "x86_64")]
 #[repr(C)]
 struct CloneArgs {
     flags: u64,
@@ -113,16 +117,14 @@ pub(crate) unsafe fn clone3(
         },
     };
     let ret: libc::c_long;
-    // The child resumes after the syscall with rax = 0 and its stack pointer at the top of
-    // `stack` (16-byte aligned, so `call` gives `entry` the alignment the ABI expects);
-    // it stores 1 in the bool r14 points to, then calls `entry`, which never returns (`ud2`
-    // stops it if it did). `entry`, `arg` and `started` sit in r12, r13 and r14, which the
-    // syscall preserves; they are named explicitly so that none can be given rbp, which
-    // the child clears to end the frame chain.
     // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd; in the
-    // parent the instruction only clobbers rax, rcx and r11; the child's path is above, and
-    // its store lands in `started` (our memory under CLONE_VM, before we resume under
-    // CLONE_VFORK, as the caller guarantees).
+    // parent the instruction only clobbers rax, rcx and r11. The child resumes after the
+    // syscall with rax = 0 and its stack pointer at the top of `stack` (16-byte aligned, so
+    // `call` gives `entry` the alignment the ABI expects); it stores 1 in `started` (our
+    // memory under CLONE_VM, written before we resume under CLONE_VFORK, as the caller
+    // guarantees), then calls `entry`, which never returns (`ud2` stops it if it did).
+    // `entry`, `arg` and `started` sit in r12, r13 and r14, which the syscall preserves,
+    // named so that none can be given rbp, which the child clears to end the frame chain.
     unsafe {
         std::arch::asm!(
             "syscall",
@@ -149,4 +151,22 @@ pub(crate) unsafe fn clone3(
     } else {
         Ok(ret as libc::pid_t)
     }
+}
+
+/// Off x86-64 there is no trampoline yet: `ENOSYS`, so spawns use [`clone`].
+///
+/// # Safety
+///
+/// Nothing to uphold; `unsafe` to match the x86-64 signature.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) unsafe fn clone3(
+    _entry: Entry,
+    _stack: &ChildStack,
+    _flags: u64,
+    _cgroup: c_int,
+    _arg: *mut c_void,
+    _pidfd: &mut c_int,
+    _started: &mut bool,
+) -> io::Result<libc::pid_t> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }

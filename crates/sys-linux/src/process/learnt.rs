@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::child;
 use super::clone;
+use super::plan::{Method, SpawnPlan};
 use super::signals::BlockedSignals;
 use super::stack::with_stack;
 use crate::pidfd::PidFd;
@@ -37,16 +38,109 @@ static INTO_CGROUP_KILLS: AtomicBool = AtomicBool::new(false);
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 /// Whether children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND` (Linux 5.5), which
-/// spares the child resetting signal handlers one by one. `false` once such a spawn was
-/// refused, with `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later
-/// spawns use `clone(2)`.
+/// spares the child resetting signal handlers one by one. `false` where this crate has no
+/// `clone3` trampoline for the architecture, and once such a spawn was refused, with
+/// `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later spawns use
+/// `clone(2)`.
 pub fn clone3_spawn() -> bool {
-    !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed) && probe::clone3()
+    clone::CLONE3_TRAMPOLINE && !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed) && probe::clone3()
 }
 
-/// Records that a `clone3` spawn was refused; see [`clone3_spawn`].
-pub(crate) fn record_clone3_spawn_unusable() {
-    CLONE3_SPAWN_UNUSABLE.store(true, Ordering::Relaxed);
+/// Records what an attempt at carrying out `plan` taught about the kernel ([`lesson`]); the
+/// next plan chosen reflects it (see [`super::plan`]).
+pub(crate) fn learn(plan: &SpawnPlan, outcome: Outcome) {
+    let lesson = lesson(plan, outcome, autokill_needs_no_new_privs());
+    let answers = [
+        (&CLONE_PIDFD, lesson.clone_pidfd),
+        (&LIFETIME_FLAGS, lesson.lifetime_flags),
+        (&INTO_CGROUP, lesson.into_cgroup),
+    ];
+    for (answer, learnt) in answers {
+        if let Some(yes) = learnt {
+            answer.record(yes);
+        }
+    }
+    if let Some(needs) = lesson.autokill_needs_no_new_privs {
+        AUTOKILL_NEEDS_NNP.store(needs, Ordering::Relaxed);
+    }
+    if lesson.into_cgroup_kills {
+        INTO_CGROUP_KILLS.store(true, Ordering::Relaxed);
+    }
+    if lesson.clone3_unusable {
+        CLONE3_SPAWN_UNUSABLE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What an attempt taught: `Some` for an answer to record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lesson {
+    pub clone_pidfd: Option<bool>,
+    pub lifetime_flags: Option<bool>,
+    pub into_cgroup: Option<bool>,
+    pub autokill_needs_no_new_privs: Option<bool>,
+    pub into_cgroup_kills: bool,
+    pub clone3_unusable: bool,
+}
+
+/// What `outcome` of carrying out `plan` teaches; `autokill_refused` says whether a spawn
+/// already had `CLONE_PIDFD_AUTOKILL` refused for want of `CLONE_NNP`.
+pub(crate) fn lesson(plan: &SpawnPlan, outcome: Outcome, autokill_refused: bool) -> Lesson {
+    let kernel = plan.kernel;
+    let mut lesson = Lesson::default();
+    match (plan.method, outcome) {
+        (Method::Fork, _) => {}
+        (method, Outcome::Created { pidfd }) => {
+            if plan.pidfd {
+                lesson.clone_pidfd = Some(pidfd);
+            }
+            if method == Method::Clone3 {
+                // That refusal showed the flags known, as this spawn showed clone3 usable.
+                if kernel.lifetime_flags() || autokill_refused {
+                    lesson.lifetime_flags = Some(true);
+                }
+                if kernel.cgroup {
+                    lesson.into_cgroup = Some(true);
+                }
+            }
+        }
+        (_, Outcome::KilledAtBirth) => lesson.into_cgroup_kills = true,
+        (Method::Clone3, Outcome::Refused(errno)) => match errno {
+            // Unprivileged callers get CLONE_PIDFD_AUTOKILL only with CLONE_NNP.
+            Some(libc::EPERM) if kernel.kill_on_drop && !kernel.no_new_privs => {
+                lesson.autokill_needs_no_new_privs = Some(true);
+            }
+            Some(libc::EINVAL) if kernel.lifetime_flags() => lesson.lifetime_flags = Some(false),
+            // Before 5.7 the cgroup field is unknown: EINVAL for the flag, or E2BIG for a
+            // struct whose unknown tail is not zero.
+            Some(libc::EINVAL | libc::E2BIG) if kernel.cgroup => lesson.into_cgroup = Some(false),
+            Some(libc::ENOSYS | libc::EPERM | libc::EINVAL) => {
+                lesson.clone3_unusable = true;
+                // An EPERM taken for want of CLONE_NNP was the refusal of clone3 itself.
+                if autokill_refused {
+                    lesson.autokill_needs_no_new_privs = Some(false);
+                }
+            }
+            _ => {}
+        },
+        // Kernels before 5.2 ignore CLONE_PIDFD; a seccomp policy may refuse it.
+        (Method::Clone, Outcome::Refused(Some(libc::EINVAL))) if plan.pidfd => {
+            lesson.clone_pidfd = Some(false);
+        }
+        (Method::Clone, Outcome::Refused(_)) => {}
+    }
+    lesson
+}
+
+/// What one attempt at carrying out a [`SpawnPlan`] came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The child was created, with a pidfd or not.
+    Created { pidfd: bool },
+    /// `clone3(CLONE_INTO_CGROUP)` returned a child that never ran: the kernel killed it
+    /// while creating it (see [`clone_into_cgroup_kills`]).
+    KilledAtBirth,
+    /// The clone failed with this errno; no child exists.
+    Refused(Option<c_int>),
 }
 
 /// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` once a spawn that
@@ -64,21 +158,12 @@ pub fn clone_pidfd() -> Option<bool> {
     })
 }
 
-/// Records what a spawn that asked for `CLONE_PIDFD` learnt about it.
-pub(crate) fn record_clone_pidfd(supported: bool) {
-    CLONE_PIDFD.record(supported);
-}
-
 /// Whether `clone3(2)` takes the lifetime flags of Linux 7.1, `CLONE_AUTOREAP`, `CLONE_NNP`
 /// and `CLONE_PIDFD_AUTOKILL` (earlier kernels: `EINVAL`): `Some(answer)` once a spawn that
 /// asked for `kill_on_drop` or `no_new_privs` through `clone3` has shown it; `None` until
 /// then. Asking never probes: no harmless call can tell.
 pub fn clone_lifetime_flags() -> Option<bool> {
     LIFETIME_FLAGS.known()
-}
-
-pub(crate) fn record_clone_lifetime_flags(supported: bool) {
-    LIFETIME_FLAGS.record(supported);
 }
 
 /// Whether the kernel refused `CLONE_PIDFD_AUTOKILL` to this process without `CLONE_NNP`
@@ -89,19 +174,11 @@ pub fn autokill_needs_no_new_privs() -> bool {
     AUTOKILL_NEEDS_NNP.load(Ordering::Relaxed)
 }
 
-pub(crate) fn record_autokill_needs_no_new_privs() {
-    AUTOKILL_NEEDS_NNP.store(true, Ordering::Relaxed);
-}
-
 /// Whether `clone3(2)` takes `CLONE_INTO_CGROUP` (Linux 5.7; `EINVAL` or `E2BIG` before):
 /// `Some(answer)` once a spawn into a cgroup through `clone3` has shown it, `None` until
 /// then. Without it, the child joins the cgroup itself.
 pub fn clone_into_cgroup() -> Option<bool> {
     INTO_CGROUP.known()
-}
-
-pub(crate) fn record_clone_into_cgroup(supported: bool) {
-    INTO_CGROUP.record(supported);
 }
 
 /// Whether the kernel has killed a child created with `clone3(CLONE_INTO_CGROUP)` before it
@@ -117,24 +194,6 @@ pub fn clone_into_cgroup_kills() -> bool {
     INTO_CGROUP_KILLS.load(Ordering::Relaxed)
 }
 
-/// After a `clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP)` returned `pid` although the
-/// child never started (the trampoline's mark is missing, see `clone::clone3`): the kernel
-/// killed it at birth. Reaps it, closes the pidfd in `pidfd_slot` (which goes back to -1)
-/// and records [`clone_into_cgroup_kills`].
-pub(crate) fn reap_killed_at_birth(pid: libc::pid_t, pidfd_slot: &mut c_int) -> io::Result<()> {
-    if *pidfd_slot >= 0 {
-        // SAFETY: the kernel just created this pidfd for us; nothing else owns it.
-        drop(unsafe { PidFd::from_raw_fd(*pidfd_slot) });
-        *pidfd_slot = -1;
-    }
-    INTO_CGROUP_KILLS.store(true, Ordering::Relaxed);
-    // ECHILD: reaped already, by the kernel (SIGCHLD ignored, or CLONE_AUTOREAP).
-    match waitid(WaitTarget::Pid(pid), libc::WEXITED | libc::__WALL) {
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(()),
-        other => other.map(drop),
-    }
-}
-
 /// The exit status of a process stays readable through its pidfd after it was reaped
 /// (`PIDFD_INFO_EXIT`, Linux 6.15).
 ///
@@ -148,7 +207,7 @@ pub fn exit_info_after_reap() -> bool {
         }
         match throwaway_child(true) {
             Ok(seen) => {
-                record_clone_pidfd(seen.had_pidfd);
+                CLONE_PIDFD.record(seen.had_pidfd);
                 if seen.exit_info_after_reap {
                     Found::Yes
                 } else {
@@ -261,3 +320,6 @@ fn throwaway_child_signalling(with_pidfd: bool, exit_signal: c_int) -> io::Resul
         exit_info_after_reap: pidfd.is_some_and(|pidfd| pidfd.exit_status_after_reap().is_ok()),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,8 @@
 //!
 //! - [`command`]: the builder: program, arguments, environment, stdio, credentials.
 //! - [`handle`]: [`Process`], a spawned child: its pid, its pidfd, its cached status.
-//! - `spawn`: the parent's side of a spawn (everything prepared before the clone).
+//! - [`plan`]: which way a command is spawned, chosen by one pure function.
+//! - `spawn`: the parent's side of a spawn: carries the plan out.
 //! - `clone`: the two ways a vfork child is created (`clone3` with a trampoline, glibc's
 //!   `clone`).
 //! - `env`: the child's environment, copied under std's environment lock.
@@ -36,7 +37,7 @@
 //! Either way the child carries out the plan the parent prepared and `execve`s; on failure
 //! the parent reaps it and returns its `errno`. On a kernel that ignores `CLONE_PIDFD`
 //! (before 5.2) the spawn still succeeds, without a pidfd. Every such choice is made by
-//! [`probe`](crate::probe) or [`learnt`].
+//! [`plan`], from what [`probe`](crate::probe) and [`learnt`] know.
 
 mod child;
 mod clone;
@@ -46,6 +47,7 @@ pub mod handle;
 pub mod interpose;
 pub mod learnt;
 mod path;
+pub mod plan;
 mod signals;
 mod spawn;
 mod stack;
@@ -53,6 +55,7 @@ mod stdio;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
 pub use handle::{KillOnDrop, Process};
+pub use plan::{KernelDoes, Method, SpawnPlan};
 pub use stdio::read2;
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ use std::time::Duration;
 /// ```
 pub use sys_linux::features::{features, Features};
 pub use sys_linux::pidfd::PidFdInfo;
-pub use sys_linux::process::KillOnDrop;
+pub use sys_linux::process::{KernelDoes, KillOnDrop, Method, SpawnPlan};
 
 pub use super::wait_set::{InsertError, WaitSet};
 pub use crate::pidfd::PidFd;
@@ -453,6 +453,37 @@ pub trait CommandExt: Sealed {
     /// # }
     /// ```
     fn cgroup(&mut self, dir: impl Into<OwnedFd>) -> &mut Command;
+
+    /// How `spawn` would create the child now: [`Method::Fork`], [`Method::Clone3`] or
+    /// [`Method::Clone`], with a pidfd or not, what the kernel does of the setup
+    /// ([`KernelDoes`]), and whether the child acts like std's forked child
+    /// ([`SpawnPlan::like_std_fork`]). Not in std.
+    ///
+    /// The plan comes from the command and what is known about the kernel (see
+    /// [`features`]); asking may run the same harmless probes a spawn would. When the
+    /// kernel refuses part of a plan, the spawn learns from it, once per process, and
+    /// retries with the next plan, so a later call can answer differently.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` when the command needs `fork()` (`pre_exec`, `uid`, `gid`) and
+    /// [`allow_fork(false)`](CommandExt::allow_fork) forbids it, as `spawn` would.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::{CommandExt, Method};
+    /// use process_ext::os::unix::process::CommandExt as _;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut cmd = Command::new("true");
+    /// assert_ne!(cmd.spawn_plan()?.method, Method::Fork); // on any real kernel
+    /// // SAFETY: the closure does nothing.
+    /// unsafe { cmd.pre_exec(|| Ok(())) };
+    /// assert_eq!(cmd.spawn_plan()?.method, Method::Fork);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn spawn_plan(&self) -> io::Result<SpawnPlan>;
 }
 
 impl CommandExt for Command {
@@ -484,6 +515,10 @@ impl CommandExt for Command {
     fn cgroup(&mut self, dir: impl Into<OwnedFd>) -> &mut Command {
         self.as_inner_mut().cgroup(dir.into());
         self
+    }
+
+    fn spawn_plan(&self) -> io::Result<SpawnPlan> {
+        self.as_inner().spawn_plan()
     }
 }
 
