@@ -31,6 +31,9 @@
 //! # }
 //! ```
 //!
+//! Which kernel offers what, and what this crate does before it, is in one table:
+//! [`kernel`]. The docs of each function say what it does and link there.
+//!
 //! The layering follows std's: the public types here are newtypes over the sys-layer types
 //! of the [`sys_linux`] crate, reachable through its `AsInner`/`FromInner`/`IntoInner`
 //! traits, and all `unsafe` code lives there. The only `unsafe` items here mirror std's
@@ -43,6 +46,9 @@
 pub mod os;
 mod pidfd;
 pub mod process;
+
+#[doc(inline)]
+pub use sys_linux::kernel;
 
 /// Keeps the extension traits sealed, as std's are.
 mod sealed {
