@@ -22,7 +22,7 @@
 //!     // Signals through the pidfd can never reach a process that reused the pid.
 //!     pidfd.kill()?;
 //! } else {
-//!     child.kill()?; // a kernel without pidfds (before 5.2)
+//!     child.kill()?; // no pidfd: see process_ext::kernel::clone_pidfd
 //! }
 //! let status = child.wait()?;
 //! # use std::os::unix::process::ExitStatusExt;

@@ -33,9 +33,10 @@
 //! | 7.1 | [`lifetime_flags`]: `CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` | lesson |
 //! | any (emulators) | [`vfork_emulation`]: qemu-user, valgrind | lesson |
 //!
-//! How the facts were established (sources, man pages, measurements on real kernels in
-//! QEMU) is in the README's "Kernels" table; the kernel matrix (`cargo xtask test-kernels`)
-//! checks the behaviour on each row.
+//! The facts come from the kernel sources and man pages, and where marked from
+//! measurements on real kernels in QEMU; the kernel matrix (`cargo xtask test-kernels`)
+//! checks the behaviour on 5.10, 6.1, 6.12 and the newest kernel, and under seccomp
+//! profiles emulating older ones.
 
 /// `pidfd_send_signal(2)`, Linux 5.1.
 ///
@@ -120,10 +121,16 @@ pub mod clone_into_cgroup {}
 
 /// A kernel bug: once `cgroup.kill` was written to a cgroup, every child created *into* it
 /// with `clone3(CLONE_INTO_CGROUP)` is killed before it runs. Measured on 6.1.176 and
-/// 6.18.44, not on 5.10.223 (no `cgroup.kill`), 6.12.117 or 7.2.13; it came with upstream
-/// b69bb476dee9 (6.14, backported to the stable series from 5.14), so it depends on the
-/// stable release, not on a version number. A child that joins through `cgroup.procs` is
-/// not affected.
+/// 6.18.44, not on 5.10.223 (no `cgroup.kill`), 6.12.117 or 7.2.13. A child that joins
+/// through `cgroup.procs` is not affected.
+///
+/// It came with the fix of a race between `fork` and `cgroup.kill` (upstream b69bb476dee9,
+/// 6.14, taken into the stable series from 5.14 in February 2025): each cgroup counts its
+/// kills (`kill_seq`), a fork notes the count in `cgroup_css_set_fork()` and kills the new
+/// child in `cgroup_post_fork()` if it changed. With `CLONE_INTO_CGROUP` the count is noted
+/// before the target cgroup is known, so the parent's cgroup's count (usually 0) is
+/// compared with the target's. The change that cured 6.12.117 and 7.2.13 was not found, so
+/// which kernels have the bug depends on the stable release, not on a version number.
 ///
 /// Found by [`learnt::clone_into_cgroup_kills`](crate::process::learnt::clone_into_cgroup_kills):
 /// the `clone3` trampoline marks the child's start, and a child reported created but never
