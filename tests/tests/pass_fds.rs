@@ -286,8 +286,8 @@ fn an_invalid_number_fails_the_spawn_with_ebadf() {
     let _serial = serial();
     // SAFETY: an all-zero rlimit is valid; getrlimit writes it.
     let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: `limit` is writable.
     assert_eq!(
+        // SAFETY: `limit` is writable.
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
         0
     );

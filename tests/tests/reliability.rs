@@ -333,8 +333,8 @@ fn make_noise(stop: &AtomicBool, fork_path: bool) {
         // SAFETY: just created, owned by nobody else.
         let pipe = unsafe { [OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])] };
         let flags = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
-        // SAFETY: `fds` has room for two fds.
         assert_eq!(
+            // SAFETY: `fds` has room for two fds.
             unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) },
             0
         );

@@ -19,8 +19,8 @@ fn nofile() -> libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `limit` is a valid out-pointer.
     assert_eq!(
+        // SAFETY: `limit` is a valid out-pointer.
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
         0
     );

@@ -128,8 +128,8 @@ fn signal_handlers_never_run_in_a_child() {
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     action.sa_sigaction = count as extern "C" fn(libc::c_int) as usize;
     action.sa_flags = libc::SA_RESTART;
-    // SAFETY: `action` is a valid sigaction.
     assert_eq!(
+        // SAFETY: `action` is a valid sigaction.
         unsafe { libc::sigaction(libc::SIGURG, &action, std::ptr::null_mut()) },
         0
     );

@@ -210,14 +210,14 @@ fn get_fd_per_kernel() {
     }
     let copy = me.get_fd(write.as_raw_fd()).unwrap();
     assert_ne!(copy.as_raw_fd(), write.as_raw_fd());
-    // SAFETY: writing one byte from a valid buffer to an open pipe.
     assert_eq!(
+        // SAFETY: writing one byte from a valid buffer to an open pipe.
         unsafe { libc::write(copy.as_raw_fd(), b"z".as_ptr().cast(), 1) },
         1
     );
     let mut byte = 0u8;
-    // SAFETY: reading one byte into a valid buffer.
     assert_eq!(
+        // SAFETY: reading one byte into a valid buffer.
         unsafe { libc::read(read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) },
         1
     );
@@ -288,8 +288,8 @@ fn epoll_readiness_is_runtime_neutral() {
         u64: 7,
     };
     let (epfd, fd) = (epoll.as_raw_fd(), pidfd.as_raw_fd());
-    // SAFETY: valid epoll fd, pidfd and event.
     assert_eq!(
+        // SAFETY: valid epoll fd, pidfd and event.
         unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut event) },
         0
     );

@@ -194,8 +194,8 @@ fn a_child_reaped_elsewhere_leaves_the_set() {
         set.insert(child, ()).unwrap();
         // SAFETY: an all-zero siginfo_t is valid and `info` is writable for the call.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above; this reaps our own child, by pid.
         assert_eq!(
+            // SAFETY: as above; this reaps our own child, by pid.
             unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED) },
             0
         );
@@ -224,8 +224,8 @@ fn an_insert_that_fails_gives_the_child_back() {
     features(); // Every probe answered while fds can still be opened.
                 // SAFETY: an all-zero rlimit is valid, and getrlimit writes into it.
     let mut saved: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: `saved` is a valid rlimit.
     assert_eq!(
+        // SAFETY: `saved` is a valid rlimit.
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut saved) },
         0
     );
@@ -376,8 +376,8 @@ impl Drain {
 fn raise_fd_limit(needed: u64) -> bool {
     // SAFETY: an all-zero rlimit is valid, and getrlimit writes into it.
     let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: `limit` is a valid rlimit.
     assert_eq!(
+        // SAFETY: `limit` is a valid rlimit.
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
         0
     );

@@ -8,6 +8,7 @@ use crate::workspace::{cargo, cargo_under};
 
 /// Runs every check, stopping at the first that fails.
 pub fn run() -> Result<()> {
+    commit_subjects()?;
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(
         &[
@@ -50,6 +51,80 @@ pub fn run() -> Result<()> {
         seconds: Some(15.0),
         threads: None,
     })
+}
+
+/// The last commit whose history is not judged: `main` when the subject rule was written
+/// down (CONTRIBUTING.md), so that only later commits are checked.
+const SUBJECTS_CHECKED_AFTER: &str = "f1b7ca770f0917dbd698527b4ba9d4eca868d91e";
+
+/// The longest commit subject allowed, in characters.
+const MAX_SUBJECT: usize = 72;
+
+/// Checks the subject of every commit after [`SUBJECTS_CHECKED_AFTER`] (merges aside)
+/// against CONTRIBUTING.md's rule. Skipped, saying so, where that history is not there: no
+/// `git`, not a repository, or a shallow clone without that commit.
+fn commit_subjects() -> Result<()> {
+    let root = crate::workspace::root();
+    let git = |args: &[&str]| Command::new("git").arg("-C").arg(&root).args(args).output();
+    let range = format!("{SUBJECTS_CHECKED_AFTER}..HEAD");
+    let known = git(&[
+        "merge-base",
+        "--is-ancestor",
+        SUBJECTS_CHECKED_AFTER,
+        "HEAD",
+    ]);
+    if !known.is_ok_and(|out| out.status.success()) {
+        eprintln!("xtask: no git history back to {SUBJECTS_CHECKED_AFTER}, so commit subjects are not checked");
+        return Ok(());
+    }
+    let log =
+        git(&["log", "--no-merges", "--format=%h %s", &range]).context("cannot run git log")?;
+    if !log.status.success() {
+        bail!(
+            "git log {range} failed: {}",
+            String::from_utf8_lossy(&log.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&log.stdout);
+    let problems: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let (hash, subject) = line.split_once(' ').unwrap_or((line, ""));
+            subject_problem(subject).map(|problem| format!("{hash} {subject:?}: {problem}"))
+        })
+        .collect();
+    eprintln!(
+        "+ commit subjects ({} commits after {range})",
+        text.lines().count()
+    );
+    if !problems.is_empty() {
+        bail!(
+            "commit subjects break the rule of CONTRIBUTING.md (`area: what it does`, at most \
+             {MAX_SUBJECT} characters; reword them with `git rebase -i`):\n{}",
+            problems.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// What is wrong with a commit subject, if anything: longer than [`MAX_SUBJECT`]
+/// characters, or not of the form `area: what it does` (an area without spaces, then `: `
+/// and some text).
+fn subject_problem(subject: &str) -> Option<String> {
+    let length = subject.chars().count();
+    if length > MAX_SUBJECT {
+        return Some(format!("{length} characters, more than {MAX_SUBJECT}"));
+    }
+    match subject.split_once(": ") {
+        Some((area, what))
+            if !area.is_empty()
+                && !area.contains(char::is_whitespace)
+                && !what.trim().is_empty() =>
+        {
+            None
+        }
+        _ => Some("not `area: what it does`".to_string()),
+    }
 }
 
 /// Runs every example of `process-ext` in a way that exercises it, checking exit codes.
@@ -193,4 +268,31 @@ fn example(args: &[&str], expected: i32) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_problem;
+
+    #[test]
+    fn subjects_follow_area_colon_text_within_72_characters() {
+        assert_eq!(
+            subject_problem("spawn: choose the spawn plan in one pure function"),
+            None
+        );
+        assert_eq!(subject_problem("ci.rs: check commit subjects"), None);
+        assert_eq!(subject_problem(&format!("docs: {}", "x".repeat(66))), None);
+        assert_eq!(
+            subject_problem(&format!("docs: {}", "x".repeat(67))).as_deref(),
+            Some("73 characters, more than 72")
+        );
+        // Characters, not bytes.
+        assert_eq!(subject_problem(&format!("docs: {}", "é".repeat(66))), None);
+        let malformed = Some("not `area: what it does`");
+        assert_eq!(subject_problem("fix the build").as_deref(), malformed);
+        assert_eq!(subject_problem("two words: text").as_deref(), malformed);
+        assert_eq!(subject_problem("area:text").as_deref(), malformed);
+        assert_eq!(subject_problem("area: ").as_deref(), malformed);
+        assert_eq!(subject_problem(": text").as_deref(), malformed);
+    }
 }

@@ -22,7 +22,7 @@
 //!     // Signals through the pidfd can never reach a process that reused the pid.
 //!     pidfd.kill()?;
 //! } else {
-//!     child.kill()?; // a kernel without pidfds (before 5.2)
+//!     child.kill()?; // no pidfd: see process_ext::kernel::clone_pidfd
 //! }
 //! let status = child.wait()?;
 //! # use std::os::unix::process::ExitStatusExt;
@@ -30,6 +30,9 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Which kernel offers what, and what this crate does before it, is in one table:
+//! [`kernel`]. The docs of each function say what it does and link there.
 //!
 //! The layering follows std's: the public types here are newtypes over the sys-layer types
 //! of the [`sys_linux`] crate, reachable through its `AsInner`/`FromInner`/`IntoInner`
@@ -43,6 +46,9 @@
 pub mod os;
 mod pidfd;
 pub mod process;
+
+#[doc(inline)]
+pub use sys_linux::kernel;
 
 /// Keeps the extension traits sealed, as std's are.
 mod sealed {

@@ -495,12 +495,10 @@ pub struct Child {
 impl Child {
     /// Kills the child with `SIGKILL`, like [`std::process::Child::kill`].
     ///
-    /// Uses [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
-    /// (Linux 5.1) when the child has a pidfd, [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html)
-    /// otherwise, and also when a seccomp policy refuses `pidfd_send_signal` (`EPERM` or
-    /// `ENOSYS`) although the child is unreaped. Returns `Ok(())` without doing anything
-    /// once the child has been waited for; killing a child that exited but was not waited
-    /// for also succeeds.
+    /// [`ChildExt::send_signal`](crate::os::unix::process::ChildExt::send_signal) with
+    /// `SIGKILL`: through the pidfd when the child has one. Returns `Ok(())` without doing
+    /// anything once the child has been waited for; killing a child that exited but was not
+    /// waited for also succeeds.
     ///
     /// ```
     /// use process_ext::process::Command;
@@ -532,8 +530,9 @@ impl Child {
     /// Waits for the child to exit, like [`std::process::Child::wait`]; closes the child's
     /// stdin first so that a child reading it sees EOF.
     ///
-    /// Uses `waitid(2)` with `P_PIDFD` when the child has a pidfd (Linux 5.4+; on 5.3, where
-    /// it is missing, the pid is used). The status is cached: later calls return it again.
+    /// Uses `waitid(2)` with `P_PIDFD` when the child has a pidfd, else the pid (see
+    /// [`kernel::waitid_pidfd`](crate::kernel::waitid_pidfd)). The status is cached: later
+    /// calls return it again.
     ///
     /// ```
     /// use process_ext::process::Command;

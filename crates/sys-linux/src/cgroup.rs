@@ -27,12 +27,9 @@ const ROOT_CGROUP: &str = "the root cgroup holds every process and cannot be kil
 /// Sends `SIGKILL` to every process in the cgroup v2 directory `dir` and its descendants,
 /// and returns once none is left (`populated 0` in `cgroup.events`; zombies do not count).
 ///
-/// Linux 5.14+: one write to `cgroup.kill`, which the kernel carries out atomically, also
-/// against processes forking meanwhile. Before (5.2 to 5.13): the tree is frozen
-/// (`cgroup.freeze`) until the kernel says so (`frozen 1`), each listed process is killed
-/// through a pidfd, and the tree is thawed; a failed freeze is an error, with nothing
-/// killed, and a cgroup that holds this process is refused with `EDEADLK` (it would freeze
-/// the caller for good). Before 5.2: [`io::ErrorKind::Unsupported`].
+/// One write to `cgroup.kill` where the kernel has it, else freeze, kill each, thaw; see
+/// [`kernel::cgroup_kill`](crate::kernel::cgroup_kill) for the versions and the errors of
+/// the fallback.
 ///
 /// Only a directory of a cgroup v2 file system (`fstatfs(2)` says `CGROUP2_SUPER_MAGIC`)
 /// that is not the root cgroup is touched; anything else is refused with
@@ -101,21 +98,12 @@ fn fd_path(dir: RawFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{dir}"))
 }
 
-/// The fallback before `cgroup.kill` (Linux 5.2 to 5.13): freezes the tree, kills every
-/// process listed in it, thaws it.
+/// The fallback without `cgroup.kill`: freeze, kill each listed process, thaw.
 ///
-/// Once `cgroup.events` says `frozen 1`, no process in the tree can fork or exit on its own
-/// (a child forked while the freeze was set is frozen at birth, and listed), so the
-/// `cgroup.procs` files list all of them. Each listed process is opened as a pidfd (5.3)
-/// and killed through it if it is still listed once opened; the tree is then thawed, which
-/// lets the killed processes die.
-///
-/// Errors: [`io::ErrorKind::Unsupported`] without `cgroup.freeze` (before 5.2), `EDEADLK`
-/// when this process is in the tree (it would freeze itself for good), and any failure to
-/// freeze, which is reported with nothing killed. A failure to open or signal a process
-/// does not stop the others from being killed; the tree is thawed (unless it was frozen
-/// before the call) and the first such error returned: the processes signalled die, the
-/// others run on.
+/// Once `cgroup.events` says `frozen 1` nothing in the tree can fork or exit, so
+/// `cgroup.procs` lists everyone (a child forked during the freeze is frozen at birth). A
+/// failed freeze returns with nothing killed; a failed kill does not spare the others, and
+/// the first such error is returned after the thaw.
 fn kill_frozen(dir: RawFd) -> io::Result<()> {
     let frozen_before = match read_in(dir, c"cgroup.freeze") {
         Ok(state) => state.trim() == "1",
@@ -153,7 +141,7 @@ fn kill_listed(root: &Path) -> io::Result<()> {
             Ok(pidfd) => opened.push((pid, Some(pidfd))),
             // Gone already.
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-            // No pidfd_open (before 5.3): the pid itself, with the window a pid has.
+            // No pidfd_open: the pid itself, with the window a pid has.
             Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => opened.push((pid, None)),
             Err(e) => return Err(e),
         }

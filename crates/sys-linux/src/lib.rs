@@ -16,6 +16,8 @@
 //!   in the kernel ([`Backoff`](wait::Backoff)).
 //! - [`pidfd`]: the inner [`PidFd`](pidfd::PidFd): signal, wait and query a process through
 //!   a pidfd, and the one waiting loop every timed wait uses.
+//! - [`kernel`]: documentation only: what each kernel version offers, how we find out, and
+//!   what we do before it. Other docs link there rather than repeat versions.
 //! - [`probe`]: what the running kernel has, each system call probed once and cached.
 //! - [`process`]: the inner `Command`, `Process` and the spawn machinery, including
 //!   [`process::learnt`], what spawns taught us about the kernel.
@@ -46,7 +48,7 @@
 //! | `process/path.rs` | none: std leaves the `PATH` search to libc's `execvp`/`posix_spawnp` |
 //! | `process/handle.rs` | `sys/process/unix/unix.rs` (`Process`) |
 //! | `process/clone.rs`, `stack.rs`, `signals.rs`, `learnt.rs` | none: std forks or uses `posix_spawn` |
-//! | `probe.rs`, `features.rs` | none: std asks the kernel at each call |
+//! | `probe.rs`, `features.rs`, `kernel.rs` | none: std asks the kernel at each call |
 //! | `cgroup.rs` | none: std has no cgroup support |
 //! | `epoll.rs` | none: std waits on one pidfd at a time (`poll(2)`) |
 //!
@@ -60,6 +62,7 @@ pub mod cvt;
 pub mod epoll;
 pub mod fd;
 pub mod features;
+pub mod kernel;
 pub mod pidfd;
 pub mod probe;
 pub mod process;

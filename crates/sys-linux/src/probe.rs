@@ -1,32 +1,22 @@
-//! What the running kernel has: each system call (and flag) probed on its own when first
-//! asked, and cached. What can only be learnt by creating children (`CLONE_PIDFD`, exit
-//! status after the reap, whether `CLONE_VM` is honoured) is in
-//! [`process::learnt`](crate::process::learnt); both are summed up by
-//! [`features`](crate::features).
-//!
-//! pidfd support arrived piece by piece between Linux 5.1 and 6.15, and container runtimes
-//! hide parts of it with seccomp (Docker's default profile fails `clone3` with `ENOSYS`, older
-//! versions with `EPERM`; some Android versions kill the process on a pidfd syscall). Every
-//! fallback this crate takes is decided here, from the answers of cheap probes that cannot
-//! harm the process:
+//! What the running kernel has: each question asked with one harmless syscall when an
+//! operation first needs the answer, and cached. What each answer means, and what happens
+//! without it, is in [`kernel`](crate::kernel); what only spawns can tell is in
+//! [`process::learnt`](crate::process::learnt).
 //!
 //! | question | probe | "yes" when |
 //! |---|---|---|
-//! | [`pidfd_send_signal`] (5.1) | `pidfd_send_signal(-1, 0, NULL, 0)` | `EBADF` |
-//! | [`pidfd_open`] (5.3) | `pidfd_open(getpid(), 0)` | an fd |
-//! | [`clone3`] (5.3) | `clone3(NULL, 0)` | `EINVAL` |
-//! | [`waitid_pidfd`] (5.4) | `waitid(P_PIDFD, INT_MAX, ..)` | `EBADF` |
-//! | [`pidfd_nonblock`] (5.10) | `pidfd_open(getpid(), PIDFD_NONBLOCK)` | an fd |
-//! | [`pidfd_getfd`] (5.6) | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
-//! | [`pidfd_signal_process_group`] (6.9) | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
-//! | [`pidfd_get_info`] (6.13) | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
+//! | [`pidfd_send_signal`] | `pidfd_send_signal(-1, 0, NULL, 0)` | `EBADF` |
+//! | [`pidfd_open`] | `pidfd_open(getpid(), 0)` | an fd |
+//! | [`clone3`] | `clone3(NULL, 0)` | `EINVAL` |
+//! | [`waitid_pidfd`] | `waitid(P_PIDFD, INT_MAX, ..)` | `EBADF` |
+//! | [`pidfd_nonblock`] | `pidfd_open(getpid(), PIDFD_NONBLOCK)` | an fd |
+//! | [`pidfd_getfd`] | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
+//! | [`pidfd_signal_process_group`] | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
+//! | [`pidfd_get_info`] | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
 //!
-//! A question is only probed when an operation needs its answer, so a program that never
-//! asks for a pidfd never makes a pidfd syscall (a seccomp policy that kills on one cannot
-//! hurt it). Any answer but the expected one, `ENOSYS` and `EPERM` included, means "no".
-//! Errors that say "not now" (`EMFILE`, `ENFILE`, `ENOMEM`: the process at its fd limit,
-//! say) answer "no" for the moment without being cached. Two threads racing to probe
-//! compute the same answer, so no lock is needed.
+//! Any other answer, `ENOSYS` and `EPERM` included, means "no". `EMFILE`, `ENFILE`,
+//! `ENOMEM` and `EAGAIN` mean "not now": "no", not cached. Racing threads compute the same
+//! answer, so no lock is needed.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -123,20 +113,23 @@ fn open_self(flags: libc::c_uint) -> Result<OwnedFd, Found> {
     })
 }
 
-/// `pidfd_send_signal(2)` exists (Linux 5.1).
+/// `pidfd_send_signal(2)` exists; see
+/// [`kernel::pidfd_send_signal`](crate::kernel::pidfd_send_signal).
 pub fn pidfd_send_signal() -> bool {
     // fd -1 is never valid, so a kernel with the syscall fails with EBADF.
     SEND_SIGNAL.get(|| ebadf_means_yes(syscalls::pidfd_send_signal(-1, 0, 0)))
 }
 
-/// `pidfd_send_signal(2)` takes `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9).
+/// `pidfd_send_signal(2)` takes `PIDFD_SIGNAL_PROCESS_GROUP`; see
+/// [`kernel::group_signal`](crate::kernel::group_signal).
 pub fn pidfd_signal_process_group() -> bool {
-    // Kernels before 6.9 reject any flag with EINVAL before looking at the fd.
+    // Older kernels reject any flag with EINVAL before looking at the fd.
     let flag = libc::PIDFD_SIGNAL_PROCESS_GROUP;
     SIGNAL_GROUP.get(|| ebadf_means_yes(syscalls::pidfd_send_signal(-1, 0, flag)))
 }
 
-/// `pidfd_open(2)` exists and pidfds can be polled (Linux 5.3).
+/// `pidfd_open(2)` exists and pidfds can be polled; see
+/// [`kernel::pidfd_open`](crate::kernel::pidfd_open).
 pub fn pidfd_open() -> bool {
     OPEN.get(|| match open_self(0) {
         Ok(_) => Found::Yes,
@@ -144,7 +137,8 @@ pub fn pidfd_open() -> bool {
     })
 }
 
-/// `pidfd_open(2)` takes `PIDFD_NONBLOCK` (Linux 5.10).
+/// `pidfd_open(2)` takes `PIDFD_NONBLOCK`; see
+/// [`kernel::pidfd_nonblock`](crate::kernel::pidfd_nonblock).
 pub fn pidfd_nonblock() -> bool {
     NONBLOCK.get(|| match open_self(libc::PIDFD_NONBLOCK as libc::c_uint) {
         Ok(_) => Found::Yes,
@@ -152,13 +146,14 @@ pub fn pidfd_nonblock() -> bool {
     })
 }
 
-/// `pidfd_getfd(2)` exists (Linux 5.6). Whether a given call is permitted depends on ptrace
-/// access to the target (and Docker's profile refuses it without `CAP_SYS_PTRACE`).
+/// `pidfd_getfd(2)` exists; whether a given call is permitted depends on ptrace access to
+/// the target. See [`kernel::pidfd_getfd`](crate::kernel::pidfd_getfd).
 pub fn pidfd_getfd() -> bool {
     GETFD.get(|| ebadf_means_yes(syscalls::pidfd_getfd(-1, 0, 0)))
 }
 
-/// `clone3(2)` can be called (Linux 5.3, and not blocked by a seccomp policy).
+/// `clone3(2)` can be called (and is not blocked by a seccomp policy); see
+/// [`kernel::clone3`](crate::kernel::clone3).
 pub fn clone3() -> bool {
     CLONE3.get(|| match syscalls::clone3_without_arguments() {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Found::Yes,
@@ -166,8 +161,8 @@ pub fn clone3() -> bool {
     })
 }
 
-/// `waitid(P_PIDFD, ..)` is understood (Linux 5.4). Without it, waiting on a child falls
-/// back to its pid.
+/// `waitid(P_PIDFD, ..)` is understood; see
+/// [`kernel::waitid_pidfd`](crate::kernel::waitid_pidfd).
 pub fn waitid_pidfd() -> bool {
     // fd INT_MAX is never open: a kernel that knows P_PIDFD fails with EBADF, one that
     // does not with EINVAL.
@@ -187,8 +182,8 @@ pub(crate) fn record_waitid_pidfd_unsupported() {
     WAITID.record(false);
 }
 
-/// The `PIDFD_GET_INFO` ioctl exists (Linux 6.13). Older kernels answer `ENOTTY` (before 6.9)
-/// or `EINVAL` (6.9 to 6.12); both mean "no".
+/// The `PIDFD_GET_INFO` ioctl exists; see
+/// [`kernel::pidfd_get_info`](crate::kernel::pidfd_get_info).
 pub fn pidfd_get_info() -> bool {
     GET_INFO.get(|| match open_self(0) {
         Ok(own) => {

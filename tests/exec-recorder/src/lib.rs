@@ -124,8 +124,8 @@ macro_rules! interpose {
             pub unsafe extern "C" fn $name($($arg: $ty),*) -> c_int {
                 record(stringify!($name), $path);
                 let real = resolve(&REAL[$index], NAMES[$index]);
-                // SAFETY: `real` is libc's definition of this very function.
                 let real: unsafe extern "C" fn($($ty),*) -> c_int =
+                    // SAFETY: `real` is libc's definition of this very function.
                     unsafe { std::mem::transmute::<*mut c_void, _>(real) };
                 // SAFETY: the caller's arguments, passed on unchanged.
                 unsafe { real($($arg),*) }

@@ -199,20 +199,28 @@ fn closure(closure: &Closure, setup: &Setup) -> BoxedClosure {
         Closure::FailCustom => Box::new(|| Err(io::Error::other("differential: closure error"))),
         Closure::SetEnv(key, value) => {
             let (key, value) = (c_string(expand(key, setup)), c_string(expand(value, setup)));
-            // SAFETY (of the call): both are valid C strings; the child is single-threaded.
-            Box::new(move || libc_result(unsafe { libc::setenv(key.as_ptr(), value.as_ptr(), 1) }))
+            Box::new(move || {
+                // SAFETY: both are valid C strings; the child is single-threaded.
+                libc_result(unsafe { libc::setenv(key.as_ptr(), value.as_ptr(), 1) })
+            })
         }
         Closure::UnsetEnv(key) => {
             let key = c_string(expand(key, setup));
-            // SAFETY (of the call): a valid C string; the child is single-threaded.
-            Box::new(move || libc_result(unsafe { libc::unsetenv(key.as_ptr()) }))
+            Box::new(move || {
+                // SAFETY: a valid C string; the child is single-threaded.
+                libc_result(unsafe { libc::unsetenv(key.as_ptr()) })
+            })
         }
-        // SAFETY (of the call): the child is single-threaded.
-        Closure::ClearEnv => Box::new(|| libc_result(unsafe { libc::clearenv() })),
+        Closure::ClearEnv => Box::new(|| {
+            // SAFETY: the child is single-threaded.
+            libc_result(unsafe { libc::clearenv() })
+        }),
         Closure::Chdir(dir) => {
             let dir = c_string(expand(dir, setup));
-            // SAFETY (of the call): a valid C string.
-            Box::new(move || libc_result(unsafe { libc::chdir(dir.as_ptr()) }))
+            Box::new(move || {
+                // SAFETY: a valid C string.
+                libc_result(unsafe { libc::chdir(dir.as_ptr()) })
+            })
         }
         &Closure::CloseFd(fd) => Box::new(move || {
             // SAFETY: closes a descriptor of the child, which owns nothing through it.

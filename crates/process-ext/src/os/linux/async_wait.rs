@@ -1,11 +1,11 @@
 //! Async waiting with tokio (cargo feature `tokio`).
 //!
-//! A pidfd becomes readable when its process exits (Linux 5.3), so it can be registered
-//! with tokio's reactor through [`AsyncFd`]. Readiness is only a hint: after each wake-up
-//! the process is reaped without blocking (`waitid` with `WNOHANG`), and if there is
-//! nothing to reap yet the readiness is cleared and the wait goes on. Nothing here needs
-//! `PIDFD_NONBLOCK`, so it works from 5.3 on; on 5.2, where pidfds cannot be polled,
-//! registering fails with `EPERM`.
+//! A pidfd becomes readable when its process exits, so it can be registered with tokio's
+//! reactor through [`AsyncFd`]. Readiness is only a hint: after each wake-up the process is
+//! reaped without blocking (`waitid` with `WNOHANG`), and if there is nothing to reap yet
+//! the readiness is cleared and the wait goes on. Nothing here needs `PIDFD_NONBLOCK`;
+//! where pidfds cannot be polled, registering fails with `EPERM` (see
+//! [`kernel::pidfd_open`](crate::kernel::pidfd_open)).
 //!
 //! Each wait registers its own duplicate of the pidfd, so any number of waits on the same
 //! process can be pending at once. Dropping a pending wait (cancelling it) loses nothing:
@@ -45,8 +45,8 @@ impl PidFd {
     /// [`wait`](Self::wait). Needs a tokio runtime with I/O enabled. Cancel-safe.
     ///
     /// If the process was already reaped (by another wait, or behind our back), the result
-    /// is what [`try_wait`](Self::try_wait) says then: the status on Linux 6.15+, `ECHILD`
-    /// before.
+    /// is what [`try_wait`](Self::try_wait) says then: the status where the kernel kept it
+    /// ([`kernel::exit_info`](crate::kernel::exit_info)), else `ECHILD`.
     ///
     /// ```
     /// use process_ext::os::linux::process::{ChildExt, CommandExt};

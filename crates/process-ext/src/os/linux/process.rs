@@ -12,21 +12,14 @@
 //!
 //! # Kernel support
 //!
-//! | kernel | what works |
-//! |---|---|
-//! | < 5.1 | no pidfds: spawning with `create_pidfd(true)` succeeds, [`ChildExt::pidfd`] is an error, the child works through its pid |
-//! | 5.1 | as above (`pidfd_send_signal` exists but children cannot get a pidfd) |
-//! | 5.2 | pidfds from `clone(CLONE_PIDFD)`: [`PidFd::kill`] works; waiting goes through the pid |
-//! | 5.3 | as 5.2, pidfds can be polled |
-//! | 5.4+ | [`PidFd::wait`] and [`PidFd::try_wait`] through `waitid(P_PIDFD)` |
-//! | 6.15+ | the exit status can be read again after the child was reaped |
-//! | 7.1+ | [`CommandExt::kill_on_drop`] by the kernel ([`KillOnDrop::Kernel`]), `CLONE_NNP` for [`CommandExt::no_new_privs`] |
+//! Where the kernel has no pidfds (or a seccomp policy refuses them), spawning with
+//! `create_pidfd(true)` still succeeds, [`ChildExt::pidfd`] is an error, and the child
+//! works through its pid, as with std. What each kernel adds, and what is done before it,
+//! is in [`kernel`](crate::kernel); [`features`] says what this one has.
 //!
 //! Child lifetime: [`CommandExt::kill_on_drop`], [`CommandExt::parent_death_signal`],
 //! [`CommandExt::cgroup`] with [`kill_cgroup`], [`ChildExt::terminate`] and
-//! [`ChildExt::terminate_process_group`]; the kernel versions each needs are in their docs.
-//!
-//! Seccomp policies that refuse `CLONE_PIDFD` are treated like kernels before 5.2.
+//! [`ChildExt::terminate_process_group`].
 //!
 //! # Examples
 //!
@@ -49,12 +42,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 /// What the running kernel supports, as this crate found out (each question probed once,
-/// harmlessly, or learnt from spawns): a report for diagnostics. Not in std.
+/// harmlessly, or learnt from spawns): a report for diagnostics. Not in std. What each
+/// answer means is in [`kernel`](crate::kernel).
 ///
 /// ```
 /// let f = process_ext::os::linux::process::features();
 /// if f.waitid_pidfd {
-///     assert!(f.pidfd_open, "waitid(P_PIDFD) (5.4) came after pidfd_open (5.3)");
+///     assert!(f.pidfd_open, "waitid(P_PIDFD) came after pidfd_open");
 /// }
 /// ```
 pub use sys_linux::features::{features, Features};
@@ -78,11 +72,12 @@ pub trait ChildExt: Sealed {
     /// # Errors
     ///
     /// When none was created: the command did not ask for one with
-    /// [`CommandExt::create_pidfd`], or the kernel (before 5.2) or a seccomp policy did
-    /// not provide one. The error has std's message, `no pidfd was created.`, and kind
-    /// [`io::ErrorKind::Other`] where std's is `ErrorKind::Uncategorized`, a kind that only
-    /// std can create (it is unstable and hidden). Code that must work with both should
-    /// not match on the kind, as std's docs of `Uncategorized` advise.
+    /// [`CommandExt::create_pidfd`], or the kernel did not provide one
+    /// ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)). The error has std's message,
+    /// `no pidfd was created.`, and kind [`io::ErrorKind::Other`] where std's is
+    /// `ErrorKind::Uncategorized`, a kind that only std can create (it is unstable and
+    /// hidden). Code that must work with both should not match on the kind, as std's docs
+    /// of `Uncategorized` advise.
     ///
     /// ```
     /// use process_ext::os::linux::process::ChildExt;
@@ -123,9 +118,10 @@ pub trait ChildExt: Sealed {
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout. Not
     /// in std.
     ///
-    /// Polls the child's pidfd when it has one (Linux 5.3+); without one, checks at growing
-    /// intervals (1 ms to 50 ms). The status is cached like [`Child::wait`]'s. Unlike
-    /// `wait`, this leaves the child's stdin open.
+    /// Polls the child's pidfd; without a pidfd that can be polled
+    /// ([`kernel::pidfd_open`](crate::kernel::pidfd_open)), checks at growing intervals. The
+    /// status is cached like [`Child::wait`]'s. Unlike `wait`, this leaves the child's stdin
+    /// open.
     ///
     /// ```
     /// use std::time::Duration;
@@ -166,14 +162,10 @@ pub trait ChildExt: Sealed {
     /// for it to exit, then `SIGKILL`. Returns its exit status; at once if it was already
     /// waited for. Closes the child's stdin first, as [`Child::wait`] does. Not in std.
     ///
-    /// Signals go through the pidfd (`pidfd_send_signal(2)`, Linux 5.1) and the grace
-    /// period polls it (5.3); without a pidfd, through the pid, as
-    /// [`Child::kill`] and [`ChildExt::wait_timeout`] do.
-    ///
-    /// A child that is gone already gives what [`Child::wait`] gives: a `kill_on_drop`
-    /// child the kernel reaped ([`KillOnDrop::Kernel`]) its status, one reaped by other code
-    /// (a stray `waitpid(-1)`) its status where the kernel kept it (Linux 6.15+, with a
-    /// pidfd) and `ECHILD` elsewhere.
+    /// Signals and the grace period go through the child's pidfd, or its pid, as
+    /// [`Child::kill`] and [`ChildExt::wait_timeout`] do. A child that is gone already gives
+    /// what [`Child::wait`] gives: its status where the kernel kept it
+    /// ([`kernel::exit_info`](crate::kernel::exit_info)), else `ECHILD`.
     ///
     /// ```
     /// use std::io::{BufRead, BufReader};
@@ -205,9 +197,9 @@ pub trait ChildExt: Sealed {
     /// of the group, and only then the reap. Not in std.
     ///
     /// The child is kept unreaped until the group has been killed, so its pid, which is the
-    /// group's id, cannot name a new process in between. The group is signalled through the
-    /// pidfd where the kernel can (`PIDFD_SIGNAL_PROCESS_GROUP`, Linux 6.9), else with
-    /// `kill(2)` and the negated pid. A running child that leads no group gets `ESRCH`.
+    /// group's id, cannot name a new process in between. The group is signalled as
+    /// [`send_process_group_signal`](crate::os::unix::process::ChildExt::send_process_group_signal)
+    /// does. A running child that leads no group gets `ESRCH`.
     ///
     /// A child that has exited gives its status as [`terminate`](Self::terminate) does:
     /// one the kernel reaped ([`KillOnDrop::Kernel`]) or other code reaped, and one that led
@@ -273,9 +265,9 @@ pub trait CommandExt: Sealed {
     /// Asks for a pidfd for the spawned child (default: no).
     ///
     /// The kernel creates the pidfd as part of creating the child (`clone(2)` with
-    /// `CLONE_PIDFD`, Linux 5.2), so it always refers to that child. It is close-on-exec.
-    /// Where pidfds are unavailable the spawn still succeeds and [`ChildExt::pidfd`]
-    /// reports an error.
+    /// `CLONE_PIDFD`), so it always refers to that child. It is close-on-exec. Where pidfds
+    /// are unavailable ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)) the spawn still
+    /// succeeds and [`ChildExt::pidfd`] reports an error.
     ///
     /// ```
     /// use process_ext::os::linux::process::{ChildExt, CommandExt};
@@ -323,12 +315,11 @@ pub trait CommandExt: Sealed {
     /// pidfd whether or not [`create_pidfd`](Self::create_pidfd) was asked for.
     /// [`ChildExt::kill_on_drop`] says which of two mechanisms applied:
     ///
-    /// - [`KillOnDrop::Kernel`], Linux 7.1+: the child is created with
-    ///   `clone3(CLONE_PIDFD | CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP)`. The kernel sends it
-    ///   `SIGKILL` when the last reference to its pidfd is closed, however that happens,
-    ///   including this process crashing or being killed, and reaps it itself (no zombie,
-    ///   no `SIGCHLD`). [`Child::wait`], [`Child::try_wait`], [`ChildExt::wait_timeout`] and
-    ///   the async waits still return its real status, which the kernel keeps for the pidfd
+    /// - [`KillOnDrop::Kernel`]: the kernel sends the child `SIGKILL` when the last
+    ///   reference to its pidfd is closed, however that happens, including this process
+    ///   crashing or being killed, and reaps it itself (no zombie, no `SIGCHLD`).
+    ///   [`Child::wait`], [`Child::try_wait`], [`ChildExt::wait_timeout`] and the async
+    ///   waits still return its real status, which the kernel keeps for the pidfd
     ///   (`PIDFD_INFO_EXIT`). A pidfd passed to another process (`SCM_RIGHTS`) keeps the
     ///   child alive, as the kernel counts references to the open file, not handles.
     /// - [`KillOnDrop::Drop`], everywhere else: dropping the last handle sends `SIGKILL`
@@ -340,13 +331,10 @@ pub trait CommandExt: Sealed {
     ///   per child (a duplicate of its pidfd, to kill and reap it with once the handles are
     ///   gone), so count two against `RLIMIT_NOFILE` for each such child.
     ///
-    /// The kernel mechanism is used when the child is created with `clone3`, that is, not
-    /// for commands that need `fork` (`pre_exec`, `uid`, `gid`) and not where a seccomp
-    /// policy refuses `clone3` (Docker); and, for an unprivileged process, only together
-    /// with [`no_new_privs`](Self::no_new_privs): the kernel refuses `CLONE_PIDFD_AUTOKILL`
-    /// without `CLONE_NNP` (`EPERM`) to callers without `CAP_SYS_ADMIN`, so that killing a
-    /// child never kills a program that gained privileges by running a set-user-ID binary.
-    /// Such a spawn uses [`KillOnDrop::Drop`] rather than set `no_new_privs` unasked.
+    /// Which one applies depends on the kernel and the command, and is listed in
+    /// [`kernel::lifetime_flags`](crate::kernel::lifetime_flags). An unprivileged process
+    /// gets the kernel's only together with [`no_new_privs`](Self::no_new_privs), which is
+    /// never set unasked.
     ///
     /// ```
     /// use std::time::Duration;
@@ -371,10 +359,10 @@ pub trait CommandExt: Sealed {
     /// [`PR_SET_NO_NEW_PRIVS`](https://man7.org/linux/man-pages/man2/PR_SET_NO_NEW_PRIVS.2const.html)
     /// (Linux 3.5). Not in std (std needs an unsafe `pre_exec` for it).
     ///
-    /// Linux 7.1+: `clone3(CLONE_NNP)` when the child is created with `clone3`, which is
-    /// what lets an unprivileged process use the kernel's
-    /// [`kill_on_drop`](Self::kill_on_drop). Elsewhere, and on the fork path, the child
-    /// calls `prctl(PR_SET_NO_NEW_PRIVS)` before `execve`; the result is the same.
+    /// Set by the kernel while creating the child where it can, which is what lets an
+    /// unprivileged process use the kernel's [`kill_on_drop`](Self::kill_on_drop), else by
+    /// the child with `prctl` before `execve`; the result is the same
+    /// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)).
     ///
     /// ```
     /// use process_ext::os::linux::process::CommandExt;
@@ -422,18 +410,15 @@ pub trait CommandExt: Sealed {
     /// with `O_RDONLY` or `O_PATH`), so that it and everything it starts can be watched,
     /// limited and killed together (see [`kill_cgroup`]). Not in std.
     ///
-    /// Linux 5.7+, with `clone3`: `CLONE_INTO_CGROUP`, so the child never runs anywhere
-    /// else, on the vfork path (no `fork`, no `pre_exec`). Otherwise (older kernels, `clone3`
-    /// refused by a seccomp policy, the fork path) the child writes itself into the
-    /// directory's `cgroup.procs` before anything else. The usual cgroup rules apply either
-    /// way: write access to `cgroup.procs`, no processes in a cgroup whose controllers
-    /// are enabled for its children (`EBUSY`); a refusal is the spawn's error.
+    /// The kernel starts the child there where it can (`CLONE_INTO_CGROUP`), so it never
+    /// runs anywhere else; otherwise the child writes itself into the directory's
+    /// `cgroup.procs` before anything else (see [`kernel::clone_into_cgroup`] and
+    /// [`kernel::cgroup_kill_bug`]). The usual cgroup rules apply either way: write access
+    /// to `cgroup.procs`, no processes in a cgroup whose controllers are enabled for its
+    /// children (`EBUSY`); a refusal is the spawn's error.
     ///
-    /// Some kernels (6.1 and 6.18 as tested, see the README's kernel table) kill a
-    /// `CLONE_INTO_CGROUP` child before it runs when its cgroup was ever killed through
-    /// `cgroup.kill` (by [`kill_cgroup`] or anyone else). The first spawn that meets this
-    /// sees its child die unstarted, reaps it and spawns again with the child joining the
-    /// cgroup itself; later spawns of this process do that from the start.
+    /// [`kernel::clone_into_cgroup`]: crate::kernel::clone_into_cgroup
+    /// [`kernel::cgroup_kill_bug`]: crate::kernel::cgroup_kill_bug
     ///
     /// ```no_run
     /// use std::fs::File;
@@ -528,12 +513,11 @@ impl CommandExt for Command {
 ///
 /// A cgroup holds whatever its processes start, whatever they do with process groups or
 /// sessions, so this tears down a whole tree of processes started with
-/// [`CommandExt::cgroup`]. Linux 5.14+: one write to `cgroup.kill`, which the kernel
-/// carries out atomically, also against processes forking meanwhile. Older kernels: the
-/// cgroup is frozen (`cgroup.freeze`, 5.2) so that nothing in it can fork, each process
-/// listed in it is opened as a pidfd (5.3) and killed through it, and the cgroup is
-/// thawed once the kernel says it is frozen (`frozen 1` in `cgroup.events`); that fallback
-/// reads the cgroup through `/proc/self/fd`.
+/// [`CommandExt::cgroup`]. One write to `cgroup.kill`, which the kernel carries out
+/// atomically, also against processes forking meanwhile; where the kernel lacks it, the
+/// cgroup is frozen, each process killed and the cgroup thawed (see
+/// [`kernel::cgroup_kill`](crate::kernel::cgroup_kill)); that fallback reads the cgroup
+/// through `/proc/self/fd`.
 ///
 /// Only a non-root cgroup v2 directory is acted on, and no file is ever created in it.
 ///
@@ -542,19 +526,17 @@ impl CommandExt for Command {
 /// - [`io::ErrorKind::InvalidInput`] with nothing done, for a directory that is not on a
 ///   cgroup v2 file system (`fstatfs(2)` tells), and for the root cgroup (the one without
 ///   `cgroup.events`; it holds every process of the system).
-/// - Before Linux 5.14: [`io::ErrorKind::Unsupported`] before 5.2 (no `cgroup.freeze`);
-///   `EDEADLK` when the calling process is in the cgroup (freezing it would freeze the
-///   caller for good; on 5.14+ the caller is killed with the rest); a failed freeze is
-///   returned with nothing killed. A process that cannot be signalled (`EPERM`) does not
-///   spare the others: the cgroup is thawed and the first error returned, the processes
-///   signalled die and the others run on.
+/// - Without `cgroup.kill`, those of the fallback (see
+///   [`kernel::cgroup_kill`](crate::kernel::cgroup_kill)): `EDEADLK` when the calling process
+///   is in the cgroup (with `cgroup.kill` it is killed with the rest); a process that cannot
+///   be signalled (`EPERM`) does not spare the others: the first error is returned once the
+///   cgroup is thawed.
 /// - Otherwise, as reading and writing the cgroup's files gives them: `EACCES` without
 ///   write access, `ENOTDIR` for a file, `EOPNOTSUPP` for a threaded cgroup.
 ///
-/// Killing a cgroup on Linux 6.1 and 6.18 (kernels with a bug of `cgroup.kill`, see the
-/// README's kernel table) makes the kernel kill every child later created into it with
-/// `CLONE_INTO_CGROUP`; [`CommandExt::cgroup`] notices the first such death and from then
-/// on lets its children join the cgroup themselves.
+/// Some kernels then kill every child later created into the cgroup with
+/// `CLONE_INTO_CGROUP`; [`CommandExt::cgroup`] works around it
+/// ([`kernel::cgroup_kill_bug`](crate::kernel::cgroup_kill_bug)).
 ///
 /// ```no_run
 /// use std::fs::File;

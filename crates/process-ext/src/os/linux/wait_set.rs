@@ -37,8 +37,7 @@ const EVENTS: usize = 128;
 /// Each child's pidfd is registered with one
 /// [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) instance
 /// (`EPOLLIN | EPOLLONESHOT`, its slot in the set as the token). A pidfd becomes readable
-/// when its process exits (Linux 5.3; see
-/// [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)), so one
+/// when its process exits ([`kernel::pidfd_open`](crate::kernel::pidfd_open)), so one
 /// [`epoll_wait(2)`](https://man7.org/linux/man-pages/man2/epoll_wait.2.html) reports up to
 /// 128 exits, and each exit costs the same whether the set holds ten children or ten
 /// thousand: a `waitid(2)` to reap it and an `epoll_ctl(2)` to drop its registration.
@@ -53,16 +52,9 @@ const EVENTS: usize = 128;
 /// growing intervals within each wait (1 ms doubling to 50 ms, as
 /// [`ChildExt::wait_timeout`] does for one child): correct, but each check costs O(n) in
 /// those children and an exit can be seen up to 50 ms late. Those are the children spawned
-/// without a pidfd, and all children on kernels whose pidfds cannot be polled: before 5.2
-/// (no pidfds at all) and 5.2 (whose pidfds `epoll_ctl` refuses with `EPERM`), as the
-/// `pidfd_open` answer of [`features`](super::process::features) says (probed once).
+/// without a pidfd, and all children on kernels whose pidfds cannot be polled, as the
+/// `pidfd_open` answer of [`features`](super::process::features) says.
 /// [`polled_len`](Self::polled_len) tells how many children are checked that way.
-///
-/// | kernel | children with a pidfd | children without |
-/// |---|---|---|
-/// | 5.3+ | epoll: O(1) per exit | checked at intervals: O(n) |
-/// | 5.2 | checked at intervals | checked at intervals |
-/// | < 5.2 | (no pidfds) | checked at intervals |
 ///
 /// Dropping the set drops its children, each as a dropped [`Child`] is: neither killed nor
 /// reaped, unless spawned with
@@ -141,8 +133,8 @@ impl<T> WaitSet<T> {
 
     /// Adds `child`, with `value` to hand back with it when it exits.
     ///
-    /// A child with a pidfd, on a kernel whose pidfds can be polled (5.3+), is registered
-    /// with the set's epoll instance
+    /// A child with a pidfd, on a kernel whose pidfds can be polled, is registered with the
+    /// set's epoll instance
     /// ([`epoll_ctl(2)`](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html),
     /// `EPOLL_CTL_ADD`; the instance is made with `epoll_create1(2)` at the first such
     /// child); any other child is checked at intervals (see [`WaitSet`]). A child that was
@@ -275,8 +267,9 @@ impl<T> WaitSet<T> {
     }
 
     /// How many of the children are checked at intervals rather than watched by epoll (see
-    /// [`WaitSet`]): those without a pidfd, all of them on kernels before 5.3, and those
-    /// whose pidfd was readable before they could be reaped. Each wait costs O(n) in them.
+    /// [`WaitSet`]): those without a pidfd, all of them where pidfds cannot be polled, and
+    /// those whose pidfd was readable before they could be reaped. Each wait costs O(n) in
+    /// them.
     ///
     /// ```
     /// use process_ext::os::linux::process::{features, WaitSet};
@@ -357,8 +350,8 @@ impl<T> WaitSet<T> {
     /// [`wake_when_readable`](Self::wake_when_readable), when woken).
     ///
     /// Blocks in [`epoll_wait(2)`](https://man7.org/linux/man-pages/man2/epoll_wait.2.html)
-    /// on the children's pidfds (Linux 5.3+), and reaps with [`Child::try_wait`] (which
-    /// uses `waitid(2)`); children epoll does not watch are checked at growing intervals
+    /// on the children's pidfds, and reaps with [`Child::try_wait`] (which uses
+    /// `waitid(2)`); children epoll does not watch are checked at growing intervals
     /// meanwhile (see [`WaitSet`]). Children found exited together come out in the order
     /// epoll reported them (the order of their exits), polled ones in the order they were
     /// added.

@@ -81,8 +81,8 @@ pub trait CommandExt: Sealed {
     /// handlers. The child then runs the program as std's does, with libc's `execvp(3)`: a
     /// closure's change to the environment (`setenv`, `unsetenv`, `clearenv`, `PATH`
     /// included) reaches the program when the command has no environment of its own, and
-    /// a program that fails with `ENOEXEC` is run by `/bin/sh`. On Linux 5.2, which lacks
-    /// `pidfd_open` (5.3), such a child has no pidfd, as with std.
+    /// a program that fails with `ENOEXEC` is run by `/bin/sh`. Its pidfd is the one it
+    /// opens of itself, as with std ([`kernel::pidfd_open`](crate::kernel::pidfd_open)).
     ///
     /// A closure that panics aborts the child (`SIGABRT`) with std's message, `aborting
     /// due to panic at ...`, and `spawn` returns the child, as std's does. The application's
@@ -353,12 +353,12 @@ pub trait ChildExt: Sealed {
     /// Sends `signal` to the child.
     ///
     /// Uses [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
-    /// (Linux 5.1) when the child has a pidfd (see
+    /// when the child has a pidfd (see
     /// [`create_pidfd`](crate::os::linux::process::CommandExt::create_pidfd)), so the signal
-    /// can never reach a process that reused the pid; otherwise, and when a seccomp policy
-    /// refuses `pidfd_send_signal` with `EPERM` or `ENOSYS` while the child is unreaped,
-    /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html), as std does. Any
-    /// kernel. Signal 0 sends nothing but checks that the child still exists.
+    /// can never reach a process that reused the pid; otherwise
+    /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html), as std does (see
+    /// [`kernel::pidfd_send_signal`](crate::kernel::pidfd_send_signal)). Any kernel. Signal
+    /// 0 sends nothing but checks that the child still exists.
     ///
     /// # Errors
     ///
@@ -383,16 +383,17 @@ pub trait ChildExt: Sealed {
     /// [`CommandExt::process_group(0)`](CommandExt::process_group).
     ///
     /// Uses `pidfd_send_signal(2)` with `PIDFD_SIGNAL_PROCESS_GROUP` when the child has a
-    /// pidfd and the kernel has the flag (Linux 6.9); otherwise (older kernels, no pidfd,
-    /// or a seccomp policy refusing the call) [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html)
-    /// with the negated pid, as std does. Both address the same group. Any kernel.
+    /// pidfd and the kernel has the flag, otherwise
+    /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html) with the negated pid,
+    /// as std does (see [`kernel::group_signal`](crate::kernel::group_signal)). Both
+    /// address the same group. Any kernel.
     ///
     /// # Errors
     ///
     /// `ESRCH` when the child leads no process group (by default a child joins the
     /// parent's group, which is then left alone), `EINVAL` for an invalid signal, `EPERM`
     /// when no member of the group may be signalled. A `kill_on_drop` child the kernel
-    /// reaps itself (`KillOnDrop::Kernel`, Linux 7.1) that has exited gives `Ok(())`, as a
+    /// reaps itself (`KillOnDrop::Kernel`) that has exited gives `Ok(())`, as a
     /// leader that exited but was not waited for does (the kernel no longer knows whether
     /// it led a group).
     ///
