@@ -30,7 +30,7 @@
 //! child starts with everything blocked and none of the parent's handlers can run in it
 //! (they would run on the parent's memory). Before unblocking, the child resets every caught
 //! signal to its default action: the kernel did that already when the child was created
-//! with `clone3(CLONE_CLEAR_SIGHAND)` (Linux 5.5); otherwise the child asks for each
+//! with `clone3(CLONE_CLEAR_SIGHAND)`; otherwise the child asks for each
 //! signal's action and resets the caught ones itself. Only then does it restore the mask the
 //! spawning thread had, which the program inherits, as with std.
 
@@ -164,9 +164,9 @@ pub(crate) fn fork_child(plan: &mut ChildPlan<'_>, report: c_int, send_pidfd: bo
 /// own pidfd (`SCM_RIGHTS`) when the kernel gave one.
 ///
 /// A process opening a pidfd of itself cannot be racing its own reap, so this is as free of
-/// pid reuse as `CLONE_PIDFD`. Needs `pidfd_open` (Linux 5.3): `ENOSYS` or `EPERM` (a
-/// seccomp policy) sends the byte without an fd, and the spawn succeeds without a pidfd, as
-/// with std; any other error (no free fd) fails the spawn.
+/// pid reuse as `CLONE_PIDFD`. Without `pidfd_open` ([`kernel::pidfd_open`](crate::kernel::pidfd_open):
+/// `ENOSYS` or `EPERM`) it sends the byte without an fd, and the spawn succeeds without a
+/// pidfd, as with std; any other error (no free fd) fails the spawn.
 fn send_own_pidfd(report: c_int) -> Result<(), c_int> {
     let pid = syscall(libc::SYS_getpid, [0; 4])?;
     let pidfd = match syscall(libc::SYS_pidfd_open, [pid, 0, 0, 0]) {

@@ -3,8 +3,9 @@
 //!
 //! Both run `entry(arg)` in the child on a [`ChildStack`] and write the child's pidfd (when
 //! `CLONE_PIDFD` is asked for) into `pidfd`. glibc's wrapper needs no assembly but can only
-//! pass the flags of the legacy `clone(2)`; `clone3` (Linux 5.3) also takes
-//! `CLONE_CLEAR_SIGHAND` (5.5), which lets the kernel reset the child's signal handlers.
+//! pass the flags of the legacy `clone(2)`; `clone3` also takes the flags of
+//! [`kernel::clone3`](crate::kernel::clone3), [`kernel::clone_into_cgroup`](crate::kernel::clone_into_cgroup)
+//! and [`kernel::lifetime_flags`](crate::kernel::lifetime_flags).
 
 use std::ffi::{c_int, c_void};
 use std::io;
@@ -21,18 +22,18 @@ pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;
 // The `clone3`-only flags, from `include/uapi/linux/sched.h`. libc types the first two
 // `c_int` on glibc, which overflows, and lacks the others.
 
-/// `CLONE_CLEAR_SIGHAND` (Linux 5.5): the child starts with every caught signal at its
+/// `CLONE_CLEAR_SIGHAND`: the child starts with every caught signal at its
 /// default action.
 pub(crate) const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
-/// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup v2 directory
+/// `CLONE_INTO_CGROUP`: the child starts in the cgroup v2 directory
 /// `clone_args.cgroup` refers to.
 pub(crate) const CLONE_INTO_CGROUP: u64 = 1 << 33;
-/// `CLONE_AUTOREAP` (Linux 7.1): the kernel reaps the child when it exits (its status stays
+/// `CLONE_AUTOREAP`: the kernel reaps the child when it exits (its status stays
 /// readable through the pidfd); only with an exit signal of 0.
 pub(crate) const CLONE_AUTOREAP: u64 = 1 << 34;
-/// `CLONE_NNP` (Linux 7.1): the child starts with `no_new_privs` set.
+/// `CLONE_NNP`: the child starts with `no_new_privs` set.
 pub(crate) const CLONE_NNP: u64 = 1 << 35;
-/// `CLONE_PIDFD_AUTOKILL` (Linux 7.1): the kernel sends `SIGKILL` to the child when the last
+/// `CLONE_PIDFD_AUTOKILL`: the kernel sends `SIGKILL` to the child when the last
 /// reference to its `CLONE_PIDFD` pidfd is closed. Needs `CLONE_AUTOREAP`, and `CLONE_NNP`
 /// unless the caller is privileged (`EPERM` otherwise).
 pub(crate) const CLONE_PIDFD_AUTOKILL: u64 = 1 << 36;

@@ -229,14 +229,15 @@ impl Command {
     }
 
     /// Kills the child when its last handle is gone: the kernel does it when the last
-    /// reference to the pidfd closes (`CLONE_PIDFD_AUTOKILL`, Linux 7.1), else the handle's
+    /// reference to the pidfd closes ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)), else the handle's
     /// `Drop` (see [`KillOnDrop`](super::handle::KillOnDrop)). Implies a pidfd.
     pub fn kill_on_drop(&mut self, kill: bool) {
         self.kill_on_drop = kill;
     }
 
-    /// Sets `no_new_privs` in the child: `CLONE_NNP` (Linux 7.1) where the child is created
-    /// with `clone3`, else `prctl(PR_SET_NO_NEW_PRIVS)` in the child (Linux 3.5).
+    /// Sets `no_new_privs` in the child: `CLONE_NNP` where the kernel takes it
+    /// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)), else
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child.
     pub fn no_new_privs(&mut self, set: bool) {
         self.no_new_privs = set;
     }
@@ -247,9 +248,9 @@ impl Command {
         self.death_signal = signal;
     }
 
-    /// Starts the child in the cgroup v2 directory `dir`: `CLONE_INTO_CGROUP` (Linux 5.7)
-    /// where the child is created with `clone3`, else the child writes itself into
-    /// `cgroup.procs` first thing.
+    /// Starts the child in the cgroup v2 directory `dir`: `CLONE_INTO_CGROUP` where the kernel
+    /// takes it ([`kernel::clone_into_cgroup`](crate::kernel::clone_into_cgroup)), else the
+    /// child writes itself into `cgroup.procs` first thing.
     pub fn cgroup(&mut self, dir: OwnedFd) {
         self.cgroup = Some(dir);
     }

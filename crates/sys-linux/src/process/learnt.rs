@@ -1,11 +1,6 @@
-//! What spawning children taught us about the kernel, where no harmless syscall can tell:
-//! whether `CLONE_PIDFD` is honoured (kernels before 5.2 ignore it), whether `clone3`
-//! spawns are refused, whether `CLONE_VM` really shares memory (emulators turn it into a
-//! fork), whether exit statuses survive the reap (6.15), and which `clone3` flags the kernel
-//! takes: `CLONE_INTO_CGROUP` (5.7) and the lifetime flags of 7.1, and whether the kernel
-//! kills `CLONE_INTO_CGROUP` children of a killed cgroup (a bug of some kernels). Answers
-//! come from the spawns themselves or from a throwaway child, and are cached like
-//! [`crate::probe`]'s.
+//! What spawning children taught us about the kernel, where no harmless syscall can tell
+//! (the *lessons* of [`kernel`](crate::kernel)). Answers come from the spawns themselves,
+//! through `learn`, or from a throwaway child, and are cached like [`crate::probe`]'s.
 
 use std::ffi::{c_int, c_void};
 use std::io;
@@ -34,14 +29,12 @@ static AUTOKILL_NEEDS_NNP: AtomicBool = AtomicBool::new(false);
 /// Set once the kernel killed a `CLONE_INTO_CGROUP` child while creating it.
 static INTO_CGROUP_KILLS: AtomicBool = AtomicBool::new(false);
 
-/// Set once a `clone3` spawn was refused (seccomp, or no `CLONE_CLEAR_SIGHAND` before 5.5).
+/// Set once a `clone3` spawn was refused.
 static CLONE3_SPAWN_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
-/// Whether children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND` (Linux 5.5), which
-/// spares the child resetting signal handlers one by one. `false` where this crate has no
-/// `clone3` trampoline for the architecture, and once such a spawn was refused, with
-/// `EINVAL` (5.3, 5.4) or by a seccomp policy (`ENOSYS`, `EPERM`): later spawns use
-/// `clone(2)`.
+/// Whether vfork children are created with `clone3(2)` and `CLONE_CLEAR_SIGHAND`
+/// ([`kernel::clone3`](crate::kernel::clone3)): `false` where this crate has no `clone3`
+/// trampoline for the architecture, and once such a spawn was refused.
 pub fn clone3_spawn() -> bool {
     clone::CLONE3_TRAMPOLINE && !CLONE3_SPAWN_UNUSABLE.load(Ordering::Relaxed) && probe::clone3()
 }
@@ -110,8 +103,7 @@ pub(crate) fn lesson(plan: &SpawnPlan, outcome: Outcome, autokill_refused: bool)
                 lesson.autokill_needs_no_new_privs = Some(true);
             }
             Some(libc::EINVAL) if kernel.lifetime_flags() => lesson.lifetime_flags = Some(false),
-            // Before 5.7 the cgroup field is unknown: EINVAL for the flag, or E2BIG for a
-            // struct whose unknown tail is not zero.
+            // The cgroup field unknown: EINVAL for the flag, or E2BIG for the struct.
             Some(libc::EINVAL | libc::E2BIG) if kernel.cgroup => lesson.into_cgroup = Some(false),
             Some(libc::ENOSYS | libc::EPERM | libc::EINVAL) => {
                 lesson.clone3_unusable = true;
@@ -143,9 +135,9 @@ pub(crate) enum Outcome {
     Refused(Option<c_int>),
 }
 
-/// Whether `clone(2)` honours `CLONE_PIDFD` (Linux 5.2): `Some(answer)` once a spawn that
-/// asked for a pidfd has shown it (kernels before 5.2 silently ignore the flag), or when
-/// another answer already implies it; `None` until then. Asking never probes.
+/// Whether `clone(2)` honours `CLONE_PIDFD` ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)):
+/// `Some(answer)` once a spawn that asked for a pidfd has shown it, or when another answer
+/// already implies it; `None` until then. Asking never probes.
 pub fn clone_pidfd() -> Option<bool> {
     CLONE_PIDFD.known().or_else(|| {
         // pidfd_open came with 5.3, pidfd_send_signal with 5.1: either known answer
@@ -158,44 +150,38 @@ pub fn clone_pidfd() -> Option<bool> {
     })
 }
 
-/// Whether `clone3(2)` takes the lifetime flags of Linux 7.1, `CLONE_AUTOREAP`, `CLONE_NNP`
-/// and `CLONE_PIDFD_AUTOKILL` (earlier kernels: `EINVAL`): `Some(answer)` once a spawn that
-/// asked for `kill_on_drop` or `no_new_privs` through `clone3` has shown it; `None` until
-/// then. Asking never probes: no harmless call can tell.
+/// Whether `clone3(2)` takes the lifetime flags
+/// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)): `Some(answer)` once a spawn
+/// that asked for `kill_on_drop` or `no_new_privs` through `clone3` has shown it; `None`
+/// until then. Asking never probes.
 pub fn clone_lifetime_flags() -> Option<bool> {
     LIFETIME_FLAGS.known()
 }
 
 /// Whether the kernel refused `CLONE_PIDFD_AUTOKILL` to this process without `CLONE_NNP`
-/// (`EPERM`: unprivileged callers must give the child `no_new_privs`, so that a killed
-/// child can never have been a more privileged program). Learnt from the first such spawn;
-/// later ones use the `Drop` fallback without asking again.
+/// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)). Learnt from the first such
+/// spawn; later ones without `no_new_privs` use the `Drop` fallback without asking again.
 pub fn autokill_needs_no_new_privs() -> bool {
     AUTOKILL_NEEDS_NNP.load(Ordering::Relaxed)
 }
 
-/// Whether `clone3(2)` takes `CLONE_INTO_CGROUP` (Linux 5.7; `EINVAL` or `E2BIG` before):
-/// `Some(answer)` once a spawn into a cgroup through `clone3` has shown it, `None` until
-/// then. Without it, the child joins the cgroup itself.
+/// Whether `clone3(2)` takes `CLONE_INTO_CGROUP`
+/// ([`kernel::clone_into_cgroup`](crate::kernel::clone_into_cgroup)): `Some(answer)` once a
+/// spawn into a cgroup through `clone3` has shown it, `None` until then.
 pub fn clone_into_cgroup() -> Option<bool> {
     INTO_CGROUP.known()
 }
 
 /// Whether the kernel has killed a child created with `clone3(CLONE_INTO_CGROUP)` before it
-/// ran any code, which is how kernels with the `cgroup.kill` bug of Linux 6.1 and 6.18
-/// (see the README's kernel table) treat every such child of a cgroup that was ever killed
-/// through `cgroup.kill`, [`crate::cgroup::kill`] included.
-///
-/// Learnt from the first such spawn, which is then retried with the child joining the
-/// cgroup itself through `cgroup.procs`; no later spawn asks for `CLONE_INTO_CGROUP`. No
-/// harmless call can tell beforehand: the kernel keeps no visible record of a cgroup having
-/// been killed.
+/// ran any code ([`kernel::cgroup_kill_bug`](crate::kernel::cgroup_kill_bug)). Learnt from
+/// the first such spawn, which is then retried with the child joining the cgroup itself; no
+/// later spawn asks for `CLONE_INTO_CGROUP`.
 pub fn clone_into_cgroup_kills() -> bool {
     INTO_CGROUP_KILLS.load(Ordering::Relaxed)
 }
 
 /// The exit status of a process stays readable through its pidfd after it was reaped
-/// (`PIDFD_INFO_EXIT`, Linux 6.15).
+/// ([`kernel::exit_info`](crate::kernel::exit_info)).
 ///
 /// This cannot be seen on a live process, so the first call creates a throwaway child with
 /// a pidfd (see [`vfork_shares_memory`]), reaps it and asks for its status. Later calls

@@ -19,9 +19,9 @@
 //! # How a child is created
 //!
 //! The pidfd exists before anything could reap the child: the kernel hands it out as part of
-//! creating the process (`CLONE_PIDFD`, Linux 5.2), or, on the fork path, the child opens it
-//! of itself (`pidfd_open`, 5.3) before it can exit. So there is no window in which the pid
-//! could be recycled first.
+//! creating the process (`CLONE_PIDFD`), or, on the fork path, the child opens it of itself
+//! (`pidfd_open`) before it can exit. So there is no window in which the pid could be
+//! recycled first.
 //!
 //! - The vfork path (the default): the child shares the parent's memory until it execs
 //!   (`clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND)`, or glibc's
@@ -35,9 +35,9 @@
 //!   `spawn` for why these need it).
 //!
 //! Either way the child carries out the plan the parent prepared and `execve`s; on failure
-//! the parent reaps it and returns its `errno`. On a kernel that ignores `CLONE_PIDFD`
-//! (before 5.2) the spawn still succeeds, without a pidfd. Every such choice is made by
-//! [`plan`], from what [`probe`](crate::probe) and [`learnt`] know.
+//! the parent reaps it and returns its `errno`. Without `CLONE_PIDFD` or `pidfd_open` (see
+//! [`kernel`](crate::kernel)) the spawn still succeeds, without a pidfd. Every such choice
+//! is made by [`plan`], from what [`probe`](crate::probe) and [`learnt`] know.
 
 mod child;
 mod clone;

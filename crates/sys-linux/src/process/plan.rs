@@ -1,7 +1,8 @@
-//! How a command is spawned, decided in one place: [`choose`] is a pure function from what
-//! the command asks for ([`Request`]) and what is known about the kernel and the C library
-//! ([`Facts`]) to a [`SpawnPlan`]. `spawn` carries the plan out; when the kernel refuses
-//! part of it, [`learnt::learn`] records what that taught and the plan is chosen again.
+//! How a command is spawned, decided in one place: `choose` is a pure function from what
+//! the command asks for (`Request`) and what is known about the kernel and the C library
+//! (`Facts`: [`probe`]'s and [`learnt`]'s answers, see [`kernel`](crate::kernel)) to a
+//! [`SpawnPlan`]. `spawn` carries the plan out; when the kernel refuses part of it,
+//! `learnt::learn` records what that taught and the plan is chosen again.
 
 use std::io;
 
@@ -27,15 +28,17 @@ pub enum Method {
 }
 
 /// The parts of a command's setup the kernel does while creating the child (`clone3`
-/// flags); the child does the others itself.
+/// flags, see [`kernel::clone_into_cgroup`](crate::kernel::clone_into_cgroup) and
+/// [`kernel::lifetime_flags`](crate::kernel::lifetime_flags)); the child does the others
+/// itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KernelDoes {
-    /// `CLONE_INTO_CGROUP` (5.7): the child starts in the command's cgroup.
+    /// `CLONE_INTO_CGROUP`: the child starts in the command's cgroup.
     pub cgroup: bool,
-    /// `CLONE_NNP` (7.1): the child starts with `no_new_privs`.
+    /// `CLONE_NNP`: the child starts with `no_new_privs`.
     pub no_new_privs: bool,
-    /// `CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP` (7.1): `kill_on_drop` by the kernel.
+    /// `CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP`: `kill_on_drop` by the kernel.
     pub kill_on_drop: bool,
 }
 
@@ -55,7 +58,7 @@ impl KernelDoes {
         flags
     }
 
-    /// Whether any flag of Linux 7.1 is asked for.
+    /// Whether any lifetime flag is asked for.
     pub(crate) fn lifetime_flags(self) -> bool {
         self.no_new_privs || self.kill_on_drop
     }
@@ -69,11 +72,11 @@ pub struct SpawnPlan {
     /// How the child is created.
     pub method: Method,
     /// Whether the child gets a pidfd (asked for, or needed by `kill_on_drop`), unless the
-    /// kernel is known to ignore `CLONE_PIDFD` (before 5.2).
+    /// kernel is known to ignore `CLONE_PIDFD` ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)).
     pub pidfd: bool,
     /// What the kernel does while creating the child (only with [`Method::Clone3`]).
     pub kernel: KernelDoes,
-    /// Whether std would fork and `execvp(3)` this command (see [`like_std_fork`]): the
+    /// Whether std would fork and `execvp(3)` this command rather than `posix_spawnp(3)`: the
     /// child then retries `ENOEXEC` with `/bin/sh`, takes std's order of steps, and on
     /// [`Method::Fork`] runs the program with libc's `execvp`.
     pub like_std_fork: bool,

@@ -124,7 +124,7 @@ impl Command {
     }
 
     /// How [`spawn`](Self::spawn) would create the child now, given what is known about the
-    /// kernel (this may run the harmless probes of [`plan::Facts::gather`]). A refusal by
+    /// kernel (this may run harmless probes, and once per process a throwaway child). A refusal by
     /// the kernel during the spawn can change it, once per process.
     ///
     /// `Unsupported` when the command needs `fork()` and `allow_fork(false)` forbids it.
