@@ -160,6 +160,12 @@ pub trait CommandApi: Debug + Sized {
     unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
     where
         F: FnMut() -> io::Result<()> + Send + Sync + 'static;
+    /// # Safety
+    ///
+    /// As `std::os::unix::process::CommandExt::before_exec`.
+    unsafe fn before_exec<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> io::Result<()> + Send + Sync + 'static;
     fn exec(&mut self) -> io::Error;
 }
 
@@ -187,6 +193,9 @@ pub trait StdioApi:
     + From<ChildStderr>
     + From<io::Stdout>
     + From<io::Stderr>
+    + From<io::PipeReader>
+    + From<io::PipeWriter>
+    + std::os::fd::FromRawFd
 {
     fn piped() -> Self;
     fn inherit() -> Self;
@@ -281,6 +290,14 @@ macro_rules! delegate {
             {
                 // SAFETY: the caller upholds `pre_exec`'s contract.
                 unsafe { $($unix)::+::pre_exec(self, f) }
+            }
+            #[allow(deprecated)]
+            unsafe fn before_exec<F>(&mut self, f: F) -> &mut Self
+            where
+                F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+            {
+                // SAFETY: the caller upholds `before_exec`'s contract.
+                unsafe { $($unix)::+::before_exec(self, f) }
             }
             fn exec(&mut self) -> io::Error {
                 $($unix)::+::exec(self)

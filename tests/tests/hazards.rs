@@ -19,6 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use process_ext::os::linux::process::{ChildExt as _, CommandExt as _, PidFd};
+use process_ext_tests::compare::{Ext, Impl, Std};
 use process_ext_tests::{
     helper, helper_for_any_user, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
     qemu_user, thread_cpu_time, TempDir,
@@ -27,7 +28,8 @@ use process_ext_tests::{
 /// How long a scenario in a process of its own may take before it counts as hung.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Both implementations, for scenarios written once against each.
+/// Both implementations, for scenarios that loop over them; each arm calls a body generic
+/// over [`Impl`] where the scenario allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lib {
     Std,
@@ -40,27 +42,21 @@ const BOTH: [Lib; 2] = [Lib::Std, Lib::Ext];
 /// path), and returns what `status()` gave.
 fn status(lib: Lib, program: &Path, args: &[&str], fork: bool) -> io::Result<ExitStatus> {
     match lib {
-        Lib::Std => {
-            use std::os::unix::process::CommandExt as _;
-            let mut cmd = std::process::Command::new(program);
-            cmd.args(args);
-            if fork {
-                // SAFETY: the closure does nothing.
-                unsafe { cmd.pre_exec(|| Ok(())) };
-            }
-            cmd.status()
-        }
-        Lib::Ext => {
-            use process_ext::os::unix::process::CommandExt as _;
-            let mut cmd = process_ext::process::Command::new(program);
-            cmd.args(args);
-            if fork {
-                // SAFETY: the closure does nothing.
-                unsafe { cmd.pre_exec(|| Ok(())) };
-            }
-            cmd.status()
-        }
+        Lib::Std => status_with::<Std>(program, args, fork),
+        Lib::Ext => status_with::<Ext>(program, args, fork),
     }
+}
+
+/// [`status`] with implementation `I`.
+fn status_with<I: Impl>(program: &Path, args: &[&str], fork: bool) -> io::Result<ExitStatus> {
+    use process_ext_tests::compare::CommandApi as _;
+    let mut cmd = I::command(program);
+    cmd.args(args);
+    if fork {
+        // SAFETY: the closure does nothing.
+        unsafe { cmd.pre_exec(|| Ok(())) };
+    }
+    cmd.status()
 }
 
 /// A thread that runs `work` until the returned guard is dropped.
@@ -106,6 +102,12 @@ fn malloc_storm(threads: usize) -> Vec<Background> {
         .collect()
 }
 
+/// The helper's `env` through `I`.
+fn helper_env<I: Impl>() -> io::Result<std::process::Output> {
+    use process_ext_tests::compare::CommandApi as _;
+    I::helper_cmd("env").output()
+}
+
 /// `std::env::set_var` and `remove_var` (safe in edition 2021) in another thread while
 /// children inherit the environment: std holds its environment lock across the spawn; we
 /// copy the environment under that lock. Every child must start and see a well-formed
@@ -128,10 +130,8 @@ fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
     for round in 0..40 {
         for lib in BOTH {
             let out = match lib {
-                Lib::Std => std::process::Command::new(helper()).arg("env").output(),
-                Lib::Ext => process_ext::process::Command::new(helper())
-                    .arg("env")
-                    .output(),
+                Lib::Std => helper_env::<Std>(),
+                Lib::Ext => helper_env::<Ext>(),
             };
             let out = out.unwrap_or_else(|e| panic!("{lib:?}, round {round}: spawn failed: {e}"));
             assert!(
