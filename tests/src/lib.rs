@@ -45,4 +45,4 @@ pub use programs::{
     helper, helper_for_any_user, spew_byte, spew_data, while_text_busy, HELPER_ENV,
 };
 pub use temp_dir::TempDir;
-pub use timing::thread_cpu_time;
+pub use timing::{thread_cpu_time, under_tcg};

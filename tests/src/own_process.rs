@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::kernel::NOT_APPLICABLE_MARKER;
 use crate::temp_dir::TempDir;
+use crate::timing::POLL_INTERVAL;
 
 /// Whether this process is the copy [`in_own_process`] started to run `test`.
 pub fn is_own_process_copy(test: &str) -> bool {
@@ -51,7 +52,7 @@ pub fn in_own_process(test: &str, envs: &[(&str, &str)], limit: Duration) -> boo
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(POLL_INTERVAL);
             }
             Ok(None) => {
                 let _ = child.kill();

@@ -8,11 +8,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[cfg(target_arch = "x86_64")]
 use crate::exit_program::exit_program_image;
 use crate::temp_dir::create_unique_dir;
+use crate::timing::{POLL_INTERVAL, TEXT_BUSY_LIMIT};
 
 /// Environment variable that, when set, overrides the path of the
 /// `test-helper` binary returned by [`helper`].
@@ -289,15 +290,15 @@ fn wait_until_executable(path: &Path, args: &[&str]) {
     }
 }
 
-/// Runs `spawn` again while it fails with `ETXTBSY` (for up to 30 s): the program it runs
+/// Runs `spawn` again while it fails with `ETXTBSY` (for up to [`TEXT_BUSY_LIMIT`]): the program it runs
 /// was freshly written, and a child forked by another thread meanwhile may still hold the
 /// descriptor it was written through (as `wait_until_executable` does for a helper).
 pub fn while_text_busy<T>(mut spawn: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + TEXT_BUSY_LIMIT;
     loop {
         match spawn() {
             Err(err) if err.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(POLL_INTERVAL);
             }
             other => return other,
         }

@@ -23,16 +23,13 @@ use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::process::ExitStatus;
-use std::time::Duration;
 
 use process_ext::os::linux::process::{features, ChildExt as _, CommandExt as _};
 use process_ext::os::unix::process::{ChildExt, CommandExt as _};
 use process_ext_tests::compare::{assert_like_std, Ext, Impl, Std};
+use process_ext_tests::timing::OWN_PROCESS_LIMIT;
 use process_ext_tests::{helper, in_own_process, is_own_process_copy, not_applicable};
 use sys_linux::probe;
-
-/// How long a test in a process of its own may take.
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// The errno of a failed call, so that results can be compared.
 fn errno<T>(result: io::Result<T>) -> Result<T, Option<i32>> {
@@ -448,7 +445,7 @@ fn stdio_from_parent_stdout_and_stderr_matches_std() {
     if !in_own_process(
         "stdio_from_parent_stdout_and_stderr_matches_std",
         &[],
-        LIMIT,
+        OWN_PROCESS_LIMIT,
     ) {
         return;
     }
@@ -836,7 +833,11 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
     ];
     if !is_own_process_copy(NAME) {
         for case in CASES {
-            assert!(!in_own_process(NAME, &[(REFUSAL_ENV, case)], LIMIT));
+            assert!(!in_own_process(
+                NAME,
+                &[(REFUSAL_ENV, case)],
+                OWN_PROCESS_LIMIT
+            ));
         }
         return;
     }

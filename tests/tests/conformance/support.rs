@@ -11,16 +11,14 @@ pub(crate) use std::os::unix::fs::PermissionsExt;
 pub(crate) use std::os::unix::process::ExitStatusExt;
 pub(crate) use std::path::{Path, PathBuf};
 pub(crate) use std::process::{ExitStatus, Output};
-pub(crate) use std::time::{Duration, Instant};
+pub(crate) use std::time::Instant;
 
 pub(crate) use process_ext_tests::compare::{ChildApi, CommandApi, Impl, StdioApi};
+pub(crate) use process_ext_tests::timing::{NAP, PROMPT};
 pub(crate) use process_ext_tests::{helper, spew_data, TempDir};
 
 /// Size used by the tests that move a lot of data through pipes.
 pub(crate) const MIB: usize = 1 << 20;
-
-/// How long the tests wait for a child that should exit promptly.
-pub(crate) const PROMPT: Duration = Duration::from_secs(10);
 
 /// Identity of the test process, as the helper's `ids` subcommand prints it.
 pub(crate) struct Ids {

@@ -56,7 +56,7 @@ pub fn try_wait_eventually_reports_the_exit_code<I: Impl>() {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(NAP);
             }
             Ok(None) => panic!("child did not exit within {PROMPT:?}"),
             Err(err) => panic!("try_wait failed: {err}"),
