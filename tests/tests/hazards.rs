@@ -19,15 +19,15 @@ use std::thread;
 use std::time::Duration;
 
 use process_ext::os::linux::process::{ChildExt as _, CommandExt as _, PidFd};
+use process_ext_tests::compare::{Ext, Impl, Std};
+use process_ext_tests::timing::{OWN_PROCESS_LIMIT, SHORT_NAP};
 use process_ext_tests::{
     helper, helper_for_any_user, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
     qemu_user, thread_cpu_time, TempDir,
 };
 
-/// How long a scenario in a process of its own may take before it counts as hung.
-const LIMIT: Duration = Duration::from_secs(120);
-
-/// Both implementations, for scenarios written once against each.
+/// Both implementations, for scenarios that loop over them; each arm calls a body generic
+/// over [`Impl`] where the scenario allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lib {
     Std,
@@ -40,27 +40,21 @@ const BOTH: [Lib; 2] = [Lib::Std, Lib::Ext];
 /// path), and returns what `status()` gave.
 fn status(lib: Lib, program: &Path, args: &[&str], fork: bool) -> io::Result<ExitStatus> {
     match lib {
-        Lib::Std => {
-            use std::os::unix::process::CommandExt as _;
-            let mut cmd = std::process::Command::new(program);
-            cmd.args(args);
-            if fork {
-                // SAFETY: the closure does nothing.
-                unsafe { cmd.pre_exec(|| Ok(())) };
-            }
-            cmd.status()
-        }
-        Lib::Ext => {
-            use process_ext::os::unix::process::CommandExt as _;
-            let mut cmd = process_ext::process::Command::new(program);
-            cmd.args(args);
-            if fork {
-                // SAFETY: the closure does nothing.
-                unsafe { cmd.pre_exec(|| Ok(())) };
-            }
-            cmd.status()
-        }
+        Lib::Std => status_with::<Std>(program, args, fork),
+        Lib::Ext => status_with::<Ext>(program, args, fork),
     }
+}
+
+/// [`status`] with implementation `I`.
+fn status_with<I: Impl>(program: &Path, args: &[&str], fork: bool) -> io::Result<ExitStatus> {
+    use process_ext_tests::compare::CommandApi as _;
+    let mut cmd = I::command(program);
+    cmd.args(args);
+    if fork {
+        // SAFETY: the closure does nothing.
+        unsafe { cmd.pre_exec(|| Ok(())) };
+    }
+    cmd.status()
 }
 
 /// A thread that runs `work` until the returned guard is dropped.
@@ -106,6 +100,12 @@ fn malloc_storm(threads: usize) -> Vec<Background> {
         .collect()
 }
 
+/// The helper's `env` through `I`.
+fn helper_env<I: Impl>() -> io::Result<std::process::Output> {
+    use process_ext_tests::compare::CommandApi as _;
+    I::helper_cmd("env").output()
+}
+
 /// `std::env::set_var` and `remove_var` (safe in edition 2021) in another thread while
 /// children inherit the environment: std holds its environment lock across the spawn; we
 /// copy the environment under that lock. Every child must start and see a well-formed
@@ -113,7 +113,7 @@ fn malloc_storm(threads: usize) -> Vec<Background> {
 #[test]
 fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
     let name = "concurrent_set_var_leaves_spawns_and_their_environment_intact";
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     std::env::set_var("HAZARD_FIXED", "1");
@@ -128,10 +128,8 @@ fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
     for round in 0..40 {
         for lib in BOTH {
             let out = match lib {
-                Lib::Std => std::process::Command::new(helper()).arg("env").output(),
-                Lib::Ext => process_ext::process::Command::new(helper())
-                    .arg("env")
-                    .output(),
+                Lib::Std => helper_env::<Std>(),
+                Lib::Ext => helper_env::<Ext>(),
             };
             let out = out.unwrap_or_else(|e| panic!("{lib:?}, round {round}: spawn failed: {e}"));
             assert!(
@@ -164,7 +162,7 @@ fn uid_and_gid_spawns_leave_the_parent_dumpable() {
         not_applicable("changing credentials needs root; the kernel matrix runs as root");
         return;
     }
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     // SAFETY: prctl(PR_GET_DUMPABLE) only reads the flag.
@@ -216,7 +214,7 @@ fn uid_and_gid_spawns_leave_the_parent_dumpable() {
 #[test]
 fn allocating_pre_exec_while_threads_malloc_never_hangs() {
     let name = "allocating_pre_exec_while_threads_malloc_never_hangs";
-    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], OWN_PROCESS_LIMIT) {
         return;
     }
     let _storm = malloc_storm(3);
@@ -252,7 +250,7 @@ fn allocating_pre_exec_while_threads_malloc_never_hangs() {
 #[test]
 fn panicking_pre_exec_aborts_the_child() {
     let name = "panicking_pre_exec_aborts_the_child";
-    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], OWN_PROCESS_LIMIT) {
         return;
     }
     let _storm = malloc_storm(2);
@@ -307,7 +305,7 @@ fn spawn_panicking(lib: Lib) -> io::Result<std::process::Output> {
 #[test]
 fn panicking_pre_exec_never_waits_for_the_panic_hook() {
     let name = "panicking_pre_exec_never_waits_for_the_panic_hook";
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     static HOOK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -343,7 +341,7 @@ fn panicking_pre_exec_never_waits_for_the_panic_hook() {
     // A thread inside the hook holds std's lock of it until the mutex is released.
     let panicking = thread::spawn(|| panic!("a panic whose hook waits"));
     while !IN_HOOK.load(Ordering::SeqCst) {
-        thread::sleep(Duration::from_millis(1));
+        thread::sleep(SHORT_NAP);
     }
     check("another thread in the hook");
     release_tx.send(()).unwrap();
@@ -357,7 +355,7 @@ fn panicking_pre_exec_never_waits_for_the_panic_hook() {
 #[test]
 fn closed_standard_fds_keep_spawn_errors() {
     let name = "closed_standard_fds_keep_spawn_errors";
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     let missing = Path::new("/nonexistent/program");
@@ -434,7 +432,7 @@ fn closed_standard_fds_keep_spawn_errors() {
 #[test]
 fn ignored_sigchld_keeps_spawn_errors() {
     let name = "ignored_sigchld_keeps_spawn_errors";
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
@@ -483,7 +481,7 @@ fn ignored_sigchld_keeps_spawn_errors() {
 #[test]
 fn seccomp_killing_pidfd_syscalls_spares_spawns_without_a_pidfd() {
     let name = "seccomp_killing_pidfd_syscalls_spares_spawns_without_a_pidfd";
-    if !in_own_process(name, &[], LIMIT) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     kill_on_pidfd_syscalls();
@@ -640,7 +638,7 @@ fn inherited_path_entries_of_path_max_bytes_are_skipped() {
     let long = format!("/{}", "x".repeat(libc::PATH_MAX as usize));
     let dir = helper().parent().unwrap().to_owned();
     let path = format!("{long}:{}", dir.display());
-    if !in_own_process(name, &[("PATH", &path)], LIMIT) {
+    if !in_own_process(name, &[("PATH", &path)], OWN_PROCESS_LIMIT) {
         return;
     }
     for lib in BOTH {
@@ -899,7 +897,7 @@ fn address_space() -> u64 {
 #[test]
 fn first_spawn_fits_a_tight_address_space_limit() {
     let name = "first_spawn_fits_a_tight_address_space_limit";
-    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], LIMIT) {
+    if !in_own_process(name, &[("MALLOC_ARENA_MAX", "1")], OWN_PROCESS_LIMIT) {
         return;
     }
     let program = helper();

@@ -17,13 +17,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::Duration;
 
+use process_ext_tests::timing::OWN_PROCESS_LIMIT;
 use process_ext_tests::{helper, in_own_process, is_own_process_copy, not_applicable, TempDir};
 use sys_linux::process::interpose::execve_interposed;
-
-/// How long a scenario in a process of its own may take.
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// The environment variable naming the recorder's log (see `tests/exec-recorder`).
 const LOG_ENV: &str = "EXEC_RECORDER_LOG";
@@ -62,7 +59,7 @@ fn with_recorder(test: &str) -> bool {
         ("LD_PRELOAD", recorder.to_str().expect("a UTF-8 target dir")),
         (LOG_ENV, log.to_str().expect("a UTF-8 temporary dir")),
     ];
-    in_own_process(test, &envs, LIMIT)
+    in_own_process(test, &envs, OWN_PROCESS_LIMIT)
 }
 
 /// What the recorder logged while `run` ran.
@@ -316,7 +313,7 @@ fn nothing_preloaded_means_no_interposer() {
         not_applicable("/etc/ld.so.preload preloads libraries into every process");
         return;
     }
-    if !in_own_process(name, &[("LD_PRELOAD", "")], LIMIT) {
+    if !in_own_process(name, &[("LD_PRELOAD", "")], OWN_PROCESS_LIMIT) {
         return;
     }
     assert!(!execve_interposed());

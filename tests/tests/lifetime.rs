@@ -17,6 +17,7 @@ use process_ext::os::linux::process::{
 };
 use process_ext::os::unix::process::{ChildExt as _, CommandExt as _};
 use process_ext::process::{Child, Command, Stdio};
+use process_ext_tests::timing::{NAP, OWN_PROCESS_LIMIT, PATIENCE, PROMPT};
 use process_ext_tests::{helper, not_applicable};
 use sys_linux::process::learnt;
 
@@ -55,7 +56,7 @@ fn gone_within(pid: u32, limit: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(NAP);
     }
 }
 
@@ -83,7 +84,7 @@ fn dead_within(pid: u32, limit: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(NAP);
     }
 }
 
@@ -132,7 +133,7 @@ fn dropping_the_only_handle_kills_the_child() {
     drop(child);
     match mechanism {
         // The kernel kills and reaps it on its own time, within moments.
-        Some(KillOnDrop::Kernel) => assert!(gone_within(pid, Duration::from_secs(10))),
+        Some(KillOnDrop::Kernel) => assert!(gone_within(pid, PROMPT)),
         // Drop sends SIGKILL and reaps before it returns.
         _ => assert!(gone_within(pid, Duration::ZERO)),
     }
@@ -163,7 +164,7 @@ fn the_child_lives_until_the_last_clone_of_its_pidfd_is_dropped() {
     );
     drop(clone);
     let limit = match mechanism {
-        Some(KillOnDrop::Kernel) => Duration::from_secs(10),
+        Some(KillOnDrop::Kernel) => PROMPT,
         _ => Duration::ZERO,
     };
     assert!(gone_within(pid, limit), "the last handle is gone");
@@ -183,7 +184,7 @@ fn converting_the_pidfd_into_a_plain_fd_keeps_the_child_alive_under_the_drop_fal
             // The open file is what the kernel counts: closing it kills.
             assert!(!gone_within(pid, Duration::from_millis(100)));
             drop(fd);
-            assert!(gone_within(pid, Duration::from_secs(10)));
+            assert!(gone_within(pid, PROMPT));
         }
         _ => {
             drop(fd);
@@ -217,7 +218,7 @@ fn kill_on_drop_children_report_their_real_status() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let status = child.wait_timeout(Duration::from_secs(10)).unwrap();
+    let status = child.wait_timeout(PROMPT).unwrap();
     assert_eq!(status.and_then(|s| s.code()), Some(5));
 
     // Exited but not waited for: kill succeeds as with std, even though the kernel may
@@ -227,7 +228,7 @@ fn kill_on_drop_children_report_their_real_status() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    assert!(dead_within(child.id(), Duration::from_secs(10)));
+    assert!(dead_within(child.id(), PROMPT));
     child.kill().expect("kill after exit");
     assert_eq!(child.wait().unwrap().code(), Some(3));
 
@@ -293,10 +294,7 @@ fn kill_on_drop_survives_the_parent_being_killed_only_with_the_kernels_mechanism
         parent.kill().unwrap();
         assert_eq!(parent.wait().unwrap().signal(), Some(libc::SIGKILL));
         if mechanism == "kernel" {
-            assert!(
-                gone_within(grandchild, Duration::from_secs(10)),
-                "killed with its parent"
-            );
+            assert!(gone_within(grandchild, PROMPT), "killed with its parent");
         } else {
             // Documented: the Drop fallback does not survive a crash.
             assert!(
@@ -307,7 +305,7 @@ fn kill_on_drop_survives_the_parent_being_killed_only_with_the_kernels_mechanism
             unsafe { libc::kill(grandchild as libc::pid_t, libc::SIGKILL) };
             // An orphan may stay a zombie where init does not reap (the test VMs, a pid
             // namespace whose first process is the test runner).
-            assert!(dead_within(grandchild, Duration::from_secs(10)));
+            assert!(dead_within(grandchild, PROMPT));
         }
     }
 }
@@ -361,18 +359,15 @@ fn unprivileged_kill_on_drop_gets_the_kernels_mechanism_only_with_no_new_privs()
         let expected = if kernel && nnp { "kernel" } else { "drop" };
         assert_eq!(mechanism, expected, "unprivileged, nnp: {nnp}");
         // The helper dies by SIGTERM's default action, without running destructors.
-        parent.terminate(Duration::from_secs(10)).unwrap();
+        parent.terminate(PROMPT).unwrap();
         let grandchild: u32 = pid.parse().unwrap();
         if mechanism == "drop" {
             // SAFETY: the orphan is alive and now init's child.
             unsafe { libc::kill(grandchild as libc::pid_t, libc::SIGKILL) };
             // An orphan left as a zombie where init does not reap (the test VMs).
-            assert!(dead_within(grandchild, Duration::from_secs(10)));
+            assert!(dead_within(grandchild, PROMPT));
         } else {
-            assert!(
-                gone_within(grandchild, Duration::from_secs(10)),
-                "killed and reaped"
-            );
+            assert!(gone_within(grandchild, PROMPT), "killed and reaped");
         }
     }
 }
@@ -389,7 +384,7 @@ fn parent_death_signal_reaches_the_child_when_its_parent_dies() {
     parent.kill().unwrap();
     parent.wait().unwrap();
     // The orphan may be left as a zombie where init does not reap (the test VMs).
-    assert!(dead_within(grandchild, Duration::from_secs(10)));
+    assert!(dead_within(grandchild, PROMPT));
 }
 
 #[test]
@@ -405,7 +400,7 @@ fn parent_death_signal_comes_when_the_spawning_thread_exits() {
     })
     .join()
     .unwrap();
-    let status = child.wait_timeout(Duration::from_secs(10)).unwrap();
+    let status = child.wait_timeout(PROMPT).unwrap();
     assert_eq!(status.and_then(|s| s.signal()), Some(libc::SIGTERM));
 
     // Spawned from a thread that lives on (this one): no signal.
@@ -421,12 +416,9 @@ fn parent_death_signal_comes_when_the_spawning_thread_exits() {
 fn terminate_ends_a_child_that_honours_sigterm_at_once() {
     let mut child = sleeper(false);
     let started = Instant::now();
-    let status = child.terminate(Duration::from_secs(30)).unwrap();
+    let status = child.terminate(PATIENCE).unwrap();
     assert_eq!(status.signal(), Some(libc::SIGTERM));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "did not wait out the grace"
-    );
+    assert!(started.elapsed() < PROMPT, "did not wait out the grace");
     assert_eq!(child.terminate(Duration::ZERO).unwrap(), status, "cached");
 }
 
@@ -457,12 +449,10 @@ fn terminate_process_group_ends_the_whole_group_and_reaps_the_leader_last() {
         .spawn()
         .unwrap();
     let members = tree_pids(&mut leader, 3);
-    let status = leader
-        .terminate_process_group(Duration::from_secs(30))
-        .unwrap();
+    let status = leader.terminate_process_group(PATIENCE).unwrap();
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     for pid in members {
-        assert!(dead_within(pid, Duration::from_secs(10)), "member {pid}");
+        assert!(dead_within(pid, PROMPT), "member {pid}");
     }
 
     // A member that ignores SIGTERM gets the group's SIGKILL once the leader has gone.
@@ -565,7 +555,7 @@ fn a_tree_spawned_into_a_cgroup_is_torn_down_with_nothing_left() {
     assert_eq!(cgroup.procs(), Vec::<u32>::new());
     assert_eq!(shell.wait().unwrap().signal(), Some(libc::SIGKILL));
     for pid in members {
-        assert!(dead_within(pid, Duration::from_secs(10)), "{pid} is dead");
+        assert!(dead_within(pid, PROMPT), "{pid} is dead");
     }
     assert!(real_kernel_at_least(5, 14) || !cgroup.path.join("cgroup.kill").exists());
 }
@@ -685,7 +675,7 @@ fn raw_clone_into_cgroup_is_killed(dir: &std::fs::File) -> Option<bool> {
 #[test]
 fn cgroup_spawns_live_in_a_cgroup_that_was_killed() {
     let name = "cgroup_spawns_live_in_a_cgroup_that_was_killed";
-    if !process_ext_tests::in_own_process(name, &[], Duration::from_secs(120)) {
+    if !process_ext_tests::in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     let Some(cgroup) = Cgroup::new() else {
@@ -753,7 +743,7 @@ fn terminate_of_a_child_reaped_elsewhere_gives_what_wait_gives() {
             let has_pidfd = terminated.pidfd().is_ok();
             kill_and_reap_behind_its_back(&waited);
             kill_and_reap_behind_its_back(&terminated);
-            let grace = Duration::from_secs(10);
+            let grace = PROMPT;
             let result = match group {
                 false => terminated.terminate(grace),
                 true => terminated.terminate_process_group(grace),
@@ -787,7 +777,7 @@ fn terminating_an_exited_kill_on_drop_child_gives_its_status() {
                 cmd.process_group(0);
             }
             let child = cmd.spawn().unwrap();
-            assert!(dead_within(child.id(), Duration::from_secs(10)));
+            assert!(dead_within(child.id(), PROMPT));
             child
         };
         // Kernel: gone and reaped by the kernel at once; Drop: a zombie, ours to reap.
@@ -809,11 +799,9 @@ fn terminating_an_exited_kill_on_drop_child_gives_its_status() {
             ),
         }
         child.kill().unwrap();
-        let status = child.terminate(Duration::from_secs(10)).unwrap();
+        let status = child.terminate(PROMPT).unwrap();
         assert_eq!(status.code(), Some(3), "terminate, {what}");
-        let status = spawn()
-            .terminate_process_group(Duration::from_secs(10))
-            .unwrap();
+        let status = spawn().terminate_process_group(PROMPT).unwrap();
         assert_eq!(status.code(), Some(3), "terminate_process_group, {what}");
     }
 }

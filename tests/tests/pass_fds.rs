@@ -14,11 +14,11 @@
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use process_ext::os::linux::process::CommandExt as _;
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
+use process_ext_tests::timing::OWN_PROCESS_LIMIT;
 use process_ext_tests::{helper, in_own_process, inheritable_fds};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -370,7 +370,7 @@ fn an_fd_numbered_as_a_standard_stream_is_passed() {
     let name = "an_fd_numbered_as_a_standard_stream_is_passed";
     // Starting the copy opens fds here too.
     let _serial = serial();
-    if !in_own_process(name, &[], Duration::from_secs(60)) {
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     // SAFETY: closing our stdin, which nothing in this copy of the test binary reads.

@@ -15,11 +15,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
+use process_ext_tests::timing::{NAP, PROMPT, SETTLE, SHORT_NAP};
 use process_ext_tests::{
     has_no_children, helper, inheritable_fds, kernel_at_least, not_applicable, open_fds,
     zombie_children, TempDir,
@@ -31,9 +32,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-/// Grace period after which an exited, unreaped child is surely a zombie.
-const SETTLE: Duration = Duration::from_millis(200);
 
 /// The errno of a failed call; panics (showing the value) if it succeeded.
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
@@ -366,7 +364,7 @@ fn make_noise(stop: &AtomicBool, fork_path: bool) {
             unsafe { cmd.pre_exec(|| Ok(())) };
         }
         let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(SHORT_NAP);
         drop(child.stdin.take());
         let out = child.wait_with_output().unwrap();
         assert_eq!(
@@ -504,13 +502,13 @@ fn dropping_an_unwaited_pidfd_closes_it_and_leaves_one_zombie() {
                 GiveUp::DropPidFd => match child.into_pidfd() {
                     Ok(pidfd) if kernel_at_least(5, 3) => {
                         // Exited (the pidfd is readable), not reaped: wait_for_exit never reaps.
-                        assert!(pidfd.wait_for_exit(Some(Duration::from_secs(10))).unwrap());
+                        assert!(pidfd.wait_for_exit(Some(PROMPT)).unwrap());
                         drop(pidfd);
                     }
                     Ok(pidfd) => {
                         assert!(kernel_at_least(5, 2), "a pidfd below Linux 5.2: {context}");
                         assert!(!fork_path, "a forked child's pidfd on 5.2: {context}");
-                        let polled = pidfd.wait_for_exit(Some(Duration::from_secs(10)));
+                        let polled = pidfd.wait_for_exit(Some(PROMPT));
                         assert_eq!(
                             polled.unwrap_err().kind(),
                             io::ErrorKind::Unsupported,
@@ -528,9 +526,9 @@ fn dropping_an_unwaited_pidfd_closes_it_and_leaves_one_zombie() {
                 GiveUp::DropChild => drop(child),
             }
             assert_eq!(open_fds(), before, "the pidfd was not closed: {context}");
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + PROMPT;
             while zombie_children().is_empty() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(NAP);
             }
             std::thread::sleep(SETTLE);
             let zombies = zombie_children();

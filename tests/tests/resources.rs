@@ -7,8 +7,9 @@
 
 use std::io::{self, Write};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use process_ext_tests::timing::{NAP, PROMPT, SETTLE};
 use process_ext_tests::{helper, open_fds, zombie_children, TempDir};
 
 /// Serialises the tests of this file.
@@ -20,12 +21,6 @@ fn serial() -> MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
-
-/// How long to wait for a child that should exit promptly.
-const PROMPT: Duration = Duration::from_secs(10);
-
-/// Grace period after which an unreaped, exited child is surely a zombie.
-const SETTLE: Duration = Duration::from_millis(200);
 
 /// Reaps `pid` with `waitpid` and returns its raw wait status.
 fn reap(pid: u32) -> i32 {
@@ -155,7 +150,7 @@ macro_rules! resource_suite {
                     if !zombies.is_empty() || Instant::now() >= deadline {
                         break zombies;
                     }
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(NAP);
                 };
                 // Reap before asserting, so a failure leaves nothing behind.
                 let status = reap(pid);

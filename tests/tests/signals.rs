@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
+use process_ext_tests::timing::{PROMPT, SHORT_NAP};
 use process_ext_tests::{has_no_children, helper, kernel_at_least};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -67,13 +68,13 @@ extern "C" fn count_sigchld(_: libc::c_int) {
 
 /// Waits until the SIGCHLD count exceeds `seen`, for at most 10 s; returns the new count.
 fn next_sigchld(seen: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PROMPT;
     loop {
         let now = SIGCHLD_COUNT.load(Ordering::SeqCst);
         if now > seen || Instant::now() >= deadline {
             return now;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(SHORT_NAP);
     }
 }
 
@@ -259,7 +260,6 @@ fn expect_errno<T: std::fmt::Debug>(
 fn waits_interrupted_without_sa_restart_are_retried() {
     let _guard = serial();
     let _handler = install(libc::SIGUSR2, count_usr2, 0);
-    let ten_s = Duration::from_secs(10);
 
     // The control: a plain waitpid, which nothing retries, is interrupted.
     let ((control, mut child), _) = interrupted(|gate, _| {
@@ -295,8 +295,8 @@ fn waits_interrupted_without_sa_restart_are_retried() {
         (
             "PidFd::wait_timeout",
             Box::new(move |gate, _| match gated_pidfd(gate)? {
-                Ok(pidfd) => Ok(pidfd.wait_timeout(ten_s)?.is_some_and(ok)),
-                Err(mut child) => Ok(child.wait_timeout(ten_s)?.is_some_and(ok)),
+                Ok(pidfd) => Ok(pidfd.wait_timeout(PROMPT)?.is_some_and(ok)),
+                Err(mut child) => Ok(child.wait_timeout(PROMPT)?.is_some_and(ok)),
             }),
         ),
         (
@@ -346,14 +346,16 @@ fn waits_interrupted_without_sa_restart_are_retried() {
         (
             "ChildExt::wait_timeout (pidfd)",
             Box::new(move |gate, _| {
-                Ok(gated_child(gate, true).wait_timeout(ten_s)?.is_some_and(ok))
+                Ok(gated_child(gate, true)
+                    .wait_timeout(PROMPT)?
+                    .is_some_and(ok))
             }),
         ),
         (
             "ChildExt::wait_timeout (pid)",
             Box::new(move |gate, _| {
                 Ok(gated_child(gate, false)
-                    .wait_timeout(ten_s)?
+                    .wait_timeout(PROMPT)?
                     .is_some_and(ok))
             }),
         ),

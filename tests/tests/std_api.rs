@@ -23,15 +23,13 @@ use std::os::unix::process::CommandExt as _;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::process::ExitStatus;
-use std::time::Duration;
 
 use process_ext::os::linux::process::{features, ChildExt as _, CommandExt as _};
 use process_ext::os::unix::process::{ChildExt, CommandExt as _};
+use process_ext_tests::compare::{assert_like_std, Ext, Impl, Std};
+use process_ext_tests::timing::OWN_PROCESS_LIMIT;
 use process_ext_tests::{helper, in_own_process, is_own_process_copy, not_applicable};
 use sys_linux::probe;
-
-/// How long a test in a process of its own may take.
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// The errno of a failed call, so that results can be compared.
 fn errno<T>(result: io::Result<T>) -> Result<T, Option<i32>> {
@@ -221,33 +219,46 @@ fn types_have_the_trait_impls_of_std() {
     unwind_safe::<process_ext::process::CommandEnvs<'static>>();
 }
 
+/// `Debug`, arguments, counts and `Debug` of the iterators, and the directory of
+/// [`configured`]'s command.
+type Configured = (
+    String,
+    Vec<String>,
+    usize,
+    usize,
+    String,
+    String,
+    String,
+    Option<std::path::PathBuf>,
+);
+
+/// What the getters and `Debug` of a configured `Command` of `I` give.
+fn configured<I: Impl>() -> Configured {
+    use process_ext_tests::compare::CommandApi as _;
+    let mut cmd = I::Command::new("ls");
+    cmd.arg("-l")
+        .args(["a b", "c"])
+        .env("B", "1")
+        .env_remove("A");
+    cmd.current_dir("/tmp");
+    let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into()).collect();
+    let envs = format!("{:?}", cmd.get_envs().collect::<Vec<_>>());
+    let seen = (
+        format!("{cmd:?}"),
+        args,
+        cmd.get_args().len(),
+        cmd.get_envs().len(),
+        envs,
+        format!("{:?}", cmd.get_args()),
+        format!("{:?}", cmd.get_envs()),
+        cmd.get_current_dir().map(|d| d.to_owned()),
+    );
+    seen
+}
+
 #[test]
 fn getters_and_debug_output_match_std() {
-    macro_rules! configure {
-        ($cmd:expr) => {{
-            let mut cmd = $cmd;
-            cmd.arg("-l")
-                .args(["a b", "c"])
-                .env("B", "1")
-                .env_remove("A");
-            cmd.current_dir("/tmp");
-            let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into()).collect();
-            let envs = format!("{:?}", cmd.get_envs().collect::<Vec<_>>());
-            (
-                format!("{cmd:?}"),
-                args,
-                cmd.get_args().len(),
-                cmd.get_envs().len(),
-                envs,
-                format!("{:?}", cmd.get_args()),
-                format!("{:?}", cmd.get_envs()),
-                cmd.get_current_dir().map(|d| d.to_owned()),
-            )
-        }};
-    }
-    let std_side = configure!(std::process::Command::new("ls"));
-    let ext_side = configure!(process_ext::process::Command::new("ls"));
-    assert_eq!(ext_side, std_side);
+    assert_like_std(configured::<Std>(), configured::<Ext>());
     assert_eq!(
         format!("{:?}", process_ext::process::Stdio::from(io::stdout())),
         format!("{:?}", std::process::Stdio::from(io::stdout()))
@@ -259,67 +270,63 @@ fn getters_and_debug_output_match_std() {
 
 /// `From<io::PipeReader>`, `From<io::PipeWriter>` and `FromRawFd`: the same bytes through
 /// the child.
+/// The same bytes through pipes and a raw fd as the streams of children of `I`.
+fn through_pipes<I: Impl>() -> [(Vec<u8>, Option<i32>); 3] {
+    use process_ext_tests::compare::CommandApi as _;
+    // The read end of a pipe as stdin.
+    let (reader, mut writer) = io::pipe().unwrap();
+    writer.write_all(b"through a PipeReader").unwrap();
+    drop(writer);
+    let from_reader = I::command(helper())
+        .arg("cat")
+        .stdin(reader)
+        .output()
+        .unwrap();
+
+    // The write end of a pipe as stdout; the command (and its copy) is dropped at
+    // the end of the statement, so the read sees EOF.
+    let (mut reader, writer) = io::pipe().unwrap();
+    let status = I::command(helper())
+        .args(["stdout", "to a PipeWriter"])
+        .stdout(writer)
+        .status()
+        .unwrap();
+    let mut from_writer = Vec::new();
+    reader.read_to_end(&mut from_writer).unwrap();
+
+    // A raw fd given up by its owner.
+    let (reader, mut writer) = io::pipe().unwrap();
+    writer.write_all(b"through a raw fd").unwrap();
+    drop(writer);
+    let raw: RawFd = reader.into_raw_fd();
+    // SAFETY: `raw` is open and `into_raw_fd` gave up its ownership.
+    let stdin = unsafe { I::Stdio::from_raw_fd(raw) };
+    let from_raw = I::command(helper())
+        .arg("cat")
+        .stdin(stdin)
+        .output()
+        .unwrap();
+
+    [
+        (from_reader.stdout, from_reader.status.code()),
+        (from_writer, status.code()),
+        (from_raw.stdout, from_raw.status.code()),
+    ]
+}
+
 #[test]
 fn stdio_from_pipes_and_raw_fds_matches_std() {
-    macro_rules! scenario {
-        ($command:path, $stdio:path) => {{
-            // The read end of a pipe as stdin.
-            let (reader, mut writer) = io::pipe().unwrap();
-            writer.write_all(b"through a PipeReader").unwrap();
-            drop(writer);
-            let from_reader = $command(helper())
-                .arg("cat")
-                .stdin(reader)
-                .output()
-                .unwrap();
-
-            // The write end of a pipe as stdout; the command (and its copy) is dropped at
-            // the end of the statement, so the read sees EOF.
-            let (mut reader, writer) = io::pipe().unwrap();
-            let status = $command(helper())
-                .args(["stdout", "to a PipeWriter"])
-                .stdout(writer)
-                .status()
-                .unwrap();
-            let mut from_writer = Vec::new();
-            reader.read_to_end(&mut from_writer).unwrap();
-
-            // A raw fd given up by its owner.
-            let (reader, mut writer) = io::pipe().unwrap();
-            writer.write_all(b"through a raw fd").unwrap();
-            drop(writer);
-            let raw: RawFd = reader.into_raw_fd();
-            // SAFETY: `raw` is open and `into_raw_fd` gave up its ownership.
-            let stdin = unsafe { <$stdio as FromRawFd>::from_raw_fd(raw) };
-            let from_raw = $command(helper()).arg("cat").stdin(stdin).output().unwrap();
-
-            (
-                from_reader.stdout,
-                from_reader.status.code(),
-                from_writer,
-                status.code(),
-                from_raw.stdout,
-                from_raw.status.code(),
-            )
-        }};
-    }
-    let std_side = scenario!(std::process::Command::new, std::process::Stdio);
-    let ext_side = scenario!(
-        process_ext::process::Command::new,
-        process_ext::process::Stdio
-    );
+    let std_side = through_pipes::<Std>();
+    let ext_side = through_pipes::<Ext>();
     assert_eq!(
         std_side,
-        (
-            b"through a PipeReader".to_vec(),
-            Some(0),
-            b"to a PipeWriter".to_vec(),
-            Some(0),
-            b"through a raw fd".to_vec(),
-            Some(0)
-        )
+        [
+            (b"through a PipeReader".to_vec(), Some(0)),
+            (b"to a PipeWriter".to_vec(), Some(0)),
+            (b"through a raw fd".to_vec(), Some(0)),
+        ]
     );
-    assert_eq!(ext_side, std_side);
+    assert_like_std(std_side, ext_side);
 }
 
 /// A pipe in place of fds 1 and 2 for the duration of a capture; see [`capture`].
@@ -383,6 +390,54 @@ fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>, Vec<u8>) {
     (result, out_bytes, err_bytes)
 }
 
+/// What a child's status or spawn error gives, by errno.
+type Code = Result<Option<i32>, Option<i32>>;
+
+/// [`parent_streams`]: each scenario's result with what reached our fds 1 and 2.
+type ParentStreams = (
+    (Code, Vec<u8>, Vec<u8>),
+    ((Code, Code), Vec<u8>, Vec<u8>),
+    Code,
+);
+
+/// The child's streams of `I` as duplicates of our fd 1 and fd 2, crossed, set before fd 1
+/// was redirected, and with fd 1 closed; run where fds 1 and 2 may change.
+fn parent_streams<I: Impl>() -> ParentStreams {
+    use process_ext_tests::compare::CommandApi as _;
+    // Crossed: the child's stdout goes to our stderr and its stderr to our stdout.
+    let crossed = capture(|| {
+        errno(
+            I::command(helper())
+                .args(["both", "OUT", "ERR"])
+                .stdout(io::stderr())
+                .stderr(io::stdout())
+                .status(),
+        )
+        .map(|s| s.code())
+    });
+
+    // Set before fd 1 was redirected, spawned (twice) after: the duplicate is made
+    // at spawn time, so both outputs land in the capture.
+    let mut cmd = I::command(helper());
+    cmd.args(["stdout", "late"]).stdout(io::stdout());
+    let late = capture(|| {
+        let first = errno(cmd.status()).map(|s| s.code());
+        let second = errno(cmd.status()).map(|s| s.code());
+        (first, second)
+    });
+
+    // fd 1 closed at spawn time: the spawn fails with EBADF.
+    let mut cmd = I::command(helper());
+    cmd.args(["stderr", "never"]).stderr(io::stdout());
+    let saved = save(1);
+    // SAFETY: closes our fd 1 on purpose (restored right after); this test runs alone.
+    assert_eq!(unsafe { libc::close(1) }, 0);
+    let closed = errno(cmd.status()).map(|s| s.code());
+    dup2(saved.as_raw_fd(), 1);
+
+    (crossed, late, closed)
+}
+
 /// `From<io::Stdout>` and `From<io::Stderr>`: the child's stream is a duplicate of the
 /// parent's fd 1 or fd 2, made when the child is spawned.
 #[test]
@@ -390,48 +445,12 @@ fn stdio_from_parent_stdout_and_stderr_matches_std() {
     if !in_own_process(
         "stdio_from_parent_stdout_and_stderr_matches_std",
         &[],
-        LIMIT,
+        OWN_PROCESS_LIMIT,
     ) {
         return;
     }
-    macro_rules! scenario {
-        ($command:path) => {{
-            // Crossed: the child's stdout goes to our stderr and its stderr to our stdout.
-            let crossed = capture(|| {
-                errno(
-                    $command(helper())
-                        .args(["both", "OUT", "ERR"])
-                        .stdout(io::stderr())
-                        .stderr(io::stdout())
-                        .status(),
-                )
-                .map(|s| s.code())
-            });
-
-            // Set before fd 1 was redirected, spawned (twice) after: the duplicate is made
-            // at spawn time, so both outputs land in the capture.
-            let mut cmd = $command(helper());
-            cmd.args(["stdout", "late"]).stdout(io::stdout());
-            let late = capture(|| {
-                let first = errno(cmd.status()).map(|s| s.code());
-                let second = errno(cmd.status()).map(|s| s.code());
-                (first, second)
-            });
-
-            // fd 1 closed at spawn time: the spawn fails with EBADF.
-            let mut cmd = $command(helper());
-            cmd.args(["stderr", "never"]).stderr(io::stdout());
-            let saved = save(1);
-            // SAFETY: closes our fd 1 on purpose (restored right after); this test runs alone.
-            assert_eq!(unsafe { libc::close(1) }, 0);
-            let closed = errno(cmd.status()).map(|s| s.code());
-            dup2(saved.as_raw_fd(), 1);
-
-            (crossed, late, closed)
-        }};
-    }
-    let std_side = scenario!(std::process::Command::new);
-    let ext_side = scenario!(process_ext::process::Command::new);
+    let std_side = parent_streams::<Std>();
+    let ext_side = parent_streams::<Ext>();
     assert_eq!(
         std_side,
         (
@@ -549,31 +568,33 @@ fn unix_prelude_gives_what_stds_gives() {
 // ---------------------------------------------------------------------------------------
 // CommandExt::before_exec.
 
+/// A failing and a passing `before_exec` closure on commands of `I`.
+#[allow(deprecated)]
+fn before_exec_closures<I: Impl>() -> (Code, Code) {
+    use process_ext_tests::compare::CommandApi as _;
+    let mut failing = I::command(helper());
+    failing.args(["exit", "0"]);
+    // SAFETY: the closure only builds an error value: no allocation, no lock.
+    unsafe {
+        failing.before_exec(|| Err(io::Error::from_raw_os_error(libc::EACCES)));
+    }
+    let failed = errno(failing.status()).map(|s| s.code());
+
+    let mut passing = I::command(helper());
+    passing.args(["exit", "4"]);
+    // SAFETY: as above; the closure returns Ok.
+    unsafe {
+        passing.before_exec(|| Ok(()));
+    }
+    let passed = errno(passing.status()).map(|s| s.code());
+    (failed, passed)
+}
+
 #[test]
 #[allow(deprecated)]
 fn before_exec_runs_like_pre_exec() {
-    macro_rules! scenario {
-        ($command:path) => {{
-            let mut failing = $command(helper());
-            failing.args(["exit", "0"]);
-            // SAFETY: the closure only builds an error value: no allocation, no lock.
-            unsafe {
-                failing.before_exec(|| Err(io::Error::from_raw_os_error(libc::EACCES)));
-            }
-            let failed = errno(failing.status()).map(|s| s.code());
-
-            let mut passing = $command(helper());
-            passing.args(["exit", "4"]);
-            // SAFETY: as above; the closure returns Ok.
-            unsafe {
-                passing.before_exec(|| Ok(()));
-            }
-            let passed = errno(passing.status()).map(|s| s.code());
-            (failed, passed)
-        }};
-    }
-    let std_side = scenario!(std::process::Command::new);
-    let ext_side = scenario!(process_ext::process::Command::new);
+    let std_side = before_exec_closures::<Std>();
+    let ext_side = before_exec_closures::<Ext>();
     assert_eq!(std_side, (Err(Some(libc::EACCES)), Ok(Some(4))));
     assert_eq!(ext_side, std_side);
 }
@@ -812,7 +833,11 @@ fn signals_fall_back_to_the_pid_when_pidfd_send_signal_is_refused() {
     ];
     if !is_own_process_copy(NAME) {
         for case in CASES {
-            assert!(!in_own_process(NAME, &[(REFUSAL_ENV, case)], LIMIT));
+            assert!(!in_own_process(
+                NAME,
+                &[(REFUSAL_ENV, case)],
+                OWN_PROCESS_LIMIT
+            ));
         }
         return;
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Child, Command};
+use process_ext_tests::timing::PROMPT;
 use process_ext_tests::{helper, kernel_at_least};
 
 fn spawn(args: &[&str]) -> Child {
@@ -95,10 +96,7 @@ fn wait_timeout_on_a_pidfd() {
     assert!(start.elapsed() >= Duration::from_millis(50));
     assert_eq!(pidfd.wait_timeout(Duration::ZERO).unwrap(), None);
     pidfd.kill().unwrap();
-    let status = pidfd
-        .wait_timeout(Duration::from_secs(10))
-        .unwrap()
-        .unwrap();
+    let status = pidfd.wait_timeout(PROMPT).unwrap().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 }
 
@@ -112,10 +110,7 @@ fn wait_timeout_on_a_child_with_and_without_pidfd() {
             .unwrap();
         assert_eq!(child.wait_timeout(Duration::from_millis(20)).unwrap(), None);
         child.kill().unwrap();
-        let status = child
-            .wait_timeout(Duration::from_secs(10))
-            .unwrap()
-            .unwrap();
+        let status = child.wait_timeout(PROMPT).unwrap().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL));
         // Cached, like Child::wait.
         assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
@@ -124,10 +119,7 @@ fn wait_timeout_on_a_child_with_and_without_pidfd() {
             .create_pidfd(create)
             .spawn()
             .unwrap();
-        let status = quick
-            .wait_timeout(Duration::from_secs(10))
-            .unwrap()
-            .unwrap();
+        let status = quick.wait_timeout(PROMPT).unwrap().unwrap();
         assert_eq!(status.code(), Some(3));
     }
 }
@@ -142,7 +134,7 @@ fn wait_for_exit_never_reaps() {
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
         return assert_eq!(child.wait().unwrap().code(), Some(5));
     }
-    assert!(pidfd.wait_for_exit(Some(Duration::from_secs(10))).unwrap());
+    assert!(pidfd.wait_for_exit(Some(PROMPT)).unwrap());
     assert!(pidfd.wait_for_exit(None).unwrap());
     // Still unreaped: a zombie whose status the child can collect.
     pidfd.send_signal(0).unwrap();

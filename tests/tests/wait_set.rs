@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use process_ext::os::linux::process::{features, ChildExt, CommandExt as _, WaitSet};
 use process_ext::os::unix::process::ChildExt as _;
 use process_ext::process::{Child, Command, Stdio};
+use process_ext_tests::timing::{under_tcg, OWN_PROCESS_LIMIT, PATIENCE, SHORT_NAP};
 use process_ext_tests::{
     helper, hold_with_tracer, in_own_process, kernel_at_least, not_applicable,
     parse_kernel_version, thread_cpu_time,
@@ -106,7 +107,7 @@ fn an_empty_set_gives_none_at_once() {
     let start = Instant::now();
     assert!(set.wait().unwrap().is_none());
     assert!(set.try_wait().unwrap().is_none());
-    assert!(set.wait_timeout(Duration::from_secs(30)).unwrap().is_none());
+    assert!(set.wait_timeout(PATIENCE).unwrap().is_none());
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -141,7 +142,7 @@ fn wait_timeout_gives_none_and_keeps_the_children() {
             *value *= 10;
         }
         let mut values = Vec::new();
-        while let Some((_, value, status)) = set.wait_timeout(Duration::from_secs(30)).unwrap() {
+        while let Some((_, value, status)) = set.wait_timeout(PATIENCE).unwrap() {
             assert_eq!(status.signal(), Some(libc::SIGKILL));
             values.push(value);
         }
@@ -169,7 +170,7 @@ fn a_readable_wake_fd_ends_a_wait() {
         assert_eq!(set.len(), 1);
         let _writer = waker.join().unwrap();
         // Still readable: the next wait returns at once too.
-        assert!(set.wait_timeout(Duration::from_secs(30)).unwrap().is_none());
+        assert!(set.wait_timeout(PATIENCE).unwrap().is_none());
         assert!(start.elapsed() < Duration::from_secs(20));
 
         // Read empty, it no longer wakes anything.
@@ -217,7 +218,7 @@ fn a_child_reaped_elsewhere_leaves_the_set() {
 #[test]
 fn an_insert_that_fails_gives_the_child_back() {
     const TEST: &str = "an_insert_that_fails_gives_the_child_back";
-    if !in_own_process(TEST, &[], Duration::from_secs(60)) {
+    if !in_own_process(TEST, &[], OWN_PROCESS_LIMIT) {
         return;
     }
     let child = spawn(&["sleep", "100"], true);
@@ -331,16 +332,6 @@ fn a_stopped_child_is_not_reported() {
     }
     let (_, (), status) = set.wait().unwrap().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGKILL));
-}
-
-/// Whether this runs under QEMU's TCG emulation: the kernel matrix's virtual machines on a
-/// host without KVM, whose `-cpu max` TCG names "QEMU TCG CPU". A spawn of the helper costs
-/// 20 to 70 ms there (about 1 ms here), and two such machines share the host's cores.
-fn under_tcg() -> bool {
-    static TCG: OnceLock<bool> = OnceLock::new();
-    *TCG.get_or_init(|| {
-        std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| info.contains("QEMU TCG CPU"))
-    })
 }
 
 /// How many children the big tests put in one set. Each spawn copies the parent's fd table,
@@ -478,7 +469,7 @@ fn wait_until_exited(set: &WaitSet<usize>) {
                 "child {} did not exit",
                 child.id()
             );
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(SHORT_NAP);
         }
     }
 }

@@ -5,79 +5,49 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-/// Builds the same command with both implementations via `$build`, which is
-/// a closure-like block receiving a `&mut Command` of either type, and
-/// returns the [`Renderings`] of each.
-macro_rules! debug_pair {
-    (|$cmd:ident| $build:block) => {{
-        let std_debug = {
-            #[allow(unused_mut)]
-            let mut $cmd = std::process::Command::new("prog");
-            #[allow(unused_imports)]
-            use std::os::unix::process::CommandExt as _;
-            $build;
-            debug_renderings!($cmd)
-        };
-        let ext_debug = {
-            #[allow(unused_mut)]
-            let mut $cmd = process_ext::process::Command::new("prog");
-            #[allow(unused_imports)]
-            use process_ext::os::unix::process::CommandExt as _;
-            $build;
-            debug_renderings!($cmd)
-        };
-        (std_debug, ext_debug)
-    }};
-}
+use process_ext_tests::compare::{CommandApi, Ext, Impl, Std};
 
-/// The [`Renderings`] of `$cmd`, a `Command` of either implementation.
-macro_rules! debug_renderings {
-    ($cmd:ident) => {{
-        let mut consumed = $cmd.get_args();
-        consumed.next();
-        Renderings {
-            plain: format!("{:?}", $cmd),
-            alternate: format!("{:#?}", $cmd),
-            iterators: format!(
-                "{:?} {:#?} {:?} {:#?} {consumed:?}",
-                $cmd.get_args(),
-                $cmd.get_args(),
-                $cmd.get_envs(),
-                $cmd.get_envs()
-            ),
-        }
-    }};
-}
+/// The commands whose `Debug` output is compared, by label.
+const CASES: [&str; 8] = [
+    "plain",
+    "args",
+    "env",
+    "env PATH",
+    "env_clear",
+    "cwd",
+    "arg0",
+    "everything",
+];
 
-/// The commands whose `Debug` output is compared.
-macro_rules! debug_cases {
-    ($check:ident) => {
-        $check!("plain", |cmd| {});
-        $check!("args", |cmd| {
+/// Builds the command of the case `label` on `cmd`, a `Command::new("prog")`.
+fn build<C: CommandApi>(label: &str, cmd: &mut C) {
+    match label {
+        "plain" => {}
+        "args" => {
             cmd.arg("a b")
                 .arg("")
                 .arg("quo\"te")
                 .arg(OsStr::from_bytes(b"\xff"));
-        });
-        $check!("env", |cmd| {
+        }
+        "env" => {
             cmd.env("A", "1").env_remove("B").arg("x");
-        });
-        $check!("env PATH", |cmd| {
+        }
+        "env PATH" => {
             cmd.env("PATH", "/p").arg("x").arg("y");
-        });
-        $check!("env_clear", |cmd| {
+        }
+        "env_clear" => {
             cmd.env("OLD", "1")
                 .env_clear()
                 .env("NEW", "2")
                 .env_remove("GONE");
-        });
-        $check!("cwd", |cmd| {
+        }
+        "cwd" => {
             cmd.current_dir("/some dir").arg("x");
-        });
-        $check!("arg0", |cmd| {
+        }
+        "arg0" => {
             cmd.arg0("custom").arg("x");
-        });
-        $check!("everything", |cmd| {
+        }
+        "everything" => {
             cmd.current_dir("/d")
                 .env_clear()
                 .env("K", "V")
@@ -86,8 +56,28 @@ macro_rules! debug_cases {
                 .uid(1)
                 .gid(2)
                 .process_group(0);
-        });
-    };
+        }
+        _ => unreachable!("no case {label}"),
+    }
+}
+
+/// The [`Renderings`] of the case `label` built with implementation `I`.
+fn render<I: Impl>(label: &str) -> Renderings {
+    let mut cmd = I::Command::new("prog");
+    build(label, &mut cmd);
+    let mut consumed = cmd.get_args();
+    consumed.next();
+    Renderings {
+        plain: format!("{cmd:?}"),
+        alternate: format!("{cmd:#?}"),
+        iterators: format!(
+            "{:?} {:#?} {:?} {:#?} {consumed:?}",
+            cmd.get_args(),
+            cmd.get_args(),
+            cmd.get_envs(),
+            cmd.get_envs()
+        ),
+    }
 }
 
 /// The `Debug` renderings of one command.
@@ -101,18 +91,12 @@ struct Renderings {
     iterators: String,
 }
 
-/// Every case of [`debug_cases`]: its label and its renderings by std and by
-/// process-ext.
+/// Every case of [`CASES`]: its label and its renderings by std and by process-ext.
 fn renderings() -> Vec<(&'static str, Renderings, Renderings)> {
-    let mut all = Vec::new();
-    macro_rules! render {
-        ($label:literal, |$cmd:ident| $build:block) => {
-            let (std_debug, ext_debug) = debug_pair!(|$cmd| $build);
-            all.push(($label, std_debug, ext_debug));
-        };
-    }
-    debug_cases!(render);
-    all
+    CASES
+        .iter()
+        .map(|&label| (label, render::<Std>(label), render::<Ext>(label)))
+        .collect()
 }
 
 /// The cases whose rendering `part` differs between std and process-ext, a

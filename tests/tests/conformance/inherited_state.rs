@@ -4,7 +4,8 @@
 
 use std::fs;
 
-use process_ext_tests::{helper, inheritable_fds};
+use process_ext_tests::compare::{ChildApi as _, CommandApi as _, Ext, Impl, Std, StdioApi as _};
+use process_ext_tests::inheritable_fds;
 
 use crate::support::{text, Ids};
 
@@ -85,23 +86,24 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
     result
 }
 
-/// Runs the helper's `sub` through std with `output()` and returns
+/// Runs the helper's `sub` through `I` with `output()` and returns
 /// `(exit code, stdout, stderr)`.
-fn std_run(sub: &str) -> (Option<i32>, Vec<u8>, Vec<u8>) {
-    let output = std::process::Command::new(helper())
-        .arg(sub)
+fn helper_run<I: Impl>(sub: &str) -> (Option<i32>, Vec<u8>, Vec<u8>) {
+    let output = I::helper_cmd(sub)
         .output()
-        .unwrap_or_else(|err| panic!("std output() failed: {err}"));
+        .unwrap_or_else(|err| panic!("{} output() failed: {err}", I::NAME));
     (output.status.code(), output.stdout, output.stderr)
 }
 
-/// Like [`std_run`], through process-ext.
-fn ext_run(sub: &str) -> (Option<i32>, Vec<u8>, Vec<u8>) {
-    let output = process_ext::process::Command::new(helper())
-        .arg(sub)
-        .output()
-        .unwrap_or_else(|err| panic!("process-ext output() failed: {err}"));
-    (output.status.code(), output.stdout, output.stderr)
+/// The helper's `fds` through `I` with inherited stdin and stderr and piped stdout:
+/// `(exit code, stdout)`.
+fn fds_with_piped_stdout<I: Impl>() -> (Option<i32>, String) {
+    let output = I::helper_cmd("fds")
+        .stdout(I::Stdio::piped())
+        .spawn()
+        .and_then(|child| child.wait_with_output())
+        .unwrap_or_else(|err| panic!("{} spawn failed: {err}", I::NAME));
+    (output.status.code(), text(output.stdout))
 }
 
 /// The child sees exactly the inherited descriptors, `0 1 2` in a clean
@@ -116,30 +118,15 @@ fn child_sees_exactly_the_inherited_fds_in_both() {
         );
     }
     let expected = (Some(0), expected_line.clone().into_bytes(), Vec::new());
-    assert_eq!(std_run("fds"), expected, "std, output()");
-    assert_eq!(ext_run("fds"), expected, "process-ext, output()");
+    assert_eq!(helper_run::<Std>("fds"), expected, "std, output()");
+    assert_eq!(helper_run::<Ext>("fds"), expected, "process-ext, output()");
 
     // Inherited stdin and stderr, piped stdout.
-    let std_out = std::process::Command::new(helper())
-        .arg("fds")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|child| child.wait_with_output())
-        .unwrap_or_else(|err| panic!("std spawn failed: {err}"));
-    let ext_out = process_ext::process::Command::new(helper())
-        .arg("fds")
-        .stdout(process_ext::process::Stdio::piped())
-        .spawn()
-        .and_then(|child| child.wait_with_output())
-        .unwrap_or_else(|err| panic!("process-ext spawn failed: {err}"));
+    let expected = (Some(0), expected_line);
+    assert_eq!(fds_with_piped_stdout::<Std>(), expected, "std, inherited");
     assert_eq!(
-        (std_out.status.code(), text(std_out.stdout)),
-        (Some(0), expected_line.clone()),
-        "std, inherited"
-    );
-    assert_eq!(
-        (ext_out.status.code(), text(ext_out.stdout)),
-        (Some(0), expected_line),
+        fds_with_piped_stdout::<Ext>(),
+        expected,
         "process-ext, inherited"
     );
 }
@@ -148,8 +135,13 @@ fn child_sees_exactly_the_inherited_fds_in_both() {
 /// keeps ignored dispositions; process-ext must do the same.
 #[test]
 fn signal_state_matches_std() {
-    let (mask, std_result, ext_result) =
-        with_signals_blocked(|| (thread_sigmask(), std_run("sigstate"), ext_run("sigstate")));
+    let (mask, std_result, ext_result) = with_signals_blocked(|| {
+        (
+            thread_sigmask(),
+            helper_run::<Std>("sigstate"),
+            helper_run::<Ext>("sigstate"),
+        )
+    });
     let usr_bits = (1u64 << (libc::SIGUSR1 - 1)) | (1u64 << (libc::SIGUSR2 - 1));
     assert_eq!(mask & usr_bits, usr_bits, "SIGUSR1/SIGUSR2 must be blocked");
     let expected = (mask, ignored_standard_signals());
@@ -165,9 +157,9 @@ fn signal_state_matches_std() {
 
 #[test]
 fn ids_are_identical() {
-    assert_eq!(ext_run("ids"), std_run("ids"));
+    assert_eq!(helper_run::<Ext>("ids"), helper_run::<Std>("ids"));
     assert_eq!(
-        std_run("ids"),
+        helper_run::<Std>("ids"),
         (Some(0), Ids::current().line().into_bytes(), Vec::new())
     );
 }

@@ -1,15 +1,14 @@
 //! std-conformance suite.
 //!
-//! [`conformance_suite!`] expands to a module of tests written against a
-//! `process` module and a unix `CommandExt` trait. It is instantiated for
-//! `std::process`, for `process_ext::process`, and for `process_ext::process`
-//! with a no-op `pre_exec` on every command (its fork path), so all run the
-//! very same test bodies; each body asserts exact values (output bytes, exit
-//! codes, errno values, signals).
+//! Each test is a plain function generic over
+//! [`process_ext_tests::compare::Impl`], written once against the std API, and run
+//! ([`instantiate!`]) with `std::process`, with `process_ext::process`, and with
+//! `process_ext::process` with a no-op `pre_exec` on every command (its fork path), so all
+//! run the very same body; each body asserts exact values (output bytes, exit codes, errno
+//! values, signals).
 //!
-//! The test bodies live in one file per topic, each a `tests!` macro that the
-//! suite expands in every implementation's module (so a test's name is
-//! `<implementation>::<test>`, whatever its topic):
+//! The bodies live in one file per topic; a test's name is `<implementation>::<test>`,
+//! whatever its topic:
 //!
 //! | file               | tests                                                       |
 //! |--------------------|-------------------------------------------------------------|
@@ -26,8 +25,8 @@
 //! Two topics instead run one scenario through both implementations side by
 //! side and compare the results: `inherited_state.rs` (descriptors, signal
 //! state and ids the child inherits) and `debug_output.rs` (`Debug` of
-//! `Command` and its iterators). Helpers that do not depend on the
-//! implementation are in `support.rs`.
+//! `Command` and its iterators). The helpers the
+//! bodies share, and what they have in scope, are in `support.rs`.
 //!
 //! Checks of the test process's own resources (file descriptors, zombie
 //! children) live in `resources.rs`, and `exec()` in `exec.rs`, because they
@@ -48,168 +47,129 @@ mod working_dir;
 mod debug_output;
 mod inherited_state;
 
-/// Expands to a module of conformance tests for one implementation.
+/// Instantiates every test of the topics once per implementation: `std_impl::<test>` with
+/// [`Std`], `ext_impl::<test>` with [`Ext`] and `ext_fork_impl::<test>` with [`ExtFork`]
+/// (process-ext on its fork path), each a `#[test]` that calls the topic's generic body.
 ///
-/// `$process` is the module providing `Command`, `Stdio`, `Child` and
-/// `Output`; `$ext` is the unix `CommandExt` trait for that `Command`;
-/// `$setup`, if given, is applied to every `Command` the tests create.
+/// A body missing from this list is dead code, which `cargo clippy -- -D warnings` rejects.
 ///
-/// The topics' tests see what is imported and defined here: those types,
-/// the std items below, [`support`]'s helpers, and the helpers that build,
-/// run and reap commands of this implementation.
-macro_rules! conformance_suite {
-    ($name:ident, $($process:ident)::+, $($ext:ident)::+) => {
-        conformance_suite!($name, $($process)::+, $($ext)::+, |_cmd| {});
+/// [`Std`]: process_ext_tests::compare::Std
+/// [`Ext`]: process_ext_tests::compare::Ext
+/// [`ExtFork`]: process_ext_tests::compare::ExtFork
+macro_rules! instantiate {
+    ($($topic:ident: [$($test:ident,)*];)*) => {
+        instantiate!(@one std_impl, Std, $($topic: [$($test,)*];)*);
+        instantiate!(@one ext_impl, Ext, $($topic: [$($test,)*];)*);
+        instantiate!(@one ext_fork_impl, ExtFork, $($topic: [$($test,)*];)*);
     };
-    ($name:ident, $($process:ident)::+, $($ext:ident)::+, $setup:expr) => {
-        mod $name {
-            use std::ffi::{OsStr, OsString};
-            use std::fs;
-            use std::io::{self, ErrorKind, Read, Write};
-            use std::os::fd::OwnedFd;
-            use std::os::unix::ffi::OsStrExt;
-            use std::os::unix::process::ExitStatusExt;
-            use std::path::Path;
-            use std::time::{Duration, Instant};
-
-            use process_ext_tests::{helper, helper_for_any_user, spew_data, TempDir};
-
-            use crate::support::*;
-
-            use $($process)::+::{Child, Command, Output, Stdio};
-            use $($ext)::+ as _;
-
-            /// `Command::new`, followed by the instantiation's setup.
-            fn new_command<S: AsRef<OsStr>>(program: S) -> Command {
-                let mut cmd = Command::new(program);
-                let setup: fn(&mut Command) = $setup;
-                setup(&mut cmd);
-                cmd
-            }
-
-            /// A command running the helper with the given subcommand.
-            fn helper_cmd(sub: &str) -> Command {
-                let mut cmd = new_command(helper());
-                cmd.arg(sub);
-                cmd
-            }
-
-            /// Like [`helper_cmd`], with the copy of the helper that every user can
-            /// execute, for children that change their uid or gid.
-            fn any_user_helper_cmd(sub: &str) -> Command {
-                let mut cmd = new_command(helper_for_any_user());
-                cmd.arg(sub);
-                cmd
-            }
-
-            /// Runs `cmd` with `output()`, panicking if it cannot be run.
-            fn run(cmd: &mut Command) -> Output {
-                match cmd.output() {
-                    Ok(output) => output,
-                    Err(err) => panic!("output() of {cmd:?} failed: {err}"),
+    (@one $module:ident, $impl:ident, $($topic:ident: [$($test:ident,)*];)*) => {
+        mod $module {
+            use process_ext_tests::compare::$impl;
+            $($(
+                #[test]
+                fn $test() {
+                    crate::$topic::$test::<$impl>();
                 }
-            }
-
-            /// Runs `cmd`, asserts exit code 0 and empty stderr, and returns
-            /// stdout.
-            #[track_caller]
-            fn stdout_of(cmd: &mut Command) -> Vec<u8> {
-                let output = run(cmd);
-                assert_eq!(
-                    (output.status.code(), String::from_utf8_lossy(&output.stderr)),
-                    (Some(0), "".into()),
-                    "{cmd:?} failed"
-                );
-                output.stdout
-            }
-
-            /// Like [`stdout_of`], for output that must be UTF-8.
-            #[track_caller]
-            fn stdout_text(cmd: &mut Command) -> String {
-                text(stdout_of(cmd))
-            }
-
-            /// Spawns `cmd`, panicking if that fails.
-            fn spawn(cmd: &mut Command) -> Child {
-                match cmd.spawn() {
-                    Ok(child) => child,
-                    Err(err) => panic!("spawn of {cmd:?} failed: {err}"),
-                }
-            }
-
-            /// Spawns `cmd`, expecting that to fail, and returns the error.
-            fn spawn_err(cmd: &mut Command) -> io::Error {
-                match cmd.spawn() {
-                    Ok(mut child) => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        panic!("spawn of {cmd:?} unexpectedly succeeded");
-                    }
-                    Err(err) => err,
-                }
-            }
-
-            /// Asserts that spawning `cmd` fails with exactly this kind and errno.
-            #[track_caller]
-            fn assert_spawn_error(cmd: &mut Command, kind: ErrorKind, errno: i32) {
-                assert_error(&spawn_err(cmd), kind, Some(errno));
-            }
-
-            /// Waits for `child`, panicking on error.
-            fn wait(child: &mut Child) -> std::process::ExitStatus {
-                child.wait().unwrap_or_else(|err| panic!("wait failed: {err}"))
-            }
-
-            /// Waits for `child` with `wait_with_output()`, panicking on error.
-            fn wait_with_output(child: Child) -> Output {
-                child
-                    .wait_with_output()
-                    .unwrap_or_else(|err| panic!("wait_with_output failed: {err}"))
-            }
-
-            /// Spawns a helper that sleeps long enough to outlive the test.
-            fn sleeper() -> Command {
-                let mut cmd = helper_cmd("sleep");
-                cmd.arg("30")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-                cmd
-            }
-
-            /// Kills and reaps `child`, asserting it died from SIGKILL.
-            fn kill_and_reap(child: &mut Child) {
-                child.kill().unwrap_or_else(|err| panic!("kill failed: {err}"));
-                assert_eq!(wait(child).signal(), Some(libc::SIGKILL));
-            }
-
-            crate::spawning::tests!();
-            crate::arguments::tests!();
-            crate::environment::tests!();
-            crate::working_dir::tests!();
-            crate::stdio::tests!();
-            crate::exit_status::tests!();
-            crate::wait_and_kill::tests!();
-            crate::pre_exec::tests!();
-            crate::ids::tests!();
+            )*)*
         }
     };
 }
 
-conformance_suite!(std_impl, std::process, std::os::unix::process::CommandExt);
-conformance_suite!(
-    ext_impl,
-    process_ext::process,
-    process_ext::os::unix::process::CommandExt
-);
-// The same suite on process-ext's fork path: a no-op `pre_exec` closure on every command
-// makes it copy the parent instead of sharing its memory.
-conformance_suite!(
-    ext_fork_impl,
-    process_ext::process,
-    process_ext::os::unix::process::CommandExt,
-    |cmd| {
-        // SAFETY: the closure does nothing.
-        unsafe { cmd.pre_exec(|| Ok(())) };
-    }
-);
+instantiate! {
+    spawning: [
+        missing_program_path_is_enoent,
+        missing_program_name_is_enoent,
+        directory_as_program_is_eacces,
+        non_executable_file_is_eacces,
+        output_and_status_report_spawn_errors,
+        nul_bytes_are_rejected_at_spawn,
+        program_is_found_through_the_childs_path,
+        program_missing_from_the_childs_path_is_enoent,
+        path_lookup_skips_non_executable_candidates,
+        a_command_can_be_run_repeatedly,
+    ];
+    arguments: [
+        args_including_argv0_are_passed_verbatim,
+        arg_and_args_keep_their_order,
+        non_utf8_argument_is_passed_unmodified,
+        non_utf8_argument_reaches_child_byte_exact,
+        arg0_replaces_argv0,
+        arg0_does_not_change_program_or_args,
+        get_program_and_get_args,
+    ];
+    environment: [
+        env_clear_then_env_gives_exact_environment,
+        later_env_overrides_earlier_value_of_same_key,
+        env_remove_after_set_removes_the_variable,
+        env_after_env_remove_sets_the_variable,
+        env_clear_discards_earlier_settings,
+        env_clear_alone_gives_empty_environment,
+        envs_sets_every_pair,
+        env_values_with_equals_sign_and_empty_value,
+        non_utf8_env_value_is_passed_unmodified,
+        environment_is_inherited_by_default,
+        env_overrides_an_inherited_variable,
+        env_remove_of_an_inherited_variable,
+        inherited_variable_is_visible,
+        get_envs_reports_sets_and_removals_sorted_by_key,
+        get_envs_after_env_clear,
+    ];
+    working_dir: [
+        current_dir_sets_the_childs_working_directory,
+        working_directory_is_inherited_by_default,
+        nonexistent_current_dir_fails_spawn_with_enoent,
+        file_as_current_dir_fails_spawn_with_enotdir,
+        get_current_dir,
+    ];
+    stdio: [
+        output_captures_stdout_and_stderr_separately,
+        output_gives_the_child_an_empty_stdin,
+        output_respects_an_explicit_stdout,
+        output_respects_an_explicit_stdin,
+        null_stdin_reads_as_eof,
+        dropping_piped_stdin_gives_eof,
+        piped_stdin_is_copied_by_cat,
+        child_pipes_exist_only_when_piped,
+        stdout_to_a_file,
+        stdin_from_a_file,
+        stderr_to_an_owned_fd,
+        stdout_and_stderr_can_share_a_file,
+        pipeline_between_two_children,
+        wait_with_output_reads_large_stdout_and_stderr_without_deadlock,
+        output_reads_large_stdout_and_stderr_without_deadlock,
+        large_stdin_written_from_a_thread_is_copied_back,
+        wait_with_output_with_only_stdout_piped,
+        stdout_can_be_read_incrementally,
+    ];
+    exit_status: [
+        exit_codes_are_reported_exactly,
+        status_reports_the_exit_code,
+        killed_by_sigkill_is_reported,
+        killed_by_sigterm_is_reported,
+        default_sigpipe_disposition_in_child,
+        core_dump_is_reported,
+    ];
+    wait_and_kill: [
+        child_id_is_the_pid_and_we_are_the_parent,
+        kill_then_wait_reports_sigkill,
+        try_wait_is_none_while_running_and_some_after,
+        try_wait_eventually_reports_the_exit_code,
+        kill_after_wait_is_ok,
+        kill_twice_is_ok,
+        wait_twice_returns_the_same_status,
+    ];
+    pre_exec: [
+        pre_exec_error_is_returned_by_spawn,
+        pre_exec_runs_in_the_child_before_exec,
+        pre_exec_closures_run_in_registration_order,
+    ];
+    ids: [
+        uid_and_gid_change_credentials,
+        uid_alone_keeps_gid_and_drops_groups,
+        gid_alone_keeps_uid_and_groups,
+        child_inherits_process_group_and_session_by_default,
+        process_group_zero_makes_the_child_a_group_leader,
+        process_group_joins_an_existing_group,
+        process_group_that_does_not_exist_is_eperm,
+    ];
+}

@@ -1,18 +1,24 @@
-//! Helpers shared by the topics, independent of the implementation under test.
+//! Helpers shared by the topics, and what every topic has in scope (`use crate::support::*`):
+//! the std items the bodies use, the harness's traits, and helpers that build, run and reap
+//! commands of any implementation.
 
-use std::fs::{self, File};
-use std::io::{self, ErrorKind};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+pub(crate) use std::ffi::{OsStr, OsString};
+pub(crate) use std::fs::{self, File};
+pub(crate) use std::io::{self, ErrorKind, Read, Write};
+pub(crate) use std::os::fd::OwnedFd;
+pub(crate) use std::os::unix::ffi::OsStrExt;
+pub(crate) use std::os::unix::fs::PermissionsExt;
+pub(crate) use std::os::unix::process::ExitStatusExt;
+pub(crate) use std::path::{Path, PathBuf};
+pub(crate) use std::process::{ExitStatus, Output};
+pub(crate) use std::time::Instant;
 
-use process_ext_tests::helper;
+pub(crate) use process_ext_tests::compare::{ChildApi, CommandApi, Impl, StdioApi};
+pub(crate) use process_ext_tests::timing::{NAP, PROMPT};
+pub(crate) use process_ext_tests::{helper, spew_data, TempDir};
 
 /// Size used by the tests that move a lot of data through pipes.
 pub(crate) const MIB: usize = 1 << 20;
-
-/// How long the tests wait for a child that should exit promptly.
-pub(crate) const PROMPT: Duration = Duration::from_secs(10);
 
 /// Identity of the test process, as the helper's `ids` subcommand prints it.
 pub(crate) struct Ids {
@@ -131,4 +137,91 @@ pub(crate) fn create_file(path: &Path) -> File {
 /// Opens a file for reading.
 pub(crate) fn open_file(path: &Path) -> File {
     File::open(path).unwrap_or_else(|err| panic!("cannot open {}: {err}", path.display()))
+}
+
+/// Runs `cmd` with `output()`, panicking if it cannot be run.
+pub(crate) fn run<C: CommandApi>(cmd: &mut C) -> Output {
+    match cmd.output() {
+        Ok(output) => output,
+        Err(err) => panic!("output() of {cmd:?} failed: {err}"),
+    }
+}
+
+/// Runs `cmd`, asserts exit code 0 and empty stderr, and returns stdout.
+#[track_caller]
+pub(crate) fn stdout_of<C: CommandApi>(cmd: &mut C) -> Vec<u8> {
+    let output = run(cmd);
+    assert_eq!(
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        (Some(0), "".into()),
+        "{cmd:?} failed"
+    );
+    output.stdout
+}
+
+/// Like [`stdout_of`], for output that must be UTF-8.
+#[track_caller]
+pub(crate) fn stdout_text<C: CommandApi>(cmd: &mut C) -> String {
+    text(stdout_of(cmd))
+}
+
+/// Spawns `cmd`, panicking if that fails.
+pub(crate) fn spawn<C: CommandApi>(cmd: &mut C) -> C::Child {
+    match cmd.spawn() {
+        Ok(child) => child,
+        Err(err) => panic!("spawn of {cmd:?} failed: {err}"),
+    }
+}
+
+/// Spawns `cmd`, expecting that to fail, and returns the error.
+pub(crate) fn spawn_err<C: CommandApi>(cmd: &mut C) -> io::Error {
+    match cmd.spawn() {
+        Ok(mut child) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("spawn of {cmd:?} unexpectedly succeeded");
+        }
+        Err(err) => err,
+    }
+}
+
+/// Asserts that spawning `cmd` fails with exactly this kind and errno.
+#[track_caller]
+pub(crate) fn assert_spawn_error<C: CommandApi>(cmd: &mut C, kind: ErrorKind, errno: i32) {
+    assert_error(&spawn_err(cmd), kind, Some(errno));
+}
+
+/// Waits for `child`, panicking on error.
+pub(crate) fn wait<C: ChildApi>(child: &mut C) -> ExitStatus {
+    child
+        .wait()
+        .unwrap_or_else(|err| panic!("wait failed: {err}"))
+}
+
+/// Waits for `child` with `wait_with_output()`, panicking on error.
+pub(crate) fn wait_with_output<C: ChildApi>(child: C) -> Output {
+    child
+        .wait_with_output()
+        .unwrap_or_else(|err| panic!("wait_with_output failed: {err}"))
+}
+
+/// A helper that sleeps long enough to outlive the test, with all streams null.
+pub(crate) fn sleeper<I: Impl>() -> I::Command {
+    let mut cmd = I::helper_cmd("sleep");
+    cmd.arg("30")
+        .stdin(I::Stdio::null())
+        .stdout(I::Stdio::null())
+        .stderr(I::Stdio::null());
+    cmd
+}
+
+/// Kills and reaps `child`, asserting it died from SIGKILL.
+pub(crate) fn kill_and_reap<C: ChildApi>(child: &mut C) {
+    child
+        .kill()
+        .unwrap_or_else(|err| panic!("kill failed: {err}"));
+    assert_eq!(wait(child).signal(), Some(libc::SIGKILL));
 }

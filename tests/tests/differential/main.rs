@@ -54,7 +54,7 @@ use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseErro
 use proptest::test_runner::{TestRng, TestRunner};
 
 use crate::observe::{differences, observe, Ids};
-use crate::runner::{shell_body, Impl, Setup};
+use crate::runner::{shell_body, Setup, Side};
 
 /// The seed every run starts with.
 const FIXED_SEED: u64 = 15;
@@ -311,8 +311,8 @@ impl Search<'_> {
 
     /// Runs `config` with both implementations; `Err` describes how they differ.
     fn check(&self, config: &config::Config) -> Result<(), String> {
-        let mut std = observe(config, Impl::Std, self.setup, self.ids)?;
-        let mut ext = observe(config, Impl::Ext, self.setup, self.ids)?;
+        let mut std = observe(config, Side::Std, self.setup, self.ids)?;
+        let mut ext = observe(config, Side::Ext, self.setup, self.ids)?;
         let applied = documented::normalise(config, &mut std, &mut ext);
         let diffs = differences(&std, &ext);
         if diffs.is_empty() {

@@ -8,7 +8,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::config::{Bytes, Config};
-use crate::runner::{self, Impl, Outcome, RunnerFds, RunnerReport, Setup, RUNNER_BROKEN};
+use crate::runner::{self, Outcome, RunnerFds, RunnerReport, Setup, Side, RUNNER_BROKEN};
 
 /// How long a runner may take; the helper kills itself after 10 s of waiting for stdin.
 const RUNNER_LIMIT: Duration = Duration::from_secs(20);
@@ -156,7 +156,7 @@ fn describe_status(status: Option<i32>) -> String {
 /// Runs `config` with `imp`. `Err` is a fault of the search itself.
 pub fn observe(
     config: &Config,
-    imp: Impl,
+    imp: Side,
     setup: &Setup,
     ids: &Ids,
 ) -> Result<Observation, String> {

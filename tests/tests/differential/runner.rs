@@ -16,11 +16,13 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 use crate::config::{Bytes, Closure, Config, EnvOp, Mode, ParentEnv, ParentSignals, Pgroup};
 use crate::config::{Program, Spelling, StdioKind};
+use process_ext_tests::compare::{ChildApi as _, CommandApi as _, Ext, Impl, Std, StdioApi as _};
 
 /// Where the runner writes its [`RunnerReport`].
 pub const RESULT_FD: RawFd = 8;
@@ -33,9 +35,9 @@ pub const HOOK_MARKER: &[u8] = b"differential: panic hook ran\n";
 /// Exit code of a runner whose own setup failed (a fault of the search, not a finding).
 pub const RUNNER_BROKEN: i32 = 99;
 
-/// The two implementations.
+/// Which implementation a runner runs (the harness's `compare::Std` or `compare::Ext`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Impl {
+pub enum Side {
     Std,
     Ext,
 }
@@ -240,106 +242,115 @@ fn read_all(mut pipe: impl Read) -> Result<Bytes, ErrorSeen> {
     }
 }
 
-/// A stream setting of implementation `$process`; `$file` opens the stream's file.
-macro_rules! stdio {
-    ($($process:ident)::+, $kind:expr, $file:expr) => {
-        match $kind {
-            StdioKind::Inherit => $($process)::+::Stdio::inherit(),
-            StdioKind::Null => $($process)::+::Stdio::null(),
-            StdioKind::Piped => $($process)::+::Stdio::piped(),
-            StdioKind::File => $($process)::+::Stdio::from($file),
-            StdioKind::Stdout => $($process)::+::Stdio::from(io::stdout()),
-            StdioKind::Stderr => $($process)::+::Stdio::from(io::stderr()),
-        }
-    };
+/// A stream setting of implementation `I`; `file` opens the stream's file.
+fn stdio<I: Impl>(kind: StdioKind, file: impl FnOnce() -> File) -> I::Stdio {
+    match kind {
+        StdioKind::Inherit => I::Stdio::inherit(),
+        StdioKind::Null => I::Stdio::null(),
+        StdioKind::Piped => I::Stdio::piped(),
+        StdioKind::File => I::Stdio::from(file()),
+        StdioKind::Stdout => I::Stdio::from(io::stdout()),
+        StdioKind::Stderr => I::Stdio::from(io::stderr()),
+    }
 }
 
-/// Builds `$config` with implementation `$process` (unix `CommandExt` `$unix`), applies
-/// `$extra` (the settings only one implementation has), and runs it.
-macro_rules! build_and_run {
-    ($config:expr, $setup:expr, $($process:ident)::+, $unix:path, $extra:expr) => {{
-        use $unix as _;
-        let config: &Config = $config;
-        let setup: &Setup = $setup;
-        let os = |b: &Bytes| OsStr::from_bytes(&expand(b, setup)).to_owned();
-        let mut cmd = $($process)::+::Command::new(OsStr::from_bytes(&program(config, setup)));
-        cmd.args(fixed_args(config, setup).iter().map(|a| OsStr::from_bytes(a)));
-        if let Some(arg0) = &config.arg0 {
-            cmd.arg0(os(arg0));
-        }
-        cmd.args(config.args.iter().map(os));
-        for op in &config.env_ops {
-            match op {
-                EnvOp::Set(key, value) => cmd.env(os(key), os(value)),
-                EnvOp::Remove(key) => cmd.env_remove(os(key)),
-                EnvOp::Clear => cmd.env_clear(),
-                EnvOp::Envs(vars) => cmd.envs(vars.iter().map(|(k, v)| (os(k), os(v)))),
-            };
-        }
-        if let Some(dir) = &config.current_dir {
-            cmd.current_dir(os(dir));
-        }
-        if let Some(kind) = config.stdin {
-            cmd.stdin(stdio!($($process)::+, kind, open_file("in-file", false)));
-        }
-        if let Some(kind) = config.stdout {
-            cmd.stdout(stdio!($($process)::+, kind, open_file("out-file", true)));
-        }
-        if let Some(kind) = config.stderr {
-            cmd.stderr(stdio!($($process)::+, kind, open_file("err-file", true)));
-        }
-        if let Some(pgroup) = config.process_group {
-            cmd.process_group(pgid(pgroup, setup));
-        }
-        if let Some(uid) = config.uid {
-            cmd.uid(uid);
-        }
-        if let Some(gid) = config.gid {
-            cmd.gid(gid);
-        }
-        for c in &config.pre_exec {
-            let f = closure(c, setup);
-            // SAFETY: the closures only make system calls and libc environment calls, in
-            // a child of a single-threaded runner.
-            unsafe { cmd.pre_exec(f) };
-        }
-        $extra(&mut cmd, config);
-        let debug = format!("{cmd:?}");
-        let debug_alternate = format!("{cmd:#?}");
-        let outcome = match config.mode {
-            Mode::SpawnWait => match cmd.spawn() {
-                Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
-                Ok(mut child) => {
-                    drop(child.stdin.take());
-                    let stdout = child.stdout.take().map(read_all);
-                    let stderr = child.stderr.take().map(read_all);
-                    let status = child.wait().map(|s| std::os::unix::process::ExitStatusExt::into_raw(s));
-                    Outcome::Ran { status: status.map_err(|e| ErrorSeen::from(&e)), stdout, stderr }
-                }
-            },
-            Mode::Status => match cmd.status() {
-                Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
-                Ok(status) => Outcome::Ran {
-                    status: Ok(std::os::unix::process::ExitStatusExt::into_raw(status)),
-                    stdout: None,
-                    stderr: None,
-                },
-            },
-            Mode::Output => match cmd.output() {
-                Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
-                Ok(out) => Outcome::Ran {
-                    status: Ok(std::os::unix::process::ExitStatusExt::into_raw(out.status)),
-                    stdout: Some(Ok(Bytes(out.stdout))),
-                    stderr: Some(Ok(Bytes(out.stderr))),
-                },
-            },
-            Mode::Exec => match std::panic::catch_unwind(AssertUnwindSafe(|| cmd.exec())) {
-                Ok(err) => Outcome::ExecFailed(ErrorSeen::from(&err)),
-                Err(_) => Outcome::ExecPanicked,
-            },
+/// Builds `config` with implementation `I`, applies `extra` (the settings only one
+/// implementation has), and runs it.
+fn build_and_run<I: Impl>(
+    config: &Config,
+    setup: &Setup,
+    extra: fn(&mut I::Command, &Config),
+) -> RunnerReport {
+    let os = |b: &Bytes| OsStr::from_bytes(&expand(b, setup)).to_owned();
+    let mut cmd = I::Command::new(OsStr::from_bytes(&program(config, setup)));
+    cmd.args(
+        fixed_args(config, setup)
+            .iter()
+            .map(|a| OsStr::from_bytes(a)),
+    );
+    if let Some(arg0) = &config.arg0 {
+        cmd.arg0(os(arg0));
+    }
+    cmd.args(config.args.iter().map(os));
+    for op in &config.env_ops {
+        match op {
+            EnvOp::Set(key, value) => cmd.env(os(key), os(value)),
+            EnvOp::Remove(key) => cmd.env_remove(os(key)),
+            EnvOp::Clear => cmd.env_clear(),
+            EnvOp::Envs(vars) => cmd.envs(vars.iter().map(|(k, v)| (os(k), os(v)))),
         };
-        RunnerReport { debug, debug_alternate, outcome }
-    }};
+    }
+    if let Some(dir) = &config.current_dir {
+        cmd.current_dir(os(dir));
+    }
+    if let Some(kind) = config.stdin {
+        cmd.stdin(stdio::<I>(kind, || open_file("in-file", false)));
+    }
+    if let Some(kind) = config.stdout {
+        cmd.stdout(stdio::<I>(kind, || open_file("out-file", true)));
+    }
+    if let Some(kind) = config.stderr {
+        cmd.stderr(stdio::<I>(kind, || open_file("err-file", true)));
+    }
+    if let Some(pgroup) = config.process_group {
+        cmd.process_group(pgid(pgroup, setup));
+    }
+    if let Some(uid) = config.uid {
+        cmd.uid(uid);
+    }
+    if let Some(gid) = config.gid {
+        cmd.gid(gid);
+    }
+    for c in &config.pre_exec {
+        let f = closure(c, setup);
+        // SAFETY: the closures only make system calls and libc environment calls, in
+        // a child of a single-threaded runner.
+        unsafe { cmd.pre_exec(f) };
+    }
+    extra(&mut cmd, config);
+    let debug = format!("{cmd:?}");
+    let debug_alternate = format!("{cmd:#?}");
+    let outcome = match config.mode {
+        Mode::SpawnWait => match cmd.spawn() {
+            Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
+            Ok(mut child) => {
+                drop(child.stdin().take());
+                let stdout = child.stdout().take().map(read_all);
+                let stderr = child.stderr().take().map(read_all);
+                let status = child.wait().map(ExitStatusExt::into_raw);
+                Outcome::Ran {
+                    status: status.map_err(|e| ErrorSeen::from(&e)),
+                    stdout,
+                    stderr,
+                }
+            }
+        },
+        Mode::Status => match cmd.status() {
+            Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
+            Ok(status) => Outcome::Ran {
+                status: Ok(status.into_raw()),
+                stdout: None,
+                stderr: None,
+            },
+        },
+        Mode::Output => match cmd.output() {
+            Err(err) => Outcome::Failed(ErrorSeen::from(&err)),
+            Ok(out) => Outcome::Ran {
+                status: Ok(out.status.into_raw()),
+                stdout: Some(Ok(Bytes(out.stdout))),
+                stderr: Some(Ok(Bytes(out.stderr))),
+            },
+        },
+        Mode::Exec => match std::panic::catch_unwind(AssertUnwindSafe(|| cmd.exec())) {
+            Ok(err) => Outcome::ExecFailed(ErrorSeen::from(&err)),
+            Err(_) => Outcome::ExecPanicked,
+        },
+    };
+    RunnerReport {
+        debug,
+        debug_alternate,
+        outcome,
+    }
 }
 
 /// Opens a file of the search's directory (the runner's working directory) as a stream.
@@ -508,7 +519,7 @@ pub fn overlay_default_path(setup: &Setup) -> io::Result<()> {
 }
 
 /// The runner: never returns.
-pub fn run(config: &Config, imp: Impl, setup: &Setup, fds: RunnerFds) -> ! {
+pub fn run(config: &Config, imp: Side, setup: &Setup, fds: RunnerFds) -> ! {
     set_up_fds(fds);
     if setup.overlay && config.parent.bin_on_default_path {
         if let Err(err) = overlay_default_path(setup) {
@@ -530,20 +541,8 @@ pub fn run(config: &Config, imp: Impl, setup: &Setup, fds: RunnerFds) -> ! {
         unsafe { libc::close(fd) };
     }
     let report = match imp {
-        Impl::Std => build_and_run!(
-            config,
-            setup,
-            std::process,
-            std::os::unix::process::CommandExt,
-            std_extra
-        ),
-        Impl::Ext => build_and_run!(
-            config,
-            setup,
-            process_ext::process,
-            process_ext::os::unix::process::CommandExt,
-            ext_extra
-        ),
+        Side::Std => build_and_run::<Std>(config, setup, std_extra),
+        Side::Ext => build_and_run::<Ext>(config, setup, ext_extra),
     };
     let json = serde_json::to_vec(&report).unwrap_or_else(|err| broken(&err.to_string()));
     // SAFETY: RESULT_FD is the runner's own result pipe, not closed by anything above.
