@@ -123,8 +123,8 @@ pub trait ChildExt: Sealed {
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout. Not
     /// in std.
     ///
-    /// Polls the child's pidfd when it has one (Linux 5.3+); without one, checks at growing
-    /// intervals (1 ms to 50 ms). The status is cached like [`Child::wait`]'s. Unlike
+    /// Polls the child's pidfd when it has one (Linux 5.3+); without one, checks at the
+    /// growing intervals of [`Backoff`](sys_linux::wait::Backoff). The status is cached like [`Child::wait`]'s. Unlike
     /// `wait`, this leaves the child's stdin open.
     ///
     /// ```
