@@ -5,13 +5,12 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use sys_linux::pidfd as sys;
-use sys_linux::{AsInner, FromInner, IntoInner};
-
-use crate::process::ExitStatus;
 use sys_linux::pidfd::PidFdInfo;
+use sys_linux::{AsInner, FromInner, IntoInner};
 
 /// A file descriptor that refers to a process, like `std::os::linux::process::PidFd`.
 ///

@@ -12,10 +12,11 @@
 //! - [`fd`]: [`FileDesc`](fd::FileDesc), an owned file descriptor.
 //! - [`epoll`]: [`Epoll`](epoll::Epoll), the kernel's readiness set, for waiting on many
 //!   pidfds at once.
-//! - [`wait`]: `waitid(2)` and its exit statuses, and the timing of waits that cannot block
-//!   in the kernel ([`Backoff`](wait::Backoff)).
+//! - [`wait`]: `waitid(2)` and its exit statuses, how a wait is decided
+//!   ([`WaitMethod`](wait::WaitMethod)), and the one loop every timed wait uses
+//!   ([`wait_until`](wait::wait_until), [`Backoff`](wait::Backoff)).
 //! - [`pidfd`]: the inner [`PidFd`](pidfd::PidFd): signal, wait and query a process through
-//!   a pidfd, and the one waiting loop every timed wait uses.
+//!   a pidfd.
 //! - [`kernel`]: documentation only: what each kernel version offers, how we find out, and
 //!   what we do before it. Other docs link there rather than repeat versions.
 //! - [`probe`]: what the running kernel has, each system call probed once and cached.

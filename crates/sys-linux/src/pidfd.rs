@@ -7,7 +7,8 @@
 //!
 //! Kernel differences handled here, each decided by [`probe`]:
 //!
-//! - `waitid(P_PIDFD)` needs 5.4; on 5.3 waiting goes through the pid the pidfd refers to.
+//! - `waitid(P_PIDFD)` needs 5.4; on 5.3 waiting goes through the pid the pidfd refers to
+//!   (see [`WaitMethod`], carried out the same way for `PidFd` and `Process`).
 //! - After the process was reaped, its exit status is still available from 6.15 on
 //!   (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`); earlier kernels report `ECHILD`.
 //! - `PIDFD_GET_INFO` needs 6.13; before that, the pid is read from `/proc/self/fdinfo`.
@@ -23,7 +24,8 @@ use crate::fd::FileDesc;
 use crate::probe;
 use crate::procfs;
 use crate::syscalls;
-use crate::wait::{waitid, Backoff, WaitTarget};
+use crate::wait::{self, timeout_ms, waitid, Handle, Pause, Reap, WaitFacts, WaitMethod};
+use crate::wait::{WaitTarget, Woke};
 use crate::{AsInner, FromInner, IntoInner};
 
 /// A file descriptor referring to a process.
@@ -82,45 +84,25 @@ impl PidFd {
     /// with `waitid`; its pidfd is polled until it exits, and the status is the one the
     /// kernel keeps.
     pub fn wait(&self) -> io::Result<ExitStatus> {
-        match self.waitid(libc::WEXITED) {
-            Ok(Some(status)) => Ok(status),
-            // WNOHANG was not given, so waitid only returns once there is a status.
-            Ok(None) => Err(io::Error::from_raw_os_error(libc::ECHILD)),
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.unwaitable_status()? {
-                Some(status) => Ok(status),
-                None => wait_until(Some(self), None, || self.try_wait())?
-                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD)),
-            },
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                wait_until(Some(self), None, || self.try_wait())?
-                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
-            }
-            Err(e) => Err(e),
-        }
+        Waiter::of_pidfd(self).wait()
     }
 
     /// Reaps the process if it has exited, without blocking.
     ///
     /// `Ok(None)` while it is running; after a reap, as [`wait`](Self::wait).
     pub fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
-        match self.waitid(libc::WEXITED | libc::WNOHANG) {
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.unwaitable_status(),
-            // A PIDFD_NONBLOCK pidfd whose process is still running.
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(None),
-            other => other,
-        }
+        Waiter::of_pidfd(self).check(libc::WEXITED)
     }
 
     /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
     ///
-    /// Polls the pidfd (readable once the process has exited, Linux 5.3+), then reaps with
-    /// [`try_wait`](Self::try_wait). Readiness is only a hint: an exited process may not be
-    /// reapable yet (a ptracer has to see it first) while its pidfd stays readable, so from
-    /// then on, and on 5.2 whose pidfds cannot be polled, it retries at growing intervals
-    /// (1 ms doubling to 50 ms) instead of spinning.
+    /// Looks with [`try_wait`](Self::try_wait), and in between pauses as the
+    /// [`WaitMethod`] says: polls the pidfd (readable once the process has exited, Linux
+    /// 5.3+), or backs off on 5.2 and once the pidfd was readable with nothing to reap (a
+    /// ptracer has to see the exit first).
     pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
-        wait_until(Some(self), deadline, || self.try_wait())
+        Waiter::of_pidfd(self).wait_until(deadline, libc::WEXITED)
     }
 
     /// Waits until the process has exited, or `timeout` has passed (`None`: no limit);
@@ -147,16 +129,7 @@ impl PidFd {
             revents: 0,
         }];
         loop {
-            let timeout_ms = match deadline {
-                None => -1,
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    // Round up, so that we never wake up early and spin.
-                    let ms = left.as_nanos().div_ceil(1_000_000);
-                    libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-                }
-            };
-            match syscalls::poll(&mut fds, timeout_ms) {
+            match syscalls::poll(&mut fds, timeout_ms(deadline)) {
                 Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
                 Ok(0) => {}
                 Ok(_) => return Ok(true),
@@ -251,33 +224,10 @@ impl PidFd {
         syscalls::pidfd_get_info(self.as_raw_fd(), mask.into()).map(PidFdInfo)
     }
 
-    fn waitid(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
-        if probe::waitid_pidfd() {
-            match waitid(WaitTarget::PidFd(self.as_raw_fd()), options) {
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    probe::record_waitid_pidfd_unsupported();
-                }
-                other => return other,
-            }
-        }
-        // Linux 5.2 and 5.3: the pidfd cannot be waited on, but while the process is
-        // unreaped it still holds its pid, which fdinfo shows.
-        let pid = match self.pid_from_fdinfo() {
-            Ok(pid) => pid as libc::pid_t,
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
-                return Err(io::Error::from_raw_os_error(libc::ECHILD))
-            }
-            Err(e) => return Err(e),
-        };
-        self.wait_through_pid(pid, options)
-    }
-
-    /// Waits on `pid`, the pid of this pidfd's process, for kernels without
-    /// `waitid(P_PIDFD)` (5.2, 5.3): `ECHILD` if the pidfd says the process was reaped
-    /// already (its pid may name another process by now). The window left is the process
-    /// reaped elsewhere and its pid taken by a new child of ours between the check and the
-    /// wait.
-    pub(crate) fn wait_through_pid(
+    /// Waits on `pid`, the pid of this pidfd's process ([`Reap::CheckedPid`]): `ECHILD`
+    /// if the pidfd says the process was reaped already (its pid may name another process
+    /// by now).
+    fn wait_through_pid(
         &self,
         pid: libc::pid_t,
         options: libc::c_int,
@@ -403,35 +353,171 @@ impl PidFd {
     }
 }
 
-/// Calls `reap` until it gives a status or `deadline` passes (`Ok(None)`; `None`: never),
-/// the one waiting loop behind every timed or nonblocking wait.
-///
-/// Between calls it polls `pidfd`, which becomes readable when the process exits (Linux
-/// 5.3+). Readiness is only a hint: a process that exited may not be reapable yet (a
-/// ptracer other than its parent has to see it first), and the pidfd stays readable
-/// meanwhile, so once it was readable (or without a pollable pidfd: no pidfd, or Linux 5.2)
-/// `reap` is retried at growing intervals, 1 ms doubling to 50 ms, instead of spinning.
-pub(crate) fn wait_until(
-    pidfd: Option<&PidFd>,
-    deadline: Option<Instant>,
-    mut reap: impl FnMut() -> io::Result<Option<ExitStatus>>,
-) -> io::Result<Option<ExitStatus>> {
-    let mut backoff = Backoff::new(deadline);
-    let mut readable = false;
-    loop {
-        if let Some(status) = reap()? {
-            return Ok(Some(status));
+/// One process to wait for, through its pidfd, its pid, or both, by the [`WaitMethod`]
+/// their facts give: what both [`PidFd`] and [`Process`](crate::process::Process) wait
+/// with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Waiter<'a> {
+    pidfd: Option<&'a PidFd>,
+    pid: Option<libc::pid_t>,
+}
+
+impl<'a> Waiter<'a> {
+    /// A waiter for the process of `pidfd`, whose pid is asked of it where needed.
+    pub(crate) fn of_pidfd(pidfd: &'a PidFd) -> Waiter<'a> {
+        Waiter {
+            pidfd: Some(pidfd),
+            pid: None,
         }
-        let more = match pidfd {
-            Some(pidfd) if !readable && probe::pidfd_open() => {
-                readable = pidfd.poll_readable(deadline)?;
-                readable
-            }
-            _ => backoff.nap(),
+    }
+
+    /// A waiter for the child `pid`, with its pidfd if it has one.
+    pub(crate) fn of_child(pid: libc::pid_t, pidfd: Option<&'a PidFd>) -> Waiter<'a> {
+        Waiter {
+            pidfd,
+            pid: Some(pid),
+        }
+    }
+
+    /// The facts, probed only when there is a pidfd (a program that never asks for one
+    /// never makes a pidfd syscall).
+    fn facts(&self, readable: bool) -> WaitFacts {
+        let handle = match (self.pidfd, self.pid) {
+            (None, _) => Handle::Pid,
+            (Some(_), None) => Handle::PidFd,
+            (Some(_), Some(_)) => Handle::PidAndPidFd,
         };
-        if !more {
-            return Ok(None);
+        let pidfd = self.pidfd.is_some();
+        WaitFacts {
+            handle,
+            waitid_pidfd: pidfd && probe::waitid_pidfd(),
+            pollable: pidfd && probe::pidfd_open(),
+            readable,
         }
+    }
+
+    /// How this process is waited for (before any pidfd was seen readable).
+    pub(crate) fn method(&self) -> WaitMethod {
+        WaitMethod::choose(self.facts(false))
+    }
+
+    /// One `waitid(2)` by the [`Reap`] of the method. `EINVAL` from `waitid(P_PIDFD)`
+    /// although the probe said yes (a seccomp filter installed after the probe) is recorded,
+    /// and the wait goes through the pid.
+    pub(crate) fn waitid(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+        match (self.method().reap, self.pidfd, self.pid) {
+            (Reap::PidFd, Some(pidfd), _) => {
+                match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options) {
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        probe::record_waitid_pidfd_unsupported();
+                        self.waitid(options)
+                    }
+                    other => other,
+                }
+            }
+            (Reap::CheckedPid, Some(pidfd), Some(pid)) => pidfd.wait_through_pid(pid, options),
+            (Reap::FdinfoPid, Some(pidfd), _) => match pidfd.pid_from_fdinfo() {
+                Ok(pid) => pidfd.wait_through_pid(pid as libc::pid_t, options),
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                    Err(io::Error::from_raw_os_error(libc::ECHILD))
+                }
+                Err(e) => Err(e),
+            },
+            (Reap::Pid, _, Some(pid)) => waitid(WaitTarget::Pid(pid), options),
+            _ => unreachable!("WaitMethod::choose only picks what the handle holds"),
+        }
+    }
+
+    /// Looks whether the process has exited, without blocking (`options` with `WNOHANG`;
+    /// `WNOWAIT` leaves it unreaped): `Ok(None)` while it runs, also on a `PIDFD_NONBLOCK`
+    /// pidfd (`EAGAIN`). After `ECHILD`, the status the kernel kept, through the pidfd
+    /// (see [`PidFd::unwaitable_status`]).
+    pub(crate) fn check(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+        match self.waitid(options | libc::WNOHANG) {
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.pidfd {
+                Some(pidfd) => pidfd.unwaitable_status(),
+                None => Err(e),
+            },
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(None),
+            other => other,
+        }
+    }
+
+    /// Waits for the process to exit and reaps it: blocks in `waitid(2)`, or, where that
+    /// cannot block (a `PIDFD_NONBLOCK` pidfd; a child the kernel reaps itself), waits in
+    /// [`wait_until`](Self::wait_until) with no deadline.
+    pub(crate) fn wait(&self) -> io::Result<ExitStatus> {
+        let echild = || io::Error::from_raw_os_error(libc::ECHILD);
+        let status = match self.waitid(libc::WEXITED) {
+            // WNOHANG was not given, so waitid only returns once there is a status.
+            Ok(status) => status,
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.pidfd {
+                Some(pidfd) => match pidfd.unwaitable_status()? {
+                    Some(status) => Some(status),
+                    None => self.wait_until(None, libc::WEXITED)?,
+                },
+                None => return Err(e),
+            },
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                self.wait_until(None, libc::WEXITED)?
+            }
+            Err(e) => return Err(e),
+        };
+        status.ok_or_else(echild)
+    }
+
+    /// [`check`](Self::check)s with `options` until there is a status or `deadline` passes
+    /// (`Ok(None)`; `None`: never), pausing in between as the [`WaitMethod`] says: see
+    /// [`wait::wait_until`].
+    pub(crate) fn wait_until(
+        &self,
+        deadline: Option<Instant>,
+        options: libc::c_int,
+    ) -> io::Result<Option<ExitStatus>> {
+        let mut waiting = Waiting {
+            waiter: *self,
+            options,
+            readable: false,
+        };
+        wait::wait_until(&mut waiting, deadline)
+    }
+}
+
+/// One process in [`wait::wait_until`]: checked with `options`, with its pidfd polled until
+/// it was once readable.
+struct Waiting<'a> {
+    waiter: Waiter<'a>,
+    options: libc::c_int,
+    readable: bool,
+}
+
+impl wait::Wait for Waiting<'_> {
+    type Output = ExitStatus;
+
+    fn check(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.waiter.check(self.options)
+    }
+
+    fn pause(&self) -> Pause {
+        WaitMethod::choose(self.waiter.facts(self.readable)).pause
+    }
+
+    fn pause_until(&mut self, until: Option<Instant>) -> io::Result<Woke> {
+        if let (Pause::PollReadable, Some(pidfd)) = (self.pause(), self.waiter.pidfd) {
+            self.readable = pidfd.poll_readable(until)?;
+            return Ok(if self.readable {
+                Woke::Changed
+            } else {
+                Woke::Elapsed
+            });
+        }
+        if let Some(until) = until {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                std::thread::sleep(left);
+            }
+        }
+        Ok(Woke::Elapsed)
     }
 }
 

@@ -1,14 +1,13 @@
 //! [`Process`]: a spawned child.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use crate::pidfd::{wait_until, PidFd};
+use crate::pidfd::{PidFd, Waiter};
 use crate::probe;
 use crate::syscalls;
-use crate::wait::{waitid, WaitTarget};
+use crate::wait::{Reap, WaitMethod};
 use crate::AsInner;
 
 /// How a `kill_on_drop` child is killed once its last handle is gone.
@@ -116,7 +115,7 @@ impl<P: AsInner<PidFd>> Process<P> {
         if let Some(pidfd) = &self.pidfd {
             match pidfd.as_inner().send_signal(signal) {
                 Err(e) if is_refusal(&e) => {
-                    if self.reaped_elsewhere(pidfd.as_inner()) {
+                    if self.reaped_elsewhere() {
                         return Err(io::Error::from_raw_os_error(libc::ESRCH));
                     }
                 }
@@ -183,17 +182,44 @@ impl<P: AsInner<PidFd>> Process<P> {
 
     /// Whether the pidfd shows that the child was reaped by other code, asked without
     /// signalling it: `waitid(P_PIDFD)` with `WNOHANG | WNOWAIT` reaps nothing and fails
-    /// with `ECHILD` once the child is gone. `false` when it cannot tell (Linux 5.2 and 5.3,
-    /// or `waitid` refused too), which leaves std's behaviour without a pidfd.
-    fn reaped_elsewhere(&self, pidfd: &PidFd) -> bool {
-        if !probe::waitid_pidfd() {
-            return false;
-        }
-        let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options) {
-            Err(e) => e.raw_os_error() == Some(libc::ECHILD),
-            Ok(_) => false,
-        }
+    /// with `ECHILD` once the child is gone. `false` when it cannot tell (the wait goes
+    /// through the pid: Linux 5.2 and 5.3, or `waitid` refused too), which leaves std's
+    /// behaviour without a pidfd.
+    fn reaped_elsewhere(&self) -> bool {
+        let waiter = self.waiter();
+        waiter.method().reap == Reap::PidFd
+            && waiter
+                .waitid(libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+                .is_err_and(|e| e.raw_os_error() == Some(libc::ECHILD))
+    }
+
+    /// How [`wait`](Self::wait), [`try_wait`](Self::try_wait) and
+    /// [`wait_timeout`](Self::wait_timeout) reach this child, decided from its pidfd (if
+    /// any) and what [`probe`] found; see [`WaitMethod::choose`].
+    ///
+    /// ```
+    /// use sys_linux::pidfd::PidFd;
+    /// use sys_linux::process::{Command, Stdio};
+    /// use sys_linux::wait::Reap;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut command = Command::new("true".as_ref());
+    /// command.create_pidfd(true);
+    /// let (mut child, _) = command.spawn::<PidFd>(Stdio::Inherit, false)?;
+    /// match child.pidfd() {
+    ///     Some(_) => assert_ne!(child.wait_method().reap, Reap::Pid),
+    ///     None => assert_eq!(child.wait_method().reap, Reap::Pid),
+    /// }
+    /// assert!(child.wait()?.success());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_method(&self) -> WaitMethod {
+        self.waiter().method()
+    }
+
+    fn waiter(&self) -> Waiter<'_> {
+        Waiter::of_child(self.pid, self.pidfd.as_ref().map(AsInner::as_inner))
     }
 
     /// Waits for the child to exit and reaps it; the status is cached.
@@ -201,9 +227,7 @@ impl<P: AsInner<PidFd>> Process<P> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = self
-            .reap(libc::WEXITED)?
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?;
+        let status = self.waiter().wait()?;
         self.status = Some(status);
         Ok(status)
     }
@@ -213,39 +237,23 @@ impl<P: AsInner<PidFd>> Process<P> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        self.status = self.reap(libc::WEXITED | libc::WNOHANG)?;
+        self.status = self.waiter().check(libc::WEXITED)?;
         Ok(self.status)
-    }
-
-    /// Waits for the child (`WNOHANG` in `options`: only if it has exited), through its
-    /// pidfd where the kernel can (Linux 5.4), else through its pid (checked against the
-    /// pidfd first when there is one).
-    fn reap(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
-        match &self.pidfd {
-            Some(pidfd) if probe::waitid_pidfd() => match options & libc::WNOHANG {
-                0 => pidfd.as_inner().wait().map(Some),
-                _ => pidfd.as_inner().try_wait(),
-            },
-            Some(pidfd) => pidfd.as_inner().wait_through_pid(self.pid, options),
-            None => waitid(WaitTarget::Pid(self.pid), options),
-        }
     }
 
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
     ///
-    /// Polls the child's pidfd when it has one that can be polled (Linux 5.3+), else (and
-    /// once the pidfd was readable without a status to reap, as while a ptracer holds the
-    /// child) checks at growing intervals, 1 ms doubling to 50 ms. The status is cached, as
-    /// with [`wait`](Self::wait).
+    /// Looks with [`try_wait`](Self::try_wait), and in between pauses as the
+    /// [`wait_method`](Self::wait_method) says: polls the child's pidfd, or backs off
+    /// without one that can be polled and once the pidfd was readable without a status to
+    /// reap (a ptracer holds the child). The status is cached, as with [`wait`](Self::wait).
     pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        let deadline = Instant::now().checked_add(timeout);
-        if let Some(status) = self.try_wait()? {
+        if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        let pidfd = self.pidfd.as_ref().map(AsInner::as_inner);
-        let status = wait_until(pidfd, deadline, || self.reap(libc::WEXITED | libc::WNOHANG))?;
-        self.status = status;
-        Ok(status)
+        let deadline = Instant::now().checked_add(timeout);
+        self.status = self.waiter().wait_until(deadline, libc::WEXITED)?;
+        Ok(self.status)
     }
 }
 
@@ -303,8 +311,7 @@ impl<P: AsInner<PidFd>> Process<P> {
             return self.status_if_gone(e);
         }
         let deadline = Instant::now().checked_add(grace);
-        let pidfd = self.pidfd.as_ref().map(AsInner::as_inner);
-        let exited = wait_until(pidfd, deadline, || self.exit_status_unreaped())?;
+        let exited = self.exit_status_unreaped(deadline)?;
         // SIGKILL for whatever is left of the group, the exited child (unreaped) included;
         // ESRCH: nothing is left.
         match self.send_process_group_signal(libc::SIGKILL) {
@@ -316,27 +323,12 @@ impl<P: AsInner<PidFd>> Process<P> {
 }
 
 impl<P: AsInner<PidFd>> Process<P> {
-    /// The child's status once it exited, without reaping it (`WNOWAIT`), except for a
-    /// child the kernel reaps itself; for a child reaped by other code, the status the
+    /// Waits until `deadline` for the child to exit, without reaping it (`WNOWAIT`), except
+    /// for a child the kernel reaps itself; for a child reaped by other code, the status the
     /// kernel kept (6.15+), as [`wait`](Self::wait) gives it.
-    fn exit_status_unreaped(&self) -> io::Result<Option<ExitStatus>> {
-        let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        match &self.pidfd {
-            Some(pidfd) if self.kill_on_drop == Some(KillOnDrop::Kernel) => {
-                pidfd.as_inner().try_wait()
-            }
-            Some(pidfd) if probe::waitid_pidfd() => {
-                let pidfd = pidfd.as_inner();
-                match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), peek) {
-                    Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
-                        pidfd.exit_status_after_reap().map(Some)
-                    }
-                    other => other,
-                }
-            }
-            // Unreaped by us, so the pid is still the child's.
-            _ => waitid(WaitTarget::Pid(self.pid), peek),
-        }
+    fn exit_status_unreaped(&self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+        let peek = libc::WEXITED | libc::WNOWAIT;
+        self.waiter().wait_until(deadline, peek)
     }
 }
 

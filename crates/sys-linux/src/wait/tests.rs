@@ -65,3 +65,136 @@ fn timeout_is_rounded_up_to_whole_milliseconds() {
     let far = Instant::now() + Duration::from_secs(u64::from(u32::MAX));
     assert_eq!(timeout_ms(Some(far)), libc::c_int::MAX);
 }
+
+#[test]
+fn the_wait_method_follows_from_the_facts() {
+    use Handle::{Pid, PidAndPidFd, PidFd};
+    use Pause::{Backoff as Nap, PollReadable as Poll};
+    // handle, waitid(P_PIDFD), pollable, readable -> reap, pause
+    let table = [
+        // A child without a pidfd: its pid, as std; nothing to poll.
+        (Pid, false, false, false, Reap::Pid, Nap),
+        (Pid, true, true, false, Reap::Pid, Nap),
+        // Linux 5.4+.
+        (PidAndPidFd, true, true, false, Reap::PidFd, Poll),
+        (PidFd, true, true, false, Reap::PidFd, Poll),
+        // Linux 5.3: the pid, checked against the pidfd, or read from it.
+        (PidAndPidFd, false, true, false, Reap::CheckedPid, Poll),
+        (PidFd, false, true, false, Reap::FdinfoPid, Poll),
+        // Linux 5.2: pidfds that cannot be polled.
+        (PidAndPidFd, false, false, false, Reap::CheckedPid, Nap),
+        (PidFd, false, false, false, Reap::FdinfoPid, Nap),
+        // Readable with nothing to reap (a ptracer holds the process): polling would spin.
+        (PidAndPidFd, true, true, true, Reap::PidFd, Nap),
+        (PidFd, false, true, true, Reap::FdinfoPid, Nap),
+    ];
+    for (handle, waitid_pidfd, pollable, readable, reap, pause) in table {
+        let facts = WaitFacts {
+            handle,
+            waitid_pidfd,
+            pollable,
+            readable,
+        };
+        assert_eq!(
+            WaitMethod::choose(facts),
+            WaitMethod { reap, pause },
+            "{facts:?}"
+        );
+    }
+}
+
+/// A [`Wait`] that records what the loop asked of it and answers from a script.
+struct Scripted {
+    /// Checks left until it reports done.
+    checks_left: usize,
+    pause: Pause,
+    woke: Woke,
+    /// Whether a pause sleeps until the time it is given.
+    sleep: bool,
+    log: Vec<&'static str>,
+}
+
+impl Wait for Scripted {
+    type Output = ();
+
+    fn check(&mut self) -> io::Result<Option<()>> {
+        self.log.push("check");
+        match self.checks_left {
+            0 => Ok(Some(())),
+            _ => {
+                self.checks_left -= 1;
+                Ok(None)
+            }
+        }
+    }
+
+    fn pause(&self) -> Pause {
+        self.pause
+    }
+
+    fn pause_until(&mut self, until: Option<Instant>) -> io::Result<Woke> {
+        self.log.push(match until {
+            None => "pause forever",
+            Some(_) => "pause",
+        });
+        if let (true, Some(until)) = (self.sleep, until) {
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+        }
+        Ok(self.woke)
+    }
+}
+
+fn scripted(checks_left: usize, pause: Pause, woke: Woke) -> Scripted {
+    Scripted {
+        checks_left,
+        pause,
+        woke,
+        sleep: false,
+        log: Vec::new(),
+    }
+}
+
+#[test]
+fn the_loop_checks_again_after_each_change() {
+    let mut wait = scripted(2, Pause::PollReadable, Woke::Changed);
+    assert_eq!(wait_until(&mut wait, None).unwrap(), Some(()));
+    assert_eq!(
+        wait.log,
+        ["check", "pause forever", "check", "pause forever", "check"]
+    );
+}
+
+#[test]
+fn polling_ends_when_the_deadline_passes_without_a_change() {
+    let mut wait = scripted(usize::MAX, Pause::PollReadable, Woke::Elapsed);
+    let deadline = Some(Instant::now() + Duration::from_secs(60));
+    assert_eq!(wait_until(&mut wait, deadline).unwrap(), None);
+    assert_eq!(wait.log, ["check", "pause"]);
+}
+
+#[test]
+fn backing_off_checks_once_more_after_the_last_interval() {
+    let mut wait = scripted(usize::MAX, Pause::Backoff, Woke::Elapsed);
+    wait.sleep = true;
+    let deadline = Instant::now() + Duration::from_millis(5);
+    assert_eq!(wait_until(&mut wait, Some(deadline)).unwrap(), None);
+    assert!(Instant::now() >= deadline);
+    // Intervals (as many as fit, the last cut at the deadline), each followed by a check,
+    // then a pause that only looks.
+    let rounds = wait.log.len() / 2;
+    assert!(rounds >= 2, "{:?}", wait.log);
+    assert_eq!(wait.log, ["check", "pause"].repeat(rounds));
+
+    let mut wait = scripted(3, Pause::Backoff, Woke::Elapsed);
+    assert_eq!(wait_until(&mut wait, None).unwrap(), Some(()));
+    let mut expected = ["check", "pause"].repeat(3);
+    expected.push("check");
+    assert_eq!(wait.log, expected);
+}
+
+#[test]
+fn stop_ends_the_wait_at_once() {
+    let mut wait = scripted(usize::MAX, Pause::Backoff, Woke::Stop);
+    assert_eq!(wait_until(&mut wait, None).unwrap(), None);
+    assert_eq!(wait.log, ["check", "pause"]);
+}

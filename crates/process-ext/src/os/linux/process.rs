@@ -119,9 +119,9 @@ pub trait ChildExt: Sealed {
     /// in std.
     ///
     /// Polls the child's pidfd; without a pidfd that can be polled
-    /// ([`kernel::pidfd_open`](crate::kernel::pidfd_open)), checks at growing intervals. The
-    /// status is cached like [`Child::wait`]'s. Unlike `wait`, this leaves the child's stdin
-    /// open.
+    /// ([`kernel::pidfd_open`](crate::kernel::pidfd_open)), checks at the growing intervals of
+    /// [`Backoff`](sys_linux::wait::Backoff). The status is cached like [`Child::wait`]'s.
+    /// Unlike `wait`, this leaves the child's stdin open.
     ///
     /// ```
     /// use std::time::Duration;

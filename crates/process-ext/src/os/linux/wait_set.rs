@@ -9,8 +9,8 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use sys_linux::epoll::{Epoll, Event};
-use sys_linux::probe;
-use sys_linux::wait::Backoff;
+use sys_linux::wait::{self, Pause, Wait, Woke};
+use sys_linux::AsInner;
 
 use super::process::ChildExt;
 use crate::process::{Child, ExitStatus};
@@ -49,11 +49,13 @@ const EVENTS: usize = 128;
 /// checked like the children below, so waiting never spins on it.
 ///
 /// Children that epoll cannot watch are checked with `try_wait`, every one of them, at
-/// growing intervals within each wait (1 ms doubling to 50 ms, as
-/// [`ChildExt::wait_timeout`] does for one child): correct, but each check costs O(n) in
-/// those children and an exit can be seen up to 50 ms late. Those are the children spawned
-/// without a pidfd, and all children on kernels whose pidfds cannot be polled, as the
-/// `pidfd_open` answer of [`features`](super::process::features) says.
+/// the growing intervals of [`Backoff`](sys_linux::wait::Backoff) within each wait, as
+/// [`ChildExt::wait_timeout`] does for one child: correct, but each check costs O(n) in
+/// those children and an exit can be seen up to
+/// [`LONGEST_INTERVAL`](sys_linux::wait::LONGEST_INTERVAL) late. Those are the children
+/// spawned without a pidfd, and all children on kernels whose pidfds cannot be polled
+/// ([`kernel::pidfd_open`](crate::kernel::pidfd_open)), as the `pidfd_open` answer of
+/// [`features`](super::process::features) says.
 /// [`polled_len`](Self::polled_len) tells how many children are checked that way.
 ///
 /// Dropping the set drops its children, each as a dropped [`Child`] is: neither killed nor
@@ -193,17 +195,14 @@ impl<T> WaitSet<T> {
         Ok(())
     }
 
-    /// Registers the child's pidfd with epoll, under `key`, if it has one that can be
-    /// polled; `false` if it must be checked at intervals instead.
+    /// Registers the child's pidfd with epoll, under `key`, if its wait method polls it;
+    /// `false` if it must be checked at intervals instead (no pidfd, or Linux 5.2, whose
+    /// pidfds `epoll_ctl` would refuse with `EPERM`).
     fn watch(&mut self, child: &Child, key: usize) -> io::Result<bool> {
-        let Ok(pidfd) = child.pidfd() else {
-            return Ok(false);
+        let pidfd = match child.pidfd() {
+            Ok(pidfd) if child.as_inner().wait_method().pause == Pause::PollReadable => pidfd,
+            _ => return Ok(false),
         };
-        // pidfd_open came with pollable pidfds (5.3): without it (5.2), epoll_ctl would
-        // refuse the pidfd with EPERM.
-        if !probe::pidfd_open() {
-            return Ok(false);
-        }
         let events = (libc::EPOLLIN | libc::EPOLLONESHOT) as u32;
         self.epoll()?.add(pidfd.as_fd(), key as u64, events)?;
         Ok(true)
@@ -432,39 +431,28 @@ impl<T> WaitSet<T> {
         self.wait_until(Some(Instant::now()))
     }
 
-    /// The one waiting loop: reap what is known to be ready, check the polled children,
-    /// then wait on epoll until something is reported, the next check is due or `deadline`
-    /// (`None`: no limit) passes.
+    /// Waits in [`wait::wait_until`], the loop every timed wait shares, until a child exits
+    /// or `deadline` (`None`: no limit) passes.
     fn wait_until(
         &mut self,
         deadline: Option<Instant>,
     ) -> io::Result<Option<(Child, T, ExitStatus)>> {
-        let mut backoff = Backoff::new(deadline);
+        Ok(wait::wait_until(&mut Waiting(self), deadline)?.flatten())
+    }
+
+    /// Reaps what is known to be ready, else checks the polled children and reaps those
+    /// that exited; `Some(None)` once the set is empty.
+    fn check(&mut self) -> io::Result<Option<Option<(Child, T, ExitStatus)>>> {
         loop {
             if let Some(exited) = self.reap_ready()? {
-                return Ok(Some(exited));
+                return Ok(Some(Some(exited)));
             }
             if self.len == 0 {
-                return Ok(None);
+                return Ok(Some(None));
             }
             self.check_polled();
-            if !self.ready.is_empty() {
-                continue;
-            }
-            let (until, last) = if self.polled.is_empty() {
-                (deadline, true)
-            } else {
-                match backoff.next_interval() {
-                    Some(interval) => (Instant::now().checked_add(interval), false),
-                    // A last look at epoll, without blocking.
-                    None => (Some(Instant::now()), true),
-                }
-            };
-            match self.collect(until)? {
-                Collected::Woken => return Ok(None),
-                Collected::Children => {}
-                Collected::Nothing if last => return Ok(None),
-                Collected::Nothing => {}
+            if self.ready.is_empty() {
+                return Ok(None);
             }
         }
     }
@@ -576,6 +564,33 @@ impl<T> WaitSet<T> {
 fn unregister(epoll: Option<&Epoll>, child: &Child) {
     if let (Some(epoll), Ok(pidfd)) = (epoll, child.pidfd()) {
         let _ = epoll.delete(pidfd.as_fd());
+    }
+}
+
+/// A set in [`wait::wait_until`]: it pauses in epoll until the deadline while every child is
+/// watched, and for the intervals of a backoff while some are polled.
+struct Waiting<'a, T>(&'a mut WaitSet<T>);
+
+impl<T> Wait for Waiting<'_, T> {
+    type Output = Option<(Child, T, ExitStatus)>;
+
+    fn check(&mut self) -> io::Result<Option<Self::Output>> {
+        self.0.check()
+    }
+
+    fn pause(&self) -> Pause {
+        match self.0.polled.is_empty() {
+            true => Pause::PollReadable,
+            false => Pause::Backoff,
+        }
+    }
+
+    fn pause_until(&mut self, until: Option<Instant>) -> io::Result<Woke> {
+        Ok(match self.0.collect(until)? {
+            Collected::Woken => Woke::Stop,
+            Collected::Children => Woke::Changed,
+            Collected::Nothing => Woke::Elapsed,
+        })
     }
 }
 
