@@ -168,16 +168,17 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 
     /// Whether `e`, from signalling the child, is the `ESRCH` of a child the kernel reaps
-    /// itself (`KillOnDrop::Kernel`) that has exited: gone as soon as it exits, its status
-    /// kept by its pidfd. std's answer for a child that exited but was not waited for is
-    /// success.
+    /// itself (`KillOnDrop::Kernel`) that has exited: gone as soon as it exits. std's answer
+    /// for a child that exited but was not waited for is success. Exited is asked of the
+    /// pidfd's readability, which holds from the exit on, not of the status the kernel keeps
+    /// (`lifetime` once found that missing at this point on 7.2).
     fn exited_and_autoreaped(&self, e: &io::Error) -> bool {
         e.raw_os_error() == Some(libc::ESRCH)
             && self.kill_on_drop == Some(KillOnDrop::Kernel)
-            && self
-                .pidfd
-                .as_ref()
-                .is_some_and(|pidfd| pidfd.as_inner().exit_status_after_reap().is_ok())
+            && self.pidfd.as_ref().is_some_and(|pidfd| {
+                let now = Some(Instant::now());
+                pidfd.as_inner().poll_readable(now).unwrap_or(false)
+            })
     }
 
     /// Whether the pidfd shows that the child was reaped by other code, asked without
