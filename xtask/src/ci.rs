@@ -108,8 +108,8 @@ fn commit_subjects() -> Result<()> {
 }
 
 /// What is wrong with a commit subject, if anything: longer than [`MAX_SUBJECT`]
-/// characters, or not of the form `area: what it does` (an area without spaces, then `: `
-/// and some text).
+/// characters, or not of the form `area: what it does` (an area without spaces, or several
+/// such areas separated by `, `, then `: ` and some text).
 fn subject_problem(subject: &str) -> Option<String> {
     let length = subject.chars().count();
     if length > MAX_SUBJECT {
@@ -117,8 +117,9 @@ fn subject_problem(subject: &str) -> Option<String> {
     }
     match subject.split_once(": ") {
         Some((area, what))
-            if !area.is_empty()
-                && !area.contains(char::is_whitespace)
+            if area
+                .split(", ")
+                .all(|area| !area.is_empty() && !area.contains(char::is_whitespace))
                 && !what.trim().is_empty() =>
         {
             None
@@ -281,6 +282,7 @@ mod tests {
             None
         );
         assert_eq!(subject_problem("ci.rs: check commit subjects"), None);
+        assert_eq!(subject_problem("std_api, hazards: run through the harness"), None);
         assert_eq!(subject_problem(&format!("docs: {}", "x".repeat(66))), None);
         assert_eq!(
             subject_problem(&format!("docs: {}", "x".repeat(67))).as_deref(),
@@ -294,5 +296,7 @@ mod tests {
         assert_eq!(subject_problem("area:text").as_deref(), malformed);
         assert_eq!(subject_problem("area: ").as_deref(), malformed);
         assert_eq!(subject_problem(": text").as_deref(), malformed);
+        assert_eq!(subject_problem("a,b c: text").as_deref(), malformed);
+        assert_eq!(subject_problem("a, : text").as_deref(), malformed);
     }
 }
