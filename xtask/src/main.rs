@@ -41,9 +41,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every check CI runs (fmt, clippy, tests, differential search, kernel matrix, docs,
-    /// examples, soak)
-    Ci,
+    /// Run every check CI runs (commit subjects, actionlint, fmt, clippy, tests, differential
+    /// search, kernel matrix, docs, examples, Bear, soak)
+    Ci(ci::Args),
     /// Run the test suite on a matrix of real and emulated kernels
     ///
     /// Runs the process-ext test suite on real kernels in QEMU (Debian's, resolved and
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Ci => ci::run(),
+        Command::Ci(args) => ci::run(args),
         Command::TestKernels(args) => test_kernels::run(args),
         Command::QemuUser(args) => qemu_user::run(args),
         Command::Stress(args) => stress::run(args),
