@@ -360,7 +360,10 @@ mod tests {
             None
         );
         assert_eq!(subject_problem("ci.rs: check commit subjects"), None);
-        assert_eq!(subject_problem("std_api, hazards: run through the harness"), None);
+        assert_eq!(
+            subject_problem("std_api, hazards: run through the harness"),
+            None
+        );
         assert_eq!(subject_problem(&format!("docs: {}", "x".repeat(66))), None);
         assert_eq!(
             subject_problem(&format!("docs: {}", "x".repeat(67))).as_deref(),

@@ -5,13 +5,11 @@
 //! happened to inherit the number. See
 //! [`pidfd_open(2)`](https://man7.org/linux/man-pages/man2/pidfd_open.2.html).
 //!
-//! Kernel differences handled here, each decided by [`probe`]:
-//!
-//! - `waitid(P_PIDFD)` needs 5.4; on 5.3 waiting goes through the pid the pidfd refers to
-//!   (see [`WaitMethod`], carried out the same way for `PidFd` and `Process`).
-//! - After the process was reaped, its exit status is still available from 6.15 on
-//!   (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`); earlier kernels report `ECHILD`.
-//! - `PIDFD_GET_INFO` needs 6.13; before that, the pid is read from `/proc/self/fdinfo`.
+//! Kernel differences handled here, each decided by [`probe`]: how to wait
+//! ([`kernel::waitid_pidfd`](crate::kernel::waitid_pidfd), decided by [`WaitMethod`] for
+//! `PidFd` and `Process` alike), the status kept after the reap
+//! ([`kernel::exit_info`](crate::kernel::exit_info)) and where the pid comes from
+//! ([`kernel::pidfd_get_info`](crate::kernel::pidfd_get_info)).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};

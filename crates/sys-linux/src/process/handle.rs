@@ -16,13 +16,14 @@ use crate::AsInner;
 pub enum KillOnDrop {
     /// By the kernel, when the last reference to the child's pidfd is closed, however that
     /// happens, including the death of this process: the child was created with
-    /// `clone3(CLONE_PIDFD | CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP)` (Linux 7.1), and the
-    /// kernel also reaps it.
+    /// `clone3(CLONE_PIDFD | CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP)`
+    /// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags)), and the kernel also
+    /// reaps it.
     Kernel,
-    /// By this library, with `SIGKILL` and a reap when the last handle is dropped: kernels
-    /// before 7.1, spawns that need `fork` (`pre_exec`, `uid`, `gid`), `clone3` refused, or
-    /// an unprivileged caller without `no_new_privs`. Does not happen if this process dies
-    /// without running destructors.
+    /// By this library, with `SIGKILL` and a reap when the last handle is dropped, wherever
+    /// the spawn plan did not give the kernel the job
+    /// ([`KernelDoes::kill_on_drop`](super::plan::KernelDoes::kill_on_drop)). Does not
+    /// happen if this process dies without running destructors.
     Drop,
 }
 
@@ -95,19 +96,15 @@ impl<P: AsInner<PidFd>> Process<P> {
 
     /// Sends `signal` to the child: through its pidfd with
     /// [`pidfd_send_signal(2)`](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
-    /// (Linux 5.1) when it has one, else with
+    /// when it has one, else with
     /// [`kill(2)`](https://man7.org/linux/man-pages/man2/kill.2.html).
     ///
     /// `Ok(())` without a syscall once the child has been waited for, as std does (its pid
     /// may already name another process). Signalling a child that exited but was not waited
     /// for succeeds.
     ///
-    /// When `pidfd_send_signal` is refused with `EPERM` or `ENOSYS` although the child is
-    /// unreaped (a seccomp policy), the pid is used, as std does for a child without a
-    /// pidfd. Before that, the pidfd is asked whether the child was reaped behind our back
-    /// (`waitid(P_PIDFD, .., WNOHANG | WNOWAIT)`, which reaps nothing; Linux 5.4): if so, the
-    /// pid may name another process and the answer is `ESRCH`, as the pidfd would have
-    /// given. The window left is a reap and reuse between that check and `kill`.
+    /// Where `pidfd_send_signal` is refused, the pid is used as
+    /// [`kernel::pidfd_send_signal`](crate::kernel::pidfd_send_signal) describes.
     pub fn send_signal(&self, signal: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());
