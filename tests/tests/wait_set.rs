@@ -55,13 +55,13 @@ fn drain<T>(set: &mut WaitSet<T>) -> Vec<(T, Option<i32>)> {
     out
 }
 
-/// Three children sleeping 1.6, 1.0 and 0.4 s (spawned in that order) come out shortest
+/// Three children sleeping 4.0, 2.2 and 0.4 s (spawned in that order) come out shortest
 /// first, each with its own exit code and value, then the empty set gives `None`. Their
-/// exits are 0.6 s apart, room for a spawn under TCG on a loaded host (tens to hundreds of
-/// ms) and for a check at intervals (at most 50 ms late).
+/// exits are 1.8 s apart, room for a spawn under TCG on a loaded host (0.6 s was not, with
+/// the emulated rows running two at a time on two cores) and for a check at intervals.
 fn assert_exit_order(pidfd: bool) {
     let mut set = WaitSet::new();
-    for (name, secs, code) in [("a", "1.6", "3"), ("b", "1.0", "4"), ("c", "0.4", "5")] {
+    for (name, secs, code) in [("a", "4.0", "3"), ("b", "2.2", "4"), ("c", "0.4", "5")] {
         set.insert(spawn(&["sleep", secs, code], pidfd), name)
             .unwrap();
     }
@@ -93,7 +93,7 @@ fn children_without_a_pidfd_are_checked_at_intervals() {
 
     // Both kinds in one set.
     let mut set = WaitSet::new();
-    set.insert(spawn(&["sleep", "1.0", "6"], true), "with")
+    set.insert(spawn(&["sleep", "2.2", "6"], true), "with")
         .unwrap();
     set.insert(spawn(&["sleep", "0.4", "7"], false), "without")
         .unwrap();
