@@ -507,12 +507,14 @@ fn reset_signals(signals: Signals) -> Result<(), c_int> {
     Ok(())
 }
 
-/// The kernel's `struct sigaction` on x86-64 and arm64 (not glibc's, which is larger).
+/// The kernel's `struct sigaction` (not glibc's, which is larger); riscv64 has no
+/// `sa_restorer`.
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
     handler: libc::sighandler_t,
     flags: libc::c_ulong,
+    #[cfg(not(target_arch = "riscv64"))]
     restorer: usize,
     mask: u64,
 }
