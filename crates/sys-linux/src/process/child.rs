@@ -5,7 +5,7 @@
 //! path, only for `pre_exec` closures). In both cases other threads of the parent may have
 //! held locks at the moment of the clone, and in the first case they keep running and
 //! changing memory. So this code allocates nothing, takes no lock, touches no thread-local
-//! state (not even `errno`: system calls are made with inline assembly where available)
+//! state (not even `errno`: system calls are made with inline assembly, see [`arch`])
 //! and only reads what the parent prepared in a [`ChildPlan`] before the clone. The one
 //! exception is the user's `pre_exec` closures, which carry their own safety contract and
 //! only ever run on the fork path.
@@ -39,6 +39,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
+use super::arch;
 use super::command::PreExec;
 use super::interpose;
 use crate::syscalls::FdMessage;
@@ -506,12 +507,14 @@ fn reset_signals(signals: Signals) -> Result<(), c_int> {
     Ok(())
 }
 
-/// The kernel's `struct sigaction` on x86-64 and arm64 (not glibc's, which is larger).
+/// The kernel's `struct sigaction` (not glibc's, which is larger); riscv64 has no
+/// `sa_restorer`.
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
     handler: libc::sighandler_t,
     flags: libc::c_ulong,
+    #[cfg(not(target_arch = "riscv64"))]
     restorer: usize,
     mask: u64,
 }
@@ -608,65 +611,16 @@ fn retry(mut f: impl FnMut() -> Result<c_long, c_int>) -> Result<c_long, c_int> 
     }
 }
 
-/// One system call with up to four arguments, and a fifth that is always zero (`prctl`
-/// checks its unused arguments); the errno on failure.
+/// One system call with up to four arguments, the fifth and sixth zero (`prctl` checks its
+/// unused arguments), made without libc (see [`arch::syscall`]); the errno on failure.
 fn syscall(number: c_long, args: [c_long; 4]) -> Result<c_long, c_int> {
+    let [a, b, c, d] = args;
     // SAFETY: each call site passes arguments valid for its syscall: integers, or pointers
     // into the plan and the parent-prepared buffers, which stay alive and unchanged.
-    let ret = unsafe { raw_syscall4(number, args) };
+    let ret = unsafe { arch::syscall(number, [a, b, c, d, 0, 0]) };
     if (-4095..0).contains(&ret) {
         Err(-ret as c_int)
     } else {
         Ok(ret)
-    }
-}
-
-cfg_if::cfg_if! {
-    if #[cfg(target_arch = "x86_64")] {
-        /// The `syscall` instruction: returns the kernel's raw result (`-errno` on failure)
-        /// and leaves the thread's `errno` alone.
-        ///
-        /// # Safety
-        ///
-        /// The arguments must be valid for the system call `number`.
-        unsafe fn raw_syscall4(number: c_long, args: [c_long; 4]) -> c_long {
-            let ret;
-            // SAFETY: the caller vouches for the arguments; the instruction clobbers only
-            // rax (the result), rcx and r11, and does not touch the stack.
-            unsafe {
-                std::arch::asm!(
-                    "syscall",
-                    inlateout("rax") number => ret,
-                    in("rdi") args[0],
-                    in("rsi") args[1],
-                    in("rdx") args[2],
-                    in("r10") args[3],
-                    in("r8") 0,
-                    lateout("rcx") _,
-                    lateout("r11") _,
-                    options(nostack),
-                );
-            }
-            ret
-        }
-    } else {
-        /// libc's `syscall(2)`, converted to the kernel's convention. Elsewhere than x86-64
-        /// this writes the thread's `errno` on failure, which on the vfork path is the
-        /// suspended parent thread's: harmless, since the parent does not read it after a
-        /// successful clone.
-        ///
-        /// # Safety
-        ///
-        /// The arguments must be valid for the system call `number`.
-        unsafe fn raw_syscall4(number: c_long, args: [c_long; 4]) -> c_long {
-            // SAFETY: the caller vouches for the arguments.
-            let ret = unsafe { libc::syscall(number, args[0], args[1], args[2], args[3], 0) };
-            if ret == -1 {
-                // SAFETY: reading this thread's errno right after the failing call.
-                -c_long::from(unsafe { *libc::__errno_location() })
-            } else {
-                ret
-            }
-        }
     }
 }

@@ -1,5 +1,5 @@
-//! The two ways a child is created: glibc's `clone(3)` wrapper and, on x86-64, `clone3(2)`
-//! with a small entry trampoline.
+//! The two ways a child is created: glibc's `clone(3)` wrapper and, on x86-64, aarch64 and
+//! riscv64, `clone3(2)` with a small entry trampoline (in [`arch`](super::arch)).
 //!
 //! Both run `entry(arg)` in the child on a [`ChildStack`] and write the child's pidfd (when
 //! `CLONE_PIDFD` is asked for) into `pidfd`. glibc's wrapper needs no assembly but can only
@@ -10,11 +10,11 @@
 use std::ffi::{c_int, c_void};
 use std::io;
 
+use super::arch;
 use super::stack::ChildStack;
 use crate::cvt::cvt;
 
-/// Whether [`clone3`] exists for this architecture (elsewhere it fails with `ENOSYS`).
-pub(crate) const CLONE3_TRAMPOLINE: bool = cfg!(target_arch = "x86_64");
+pub(crate) use arch::CLONE3_TRAMPOLINE;
 
 /// Entry point of a child; must not return.
 pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;
@@ -59,7 +59,6 @@ pub(crate) unsafe fn clone(
 /// `struct clone_args` of Linux 5.7 (`CLONE_ARGS_SIZE_VER2`, 88 bytes). Older kernels
 /// accept the larger struct as long as the fields they do not know are zero (`E2BIG`
 /// otherwise, which only a `cgroup` can cause).
-#[cfg(target_arch = "x86_64")]
 #[repr(C)]
 struct CloneArgs {
     flags: u64,
@@ -87,8 +86,8 @@ struct CloneArgs {
 /// # Safety
 ///
 /// As for [`clone`]; with `CLONE_VM`, `flags` must also have `CLONE_VFORK`, so that the
-/// child's write to `started` comes before this call returns.
-#[cfg(target_arch = "x86_64")]
+/// child's write to `started` comes before this call returns. Without a trampoline for the
+/// architecture ([`CLONE3_TRAMPOLINE`]) it fails with `ENOSYS`.
 pub(crate) unsafe fn clone3(
     entry: Entry,
     stack: &ChildStack,
@@ -117,57 +116,20 @@ pub(crate) unsafe fn clone3(
             _ => cgroup as u64,
         },
     };
-    let ret: libc::c_long;
-    // SAFETY: the kernel reads `args` (valid for its size) and writes the pidfd; in the
-    // parent the instruction only clobbers rax, rcx and r11. The child resumes after the
-    // syscall with rax = 0 and its stack pointer at the top of `stack` (16-byte aligned, so
-    // `call` gives `entry` the alignment the ABI expects); it stores 1 in `started` (our
-    // memory under CLONE_VM, written before we resume under CLONE_VFORK, as the caller
-    // guarantees), then calls `entry`, which never returns (`ud2` stops it if it did).
-    // `entry`, `arg` and `started` sit in r12, r13 and r14, which the syscall preserves,
-    // named so that none can be given rbp, which the child clears to end the frame chain.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov byte ptr [r14], 1",
-            "xor ebp, ebp",
-            "mov rdi, r13",
-            "call r12",
-            "ud2",
-            "2:",
-            in("r12") entry,
-            in("r13") arg,
-            in("r14") std::ptr::from_mut(started),
-            inlateout("rax") libc::SYS_clone3 => ret,
-            inout("rdi") std::ptr::from_ref(&args) => _,
-            in("rsi") std::mem::size_of::<CloneArgs>(),
-            out("rcx") _,
-            out("r11") _,
-        );
-    }
+    // SAFETY: `args` is a `clone_args` of the size given, its stack `stack`, a live
+    // mapping whose top is page aligned; the caller upholds the rest.
+    let ret = unsafe {
+        arch::clone3(
+            std::ptr::from_ref(&args).cast(),
+            std::mem::size_of::<CloneArgs>(),
+            entry,
+            arg,
+            std::ptr::from_mut(started),
+        )
+    };
     if ret < 0 {
         Err(io::Error::from_raw_os_error(-ret as c_int))
     } else {
         Ok(ret as libc::pid_t)
     }
-}
-
-/// Off x86-64 there is no trampoline yet: `ENOSYS`, so spawns use [`clone`].
-///
-/// # Safety
-///
-/// Nothing to uphold; `unsafe` to match the x86-64 signature.
-#[cfg(not(target_arch = "x86_64"))]
-pub(crate) unsafe fn clone3(
-    _entry: Entry,
-    _stack: &ChildStack,
-    _flags: u64,
-    _cgroup: c_int,
-    _arg: *mut c_void,
-    _pidfd: &mut c_int,
-    _started: &mut bool,
-) -> io::Result<libc::pid_t> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }

@@ -6,6 +6,8 @@
 //! - `spawn`: the parent's side of a spawn: carries the plan out.
 //! - `clone`: the two ways a vfork child is created (`clone3` with a trampoline, glibc's
 //!   `clone`).
+//! - `arch`: the assembly for one architecture: the `clone3` trampoline and the child's
+//!   system calls.
 //! - `env`: the child's environment, copied under std's environment lock.
 //! - `child`: the only code that runs in the child between the clone and `execve`.
 //! - `stdio`: the child's standard streams, the pipes to them, and [`read2`].
@@ -39,6 +41,7 @@
 //! [`kernel`](crate::kernel)) the spawn still succeeds, without a pidfd. Every such choice
 //! is made by [`plan`], from what [`probe`](crate::probe) and [`learnt`] know.
 
+mod arch;
 mod child;
 mod clone;
 pub mod command;
