@@ -73,6 +73,13 @@ fn vfork() -> bool {
     features().vfork_shares_memory
 }
 
+/// The architectures with a `clone3` trampoline (`sys_linux::process::arch`).
+const TRAMPOLINE: bool = cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+));
+
 /// A vfork child is created with `clone3` wherever the kernel takes it with
 /// `CLONE_CLEAR_SIGHAND` (5.5) and no seccomp policy refuses it, on the architectures that
 /// have a `clone3` trampoline; with glibc's `clone` elsewhere.
@@ -85,7 +92,7 @@ fn vfork_children_are_created_with_clone3_where_the_kernel_allows() {
     let clear_sighand = parse_kernel_version(&release).unwrap() >= (5, 5);
     let expected = match (vfork(), features().clone3 && clear_sighand) {
         (false, _) => Method::Fork,
-        (true, true) if cfg!(target_arch = "x86_64") => Method::Clone3,
+        (true, true) if TRAMPOLINE => Method::Clone3,
         (true, _) => Method::Clone,
     };
     assert_eq!(cmd.spawn_plan().unwrap().method, expected);
