@@ -108,6 +108,12 @@ fn child_stack_used(spawn: impl FnOnce()) -> usize {
 
 #[test]
 fn vfork_children_use_a_fraction_of_their_stack() {
+    if !learnt::vfork_shares_memory() {
+        let test = "process::tests::vfork_children_use_a_fraction_of_their_stack";
+        let reason = "CLONE_VM is emulated as a fork here: no child runs on our stack";
+        eprintln!("{}", test_protocol::not_applicable_line(test, reason));
+        return;
+    }
     // The deepest path a child takes: every PATH entry tried, the last one refused with
     // ENOEXEC and retried with /bin/sh, after a working directory and a process group.
     let dir = std::env::temp_dir().join(format!("sys-linux-stack-{}", std::process::id()));
