@@ -7,6 +7,7 @@ use process_ext::os::linux::process::{features, ChildExt, CommandExt, KillOnDrop
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::Command;
 use process_ext_tests::{helper, parse_kernel_version};
+use sys_linux::process::learnt;
 
 /// The commands whose plans differ: plain, a pidfd, `kill_on_drop` with and without
 /// `no_new_privs`, a `pre_exec` closure.
@@ -75,7 +76,7 @@ fn vfork() -> bool {
 
 /// A vfork child is created with `clone3` wherever the kernel takes it with
 /// `CLONE_CLEAR_SIGHAND` (5.5) and no seccomp policy refuses it, on the architectures that
-/// have a `clone3` trampoline; with glibc's `clone` elsewhere.
+/// have a `clone3` trampoline (`learnt::clone3_spawn()`); with glibc's `clone` elsewhere.
 #[test]
 fn vfork_children_are_created_with_clone3_where_the_kernel_allows() {
     let mut cmd = Command::new(helper());
@@ -83,10 +84,10 @@ fn vfork_children_are_created_with_clone3_where_the_kernel_allows() {
     assert_eq!(cmd.status().unwrap().code(), Some(0));
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     let clear_sighand = parse_kernel_version(&release).unwrap() >= (5, 5);
-    let expected = match (vfork(), features().clone3 && clear_sighand) {
+    let expected = match (vfork(), learnt::clone3_spawn() && clear_sighand) {
         (false, _) => Method::Fork,
-        (true, true) if cfg!(target_arch = "x86_64") => Method::Clone3,
-        (true, _) => Method::Clone,
+        (true, true) => Method::Clone3,
+        (true, false) => Method::Clone,
     };
     assert_eq!(cmd.spawn_plan().unwrap().method, expected);
 }
