@@ -21,7 +21,6 @@
 
 pub mod children;
 pub mod compare;
-#[cfg(target_arch = "x86_64")]
 mod exit_program;
 pub mod fds;
 pub mod kernel;
@@ -39,10 +38,8 @@ pub use kernel::{
     EMULATED_KERNEL_ENV, NOT_APPLICABLE_MARKER,
 };
 pub use own_process::{in_own_process, is_own_process_copy, OWN_PROCESS_ENV};
-#[cfg(target_arch = "x86_64")]
-pub use programs::exit_program;
 pub use programs::{
-    helper, helper_for_any_user, spew_byte, spew_data, while_text_busy, HELPER_ENV,
+    exit_program, helper, helper_for_any_user, spew_byte, spew_data, while_text_busy, HELPER_ENV,
 };
 pub use temp_dir::TempDir;
 pub use timing::{thread_cpu_time, under_tcg};

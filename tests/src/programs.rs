@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-#[cfg(target_arch = "x86_64")]
 use crate::exit_program::exit_program_image;
 use crate::temp_dir::create_unique_dir;
 use crate::timing::{POLL_INTERVAL, TEXT_BUSY_LIMIT};
@@ -85,7 +84,7 @@ pub fn helper_for_any_user() -> &'static Path {
     &SharedHelper::get().path
 }
 
-/// Returns the path of a static x86-64 program of 135 bytes, beside the copy made by
+/// Returns the path of a static program of 135 bytes (x86-64; 136 on aarch64 and riscv64), beside the copy made by
 /// [`helper_for_any_user`], that exits at once (`exit_group`) with the first byte of its
 /// first argument as its exit status: `""` gives 0, `"\x07"` gives 7. Nothing but
 /// `execve` runs in it: no dynamic loader, no relocation, no runtime, one page mapped. It
@@ -95,19 +94,19 @@ pub fn helper_for_any_user() -> &'static Path {
 /// lot: under QEMU's TCG emulation a spawn of the helper that exits at once takes about
 /// 50 ms, one of this program 8 ms.
 ///
+/// `None` on architectures other than x86-64, aarch64 and riscv64, which have no code for it.
+///
 /// # Panics
 ///
 /// As [`helper_for_any_user`].
-#[cfg(target_arch = "x86_64")]
-pub fn exit_program() -> &'static Path {
-    &SharedHelper::get().exit_program
+pub fn exit_program() -> Option<&'static Path> {
+    SharedHelper::get().exit_program.as_deref()
 }
 
 /// The directory made by [`helper_for_any_user`], with what it holds.
 struct SharedHelper {
     path: PathBuf,
-    #[cfg(target_arch = "x86_64")]
-    exit_program: PathBuf,
+    exit_program: Option<PathBuf>,
     /// Holds the directory's lock for the lifetime of the process.
     _lock: File,
 }
@@ -176,8 +175,7 @@ impl SharedHelper {
             fail(&format!("copy {} to", source.display()), &path, err);
         }
         wait_until_executable(&path, &["exit", "0"]);
-        #[cfg(target_arch = "x86_64")]
-        let exit_program = {
+        let exit_program = exit_program_image().map(|image| {
             let exit_program = dir.join("exit-program");
             let write = || -> io::Result<()> {
                 let mut to = OpenOptions::new()
@@ -185,7 +183,7 @@ impl SharedHelper {
                     .create_new(true)
                     .mode(0o700)
                     .open(&exit_program)?;
-                io::Write::write_all(&mut to, &exit_program_image())?;
+                io::Write::write_all(&mut to, &image)?;
                 drop(to);
                 std::fs::set_permissions(&exit_program, Permissions::from_mode(0o755))
             };
@@ -194,7 +192,7 @@ impl SharedHelper {
             }
             wait_until_executable(&exit_program, &[""]);
             exit_program
-        };
+        });
         // Only reached once per process: `OnceLock::get_or_init` runs this until it succeeds.
         if SHARED_HELPER_DIR.set((std::process::id(), dir)).is_ok() {
             // SAFETY: the handler is a plain function that stays valid until exit.
@@ -202,7 +200,6 @@ impl SharedHelper {
         }
         SharedHelper {
             path,
-            #[cfg(target_arch = "x86_64")]
             exit_program,
             _lock: lock,
         }

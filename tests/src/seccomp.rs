@@ -36,7 +36,7 @@ use std::io;
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule,
+    SeccompRule, TargetArch,
 };
 
 /// `ioctl` request number of `PIDFD_GET_INFO` for the 64-byte `struct pidfd_info`.
@@ -209,6 +209,17 @@ fn refusals(profile: &str) -> Option<Vec<(i32, Vec<Refusal>)>> {
     })
 }
 
+/// The architecture of this build, as seccomp filters name it.
+///
+/// # Panics
+///
+/// Panics on an architecture `seccompiler` has no support for.
+pub fn target_arch() -> TargetArch {
+    std::env::consts::ARCH
+        .try_into()
+        .unwrap_or_else(|e| panic!("no seccomp support for this architecture: {e:?}"))
+}
+
 /// Compiles the filters of `profile` (one per errno), ready for [`apply`].
 ///
 /// # Panics
@@ -216,9 +227,7 @@ fn refusals(profile: &str) -> Option<Vec<(i32, Vec<Refusal>)>> {
 /// Panics on an unknown profile or if a filter cannot be built.
 pub fn filters(profile: &str) -> Vec<BpfProgram> {
     let groups = refusals(profile).unwrap_or_else(|| panic!("unknown profile {profile:?}"));
-    let arch = std::env::consts::ARCH
-        .try_into()
-        .unwrap_or_else(|e| panic!("no seccomp support for this architecture: {e:?}"));
+    let arch = target_arch();
     groups
         .into_iter()
         .map(|(errno, refusals)| {

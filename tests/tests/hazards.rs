@@ -528,7 +528,7 @@ fn seccomp_killing_pidfd_syscalls_spares_spawns_without_a_pidfd() {
 fn kill_on_pidfd_syscalls() {
     use seccompiler::{
         BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-        SeccompRule, TargetArch,
+        SeccompRule,
     };
     let p_pidfd = SeccompCondition::new(
         0,
@@ -550,7 +550,7 @@ fn kill_on_pidfd_syscalls() {
         rules.into_iter().collect(),
         SeccompAction::Allow,
         SeccompAction::KillProcess,
-        TargetArch::x86_64,
+        process_ext_tests::seccomp::target_arch(),
     )
     .unwrap();
     let program: BpfProgram = filter.try_into().unwrap();

@@ -417,20 +417,20 @@ fn raise_task_limit(more: u64) -> bool {
 /// (whose `execve` costs a sixth of the helper's under TCG) where there is one, else the
 /// helper.
 fn spawn_exiting(code: u8) -> Child {
-    #[cfg(target_arch = "x86_64")]
-    let mut command = {
-        use std::os::unix::ffi::OsStrExt;
-        let mut command = Command::new(process_ext_tests::exit_program());
-        // The program exits with the first byte of its argument: none for 0.
-        let first: &[u8] = if code == 0 { b"" } else { &[code] };
-        command.arg(std::ffi::OsStr::from_bytes(first));
-        command
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let mut command = {
-        let mut command = Command::new(helper());
-        command.args(["exit", &code.to_string()]);
-        command
+    let mut command = match process_ext_tests::exit_program() {
+        Some(program) => {
+            use std::os::unix::ffi::OsStrExt;
+            let mut command = Command::new(program);
+            // The program exits with the first byte of its argument: none for 0.
+            let first: &[u8] = if code == 0 { b"" } else { &[code] };
+            command.arg(std::ffi::OsStr::from_bytes(first));
+            command
+        }
+        None => {
+            let mut command = Command::new(helper());
+            command.args(["exit", &code.to_string()]);
+            command
+        }
     };
     command
         .stdin(Stdio::null())

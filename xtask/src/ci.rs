@@ -4,6 +4,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _, Result};
 
+use crate::test_kernels::arch::Arch;
 use crate::workspace::{cargo, cargo_under};
 
 /// Options of `cargo xtask ci`.
@@ -52,6 +53,28 @@ pub fn run(args: Args) -> Result<()> {
         ],
         &[],
     )?;
+    // The code of the other architectures as clean: clippy for their targets (Debian's
+    // cross linkers named for any step that links).
+    for arch in [Arch::Arm64, Arch::Riscv64] {
+        let linker = arch.cross_linker();
+        let env: Vec<(&str, &str)> = linker
+            .iter()
+            .map(|(variable, linker)| (variable.as_str(), linker.as_str()))
+            .collect();
+        cargo(
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--target",
+                arch.target(),
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &env,
+        )?;
+    }
     cargo(&["test", "--workspace"], &[])?;
     // The child's code and the clone trampoline must also hold up under optimisation
     // (register allocation once put a trampoline operand in rbp, which the child clears).

@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
 /// The qemu-user emulator for `arch` on `PATH`: `qemu-ARCH-static`, else `qemu-ARCH`.
 /// Installs Debian's `qemu-user-static` when neither is there and this runs as root on
 /// Debian or Ubuntu.
-fn emulator(arch: &str) -> Result<PathBuf> {
+pub(crate) fn emulator(arch: &str) -> Result<PathBuf> {
     let names = [format!("qemu-{arch}-static"), format!("qemu-{arch}")];
     let find = || names.iter().find_map(|name| on_path(name));
     if let Some(found) = find() {

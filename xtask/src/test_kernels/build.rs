@@ -1,5 +1,7 @@
-//! Builds what the matrix runs: the statically linked test binaries of `process-ext-tests`,
-//! the `vm-init` program, and the initramfs that holds them.
+//! Builds what the matrix runs, for each architecture it runs on: the statically linked test
+//! binaries of `process-ext-tests`, the `vm-init` program, and the initramfs that holds them.
+//! Other architectures than this machine's are cross-built with Debian's cross linkers
+//! (`gcc-<arch>-linux-gnu`, `libc6-dev-<arch>-cross`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,14 +14,12 @@ use anyhow::{bail, Context as _, Result};
 use test_runner::manifest::{self, Manifest};
 use test_runner::Harness;
 
+use super::arch::Arch;
 use super::cpio;
 use crate::workspace;
 
 /// The package whose tests the matrix runs.
 const PACKAGE: &str = "process-ext-tests";
-
-/// The target the static binaries are built for (no musl target is needed).
-pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// One test executable.
 #[derive(Debug, Clone)]
@@ -98,8 +98,9 @@ fn harnessless_tests(manifest: &Path) -> Result<BTreeSet<String>> {
         .collect())
 }
 
-/// `cargo <args>` building for [`TARGET`], statically linked, into `target_dir`.
-fn static_cargo(root: &Path, target_dir: &Path, args: &[&str]) -> Command {
+/// `cargo <args>` building for `arch` (its glibc target: no musl target is needed),
+/// statically linked, into `target_dir`.
+fn static_cargo(root: &Path, target_dir: &Path, arch: Arch, args: &[&str]) -> Command {
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
     if !rustflags.is_empty() {
         rustflags.push(' ');
@@ -108,18 +109,24 @@ fn static_cargo(root: &Path, target_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(workspace::cargo_program());
     command
         .args(args)
-        .args(["--target", TARGET])
+        .args(["--target", arch.target()])
         .arg("--target-dir")
         .arg(target_dir)
         .env("RUSTFLAGS", rustflags)
         .current_dir(root);
+    // Another architecture needs its cross linker, unless one is configured already.
+    if let Some((variable, linker)) = arch.cross_linker() {
+        if std::env::var_os(&variable).is_none() {
+            command.env(variable, linker);
+        }
+    }
     command
 }
 
-/// Builds everything the matrix runs into `target_dir`.
-pub fn all(root: &Path, target_dir: &Path) -> Result<Built> {
-    let (tests, helper, emulate) = test_binaries(root, target_dir)?;
-    let init = init(root, target_dir)?;
+/// Builds everything the matrix runs on `arch` into `target_dir`.
+pub fn all(root: &Path, target_dir: &Path, arch: Arch) -> Result<Built> {
+    let (tests, helper, emulate) = test_binaries(root, target_dir, arch)?;
+    let init = init(root, target_dir, arch)?;
     Ok(Built {
         tests,
         helper,
@@ -129,13 +136,19 @@ pub fn all(root: &Path, target_dir: &Path) -> Result<Built> {
 }
 
 /// Builds the test binaries of [`PACKAGE`]; returns them, the helper and the launcher.
-fn test_binaries(root: &Path, target_dir: &Path) -> Result<(Vec<TestBinary>, PathBuf, PathBuf)> {
+fn test_binaries(
+    root: &Path,
+    target_dir: &Path,
+    arch: Arch,
+) -> Result<(Vec<TestBinary>, PathBuf, PathBuf)> {
     eprintln!(
-        "building the static test binaries (cargo test -p {PACKAGE} --no-run --target {TARGET})"
+        "building the static test binaries (cargo test -p {PACKAGE} --no-run --target {})",
+        arch.target()
     );
     let output = static_cargo(
         root,
         target_dir,
+        arch,
         &[
             "test",
             "-p",
@@ -213,10 +226,11 @@ fn test_binaries(root: &Path, target_dir: &Path) -> Result<(Vec<TestBinary>, Pat
 }
 
 /// Builds the `vm-init` program of the `test-runner` package, statically linked.
-fn init(root: &Path, target_dir: &Path) -> Result<PathBuf> {
+fn init(root: &Path, target_dir: &Path, arch: Arch) -> Result<PathBuf> {
     let status = static_cargo(
         root,
         target_dir,
+        arch,
         &[
             "build",
             "--release",
@@ -231,12 +245,21 @@ fn init(root: &Path, target_dir: &Path) -> Result<PathBuf> {
     if !status.success() {
         bail!("building vm-init failed: {status}");
     }
-    Ok(target_dir.join(TARGET).join("release/vm-init"))
+    Ok(target_dir.join(arch.target()).join("release/vm-init"))
 }
 
-/// The names of the tests of a libtest binary (`--list`).
-pub fn list_tests(path: &Path) -> Result<Vec<String>> {
-    let output = Command::new(path)
+/// The names of the tests of a libtest binary (`--list`), run by `emulator` (qemu-user)
+/// when it is given.
+pub fn list_tests(path: &Path, emulator: Option<&Path>) -> Result<Vec<String>> {
+    let mut command = match emulator {
+        Some(emulator) => {
+            let mut command = Command::new(emulator);
+            command.arg(path);
+            command
+        }
+        None => Command::new(path),
+    };
+    let output = command
         .args(["--list", "--format", "terse"])
         .stderr(Stdio::inherit())
         .output()

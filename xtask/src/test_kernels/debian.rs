@@ -4,6 +4,7 @@
 //! Nothing here names a mirror host: the URI comes from `/etc/apt/sources.list.d/*.sources`
 //! (deb822) or the one-line `sources.list` files at run time.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::JoinHandle;
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 
+use super::arch::Arch;
 use super::progress::Progress;
 
 /// How long downloaded package lists are trusted before `apt-get update` runs again.
@@ -36,11 +38,16 @@ pub struct Resolved {
     pub kernel: String,
 }
 
-/// The private apt configuration: its own sources, lists and package cache.
+/// A private apt configuration for one architecture: its own sources, lists and package
+/// cache, and that architecture as apt's native one.
 #[derive(Debug)]
 pub struct Apt {
     dir: PathBuf,
+    arch: Arch,
 }
+
+/// The private apt configurations, by architecture.
+pub type Apts = BTreeMap<Arch, Apt>;
 
 /// One deb822 paragraph or one-line entry of the machine's apt sources.
 #[derive(Debug, Default)]
@@ -200,8 +207,8 @@ fn run_output(command: &mut Command) -> Result<String> {
 }
 
 impl Apt {
-    /// Prepares the configuration in `dir` for `suites` of `mirror`.
-    pub fn new(dir: &Path, mirror: &Mirror, suites: &[String]) -> Result<Apt> {
+    /// Prepares the configuration in `dir` for `suites` of `mirror`, packages of `arch`.
+    pub fn new(dir: &Path, mirror: &Mirror, suites: &[String], arch: Arch) -> Result<Apt> {
         for sub in [
             "lists/partial",
             "cache/archives/partial",
@@ -229,6 +236,7 @@ impl Apt {
         }
         Ok(Apt {
             dir: dir.to_path_buf(),
+            arch,
         })
     }
 
@@ -242,6 +250,9 @@ impl Apt {
             // Some images turn the binary cache off; rebuilding it costs seconds per call.
             "Dir::Cache::pkgcache=pkgcache.bin".into(),
             "Dir::Cache::srcpkgcache=srcpkgcache.bin".into(),
+            // Only this architecture's package lists, its packages named without `:arch`.
+            format!("APT::Architecture={}", self.arch),
+            format!("APT::Architectures::={}", self.arch),
             "Acquire::Languages=none".into(),
             "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false".into(),
             "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false".into(),
@@ -414,22 +425,22 @@ pub struct Downloads {
 }
 
 impl Downloads {
-    /// Starts fetching `wanted` (`(row id, kernel)`) into `cache` with `apt`, saying when each
-    /// is ready.
+    /// Starts fetching `wanted` (`(row id, architecture, kernel)`) into `cache` with the
+    /// architecture's configuration of `apts`, saying when each is ready.
     pub fn start(
-        apt: Option<Apt>,
-        wanted: Vec<(String, Resolved)>,
+        apts: Apts,
+        wanted: Vec<(String, Arch, Resolved)>,
         cache: PathBuf,
         progress: Progress,
     ) -> Downloads {
         let thread = std::thread::spawn(move || {
-            let Some(apt) = apt else {
-                return Vec::new();
-            };
             wanted
                 .into_iter()
-                .map(|(id, resolved)| {
-                    let result = apt.fetch(&resolved, &cache);
+                .map(|(id, arch, resolved)| {
+                    let result = match apts.get(&arch) {
+                        Some(apt) => apt.fetch(&resolved, &cache),
+                        None => Err(anyhow!("no apt configuration for {arch}")),
+                    };
                     if result.is_ok() {
                         progress.say(&format!(
                             "kernel {} ready ({} {})",

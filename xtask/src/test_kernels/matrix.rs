@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 
+use super::arch::Arch;
 use super::debian;
 use super::progress::Progress;
 use super::Args;
@@ -15,8 +16,8 @@ use super::Args;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Debian's kernel flavour, such as `cloud-amd64`.
-    pub flavour: String,
+    /// Debian's kernel flavour of each architecture, such as `cloud-amd64`.
+    pub flavours: BTreeMap<Arch, String>,
     /// Seconds one kernel may take, boot to power-off.
     pub timeout: u64,
     /// Memory of each virtual machine, in MiB.
@@ -28,14 +29,37 @@ pub struct Config {
     /// Test binaries not run in virtual machines, with the reason.
     #[serde(default)]
     pub vm_skip: BTreeMap<String, String>,
+    /// The qemu-user row.
+    pub qemu_user: QemuUser,
     /// The Debian suites of the real kernels.
     kernel: Vec<ConfigKernel>,
+}
+
+/// `[qemu_user]` of `xtask/kernels.toml`: the row that runs a cross-built suite under
+/// qemu-user, as `cross test` does.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QemuUser {
+    /// The architecture of the test binaries.
+    pub arch: Arch,
+    /// The test binary it runs.
+    pub binary: String,
+    /// The tests of `binary` it runs; every other test is reported ignored with `reason`.
+    pub tests: Vec<String>,
+    /// Why the others are not run.
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigKernel {
     suite: String,
+    #[serde(default = "amd64")]
+    arch: Arch,
+}
+
+fn amd64() -> Arch {
+    Arch::Amd64
 }
 
 impl Config {
@@ -51,17 +75,20 @@ impl Config {
 /// What a row runs on.
 #[derive(Debug, Clone)]
 pub enum Kind {
-    /// The newest kernel of a Debian suite, once resolved.
+    /// The newest kernel of a Debian suite for an architecture, once resolved.
     Debian {
         suite: String,
+        arch: Arch,
         resolved: Option<debian::Resolved>,
     },
-    /// A kernel image given with `--kernel`.
+    /// A kernel image given with `--kernel`, for this machine's architecture.
     Custom(PathBuf),
     /// This machine's kernel.
     Host,
     /// This machine's kernel under a seccomp profile.
     Emulated(String),
+    /// This machine's kernel, the test binaries of an architecture run by qemu-user.
+    QemuUser(Arch),
 }
 
 /// One row of the matrix.
@@ -79,12 +106,30 @@ impl Entry {
         match &self.kind {
             Kind::Debian {
                 suite,
-                resolved: Some(r),
-            } => format!("{} ({suite})", r.kernel),
-            Kind::Debian { suite, .. } => format!("debian {suite}"),
+                arch,
+                resolved,
+            } => {
+                let suite = match arch {
+                    Arch::Amd64 => suite.clone(),
+                    _ => format!("{suite}, {arch}"),
+                };
+                match resolved {
+                    Some(r) => format!("{} ({suite})", r.kernel),
+                    None => format!("debian ({suite})"),
+                }
+            }
             Kind::Custom(path) => format!("{}", path.display()),
             Kind::Host => format!("host {host_release}"),
             Kind::Emulated(profile) => format!("emulated {profile}"),
+            Kind::QemuUser(arch) => format!("qemu-user {arch}"),
+        }
+    }
+
+    /// The architecture of the test binaries the row runs.
+    pub fn arch(&self) -> Arch {
+        match &self.kind {
+            Kind::Debian { arch, .. } | Kind::QemuUser(arch) => *arch,
+            Kind::Custom(_) | Kind::Host | Kind::Emulated(_) => Arch::host(),
         }
     }
 
@@ -106,8 +151,13 @@ impl Entry {
             return true;
         }
         match &self.kind {
-            Kind::Debian { suite, resolved } => {
+            Kind::Debian {
+                suite,
+                arch,
+                resolved,
+            } => {
                 suite == token
+                    || arch.debian() == token
                     || resolved
                         .as_ref()
                         .is_some_and(|r| version_matches(&r.kernel))
@@ -115,6 +165,7 @@ impl Entry {
             Kind::Custom(path) => path.file_name().is_some_and(|n| n == token),
             Kind::Host => token == "host",
             Kind::Emulated(profile) => profile == token || version_matches(profile),
+            Kind::QemuUser(arch) => token == "qemu-user" || arch.debian() == token,
         }
     }
 }
@@ -126,14 +177,19 @@ pub fn host_release() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Every row: the Debian suites, the `--kernel` images, the host, the emulated profiles.
+/// Every row: the Debian suites, the `--kernel` images, the host, the emulated profiles,
+/// qemu-user.
 fn all_entries(config: &Config, custom: &[PathBuf]) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     for kernel in &config.kernel {
         entries.push(Entry {
-            id: format!("debian-{}", kernel.suite),
+            id: match kernel.arch {
+                Arch::Amd64 => format!("debian-{}", kernel.suite),
+                arch => format!("debian-{}-{arch}", kernel.suite),
+            },
             kind: Kind::Debian {
                 suite: kernel.suite.clone(),
+                arch: kernel.arch,
                 resolved: None,
             },
         });
@@ -158,17 +214,21 @@ fn all_entries(config: &Config, custom: &[PathBuf]) -> Vec<Entry> {
             kind: Kind::Emulated(profile.clone()),
         });
     }
+    entries.push(Entry {
+        id: format!("qemu-user-{}", config.qemu_user.arch),
+        kind: Kind::QemuUser(config.qemu_user.arch),
+    });
     entries
 }
 
 /// The rows `args` select, in matrix order, with the Debian kernels resolved; and the apt
-/// configuration that resolved them, when any Debian row is left to download.
+/// configurations that resolved them, by architecture.
 pub fn select(
     config: &Config,
     args: &Args,
     out_dir: &Path,
     progress: &Progress,
-) -> Result<(Vec<Entry>, Option<debian::Apt>)> {
+) -> Result<(Vec<Entry>, debian::Apts)> {
     let mut entries = all_entries(config, &args.custom);
     let tokens = args.kernels.as_ref().map(|k| k.0.as_slice());
     // Debian rows stay while a token could match their version.
@@ -202,36 +262,53 @@ pub fn select(
     Ok((entries, apt))
 }
 
-/// Resolves the Debian rows of `entries` through a private apt configuration; returns it,
-/// or `None` when there are no Debian rows.
+/// Resolves the Debian rows of `entries` through a private apt configuration per
+/// architecture; returns them (none when there are no Debian rows).
 fn resolve_debian(
     entries: &mut [Entry],
     config: &Config,
     out_dir: &Path,
     progress: &Progress,
-) -> Result<Option<debian::Apt>> {
-    let suites: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            Kind::Debian { suite, .. } => Some(suite.clone()),
-            _ => None,
-        })
-        .collect();
-    if suites.is_empty() {
-        return Ok(None);
-    }
-    progress.say(
-        "resolving the Debian kernels (private apt configuration under target/test-kernels/apt)",
-    );
-    let mirror = debian::host_mirror()?;
-    let apt = debian::Apt::new(&out_dir.join("apt"), &mirror, &suites)?;
-    apt.update()?;
-    for entry in entries {
-        if let Kind::Debian { suite, resolved } = &mut entry.kind {
-            *resolved = Some(apt.resolve(suite, &config.flavour)?);
+) -> Result<debian::Apts> {
+    let mut suites: BTreeMap<Arch, Vec<String>> = BTreeMap::new();
+    for entry in entries.iter() {
+        if let Kind::Debian { suite, arch, .. } = &entry.kind {
+            suites.entry(*arch).or_default().push(suite.clone());
         }
     }
-    Ok(Some(apt))
+    let mut apts = debian::Apts::new();
+    if suites.is_empty() {
+        return Ok(apts);
+    }
+    progress.say(
+        "resolving the Debian kernels (private apt configurations under target/test-kernels/apt)",
+    );
+    let mirror = debian::host_mirror()?;
+    for (arch, suites) in suites {
+        let apt = debian::Apt::new(
+            &out_dir.join("apt").join(arch.debian()),
+            &mirror,
+            &suites,
+            arch,
+        )?;
+        apt.update()?;
+        apts.insert(arch, apt);
+    }
+    for entry in entries {
+        if let Kind::Debian {
+            suite,
+            arch,
+            resolved,
+        } = &mut entry.kind
+        {
+            let flavour = config
+                .flavours
+                .get(arch)
+                .with_context(|| format!("xtask/kernels.toml: no flavour for {arch}"))?;
+            *resolved = Some(apts[arch].resolve(suite, flavour)?);
+        }
+    }
+    Ok(apts)
 }
 
 /// Prints `--list`: one line per row, its id, label and what it runs.
@@ -244,10 +321,11 @@ pub fn print_list(entries: &[Entry], host_release: &str) {
             Kind::Custom(path) => path.display().to_string(),
             Kind::Host => "native".into(),
             Kind::Emulated(_) => "seccomp".into(),
+            Kind::QemuUser(arch) => format!("{} under qemu-{}", arch.target(), arch.gnu()),
             Kind::Debian { .. } => String::new(),
         };
         println!(
-            "{:<20} {:<28} {detail}",
+            "{:<24} {:<32} {detail}",
             entry.id,
             entry.label(host_release)
         );

@@ -11,12 +11,19 @@
 //! - the host kernel, running the same binaries natively;
 //! - emulated older kernels and containers: the same binaries under the `emulate` launcher
 //!   of `process-ext-tests`, which installs a seccomp profile first (profiles listed in
-//!   `kernels.toml`).
+//!   `kernels.toml`);
+//! - qemu-user: binaries cross-built for another architecture run by `qemu-<arch>-static`
+//!   on this machine's kernel, as `cross test` runs them.
+//!
+//! Every architecture ([`arch`]) of the selected rows gets its own static build and
+//! initramfs: this machine's natively, aarch64 and riscv64 with Debian's cross linkers, their
+//! kernels booted under TCG.
 //!
 //! Output ([`report`]): progress lines, a final matrix, `target/test-kernels/junit.xml`, one
 //! log per row in `target/test-kernels/`, and with `--json` a JSON report on stdout. The exit
 //! status is non-zero when any row fails.
 
+pub(crate) mod arch;
 mod build;
 mod cpio;
 mod debian;
@@ -26,6 +33,7 @@ mod qemu;
 mod report;
 mod rows;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -33,6 +41,7 @@ use std::str::FromStr;
 use anyhow::{bail, ensure, Context as _, Result};
 use test_runner::{BinaryRun, Case, Harness, Outcome};
 
+use arch::Arch;
 use build::{Built, TestBinary};
 use matrix::{Config, Entry, Kind};
 use progress::Progress;
@@ -46,7 +55,8 @@ pub struct Args {
     #[arg(long)]
     list: bool,
     /// Only these rows: a kernel version prefix (5.10 matches the real 5.10.x and the emulated
-    /// 5.10), a Debian suite, a profile name, `host`, or a row id from --list
+    /// 5.10), a Debian suite, an architecture (`arm64`, `riscv64`), a profile name, `host`,
+    /// `qemu-user`, or a row id from --list
     #[arg(long, value_name = "A,B,...")]
     kernels: Option<Tokens>,
     /// Also boot this kernel image (repeatable)
@@ -58,7 +68,8 @@ pub struct Args {
     /// Run N rows at once (default: the number of CPUs)
     #[arg(long, value_name = "N", value_parser = positive)]
     jobs: Option<NonZeroUsize>,
-    /// Force the QEMU accelerator (default: KVM when usable)
+    /// Force the QEMU accelerator of this machine's architecture (default: KVM when usable;
+    /// other architectures always run under TCG)
     #[arg(long, value_enum, value_name = "kvm|tcg", hide_possible_values = true)]
     accel: Option<qemu::Accel>,
     /// Print a JSON report on stdout (the matrix goes to stderr)
@@ -129,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     let progress = Progress::start();
     let host_release = matrix::host_release();
 
-    let (entries, apt) = matrix::select(&config, &args, &out_dir, &progress)?;
+    let (entries, apts) = matrix::select(&config, &args, &out_dir, &progress)?;
     if args.list {
         matrix::print_list(&entries, &host_release);
         return Ok(());
@@ -138,45 +149,80 @@ pub fn run(args: Args) -> Result<()> {
 
     // Kernels download in the background while the test binaries build.
     let downloads = debian::Downloads::start(
-        apt,
+        apts,
         debian_kernels(&entries),
         out_dir.join("kernels"),
         progress.clone(),
     );
+    let vm_archs: BTreeSet<Arch> = entries
+        .iter()
+        .filter(|e| e.is_vm())
+        .map(Entry::arch)
+        .collect();
+    for arch in &vm_archs {
+        qemu::ensure_installed(*arch)?;
+    }
     let vm_rows = entries.iter().filter(|e| e.is_vm()).count();
-    if vm_rows > 0 {
-        qemu::ensure_installed()?;
+    // The qemu-user row's children run this machine's own helper.
+    let mut archs: BTreeSet<Arch> = entries.iter().map(Entry::arch).collect();
+    if entries.iter().any(|e| matches!(e.kind, Kind::QemuUser(_))) {
+        archs.insert(Arch::host());
+    }
+    let mut emulators = BTreeMap::new();
+    for arch in archs.iter().filter(|a| !a.is_host()) {
+        emulators.insert(*arch, crate::qemu_user::emulator(arch.gnu())?);
     }
     let build_dir = root.join("target/kernels-build");
-    let built = build::all(&root, &build_dir)?;
-    progress.say(&format!(
-        "built {} test binaries: {}",
-        built.tests.len(),
-        built
-            .tests
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let mut built = BTreeMap::new();
+    for arch in &archs {
+        let build = build::all(&root, &build_dir, *arch)?;
+        progress.say(&format!(
+            "built {} test binaries for {arch}: {}",
+            build.tests.len(),
+            build
+                .tests
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        built.insert(*arch, build);
+    }
     let (kernels, download_errors) = kernel_images(&entries, downloads, &progress)?;
-    let (vm_tests, vm_skipped) = vm_plan(&built, &config)?;
-    let initrd = if vm_rows > 0 {
-        let path = build_dir.join("initramfs.cpio");
-        build::initramfs(&built, &vm_tests, config.binary_timeout, &path)?;
-        Some(path)
-    } else {
-        None
-    };
+    let mut builds = BTreeMap::new();
+    for (arch, built) in built {
+        let emulator = emulators.get(&arch).map(PathBuf::as_path);
+        let (vm_tests, vm_skipped) = vm_plan(&built, &config, emulator)?;
+        let initrd = if vm_archs.contains(&arch) {
+            let path = build_dir.join(format!("initramfs-{arch}.cpio"));
+            build::initramfs(&built, &vm_tests, config.binary_timeout, &path)?;
+            Some(path)
+        } else {
+            None
+        };
+        let qemu_user_skipped = if arch == config.qemu_user.arch {
+            qemu_user_skipped(&built, &config.qemu_user, emulator)?
+        } else {
+            Vec::new()
+        };
+        builds.insert(
+            arch,
+            rows::ArchBuild {
+                built,
+                initrd,
+                vm_skipped,
+                qemu_user_skipped,
+                emulator: emulator.map(Path::to_path_buf),
+            },
+        );
+    }
 
     let cpus = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let jobs = args.jobs.map_or(cpus, NonZeroUsize::get);
     let ctx = rows::Context {
         out_dir: out_dir.clone(),
-        built,
-        initrd,
+        builds,
         kernels,
-        vm_skipped,
         accel: args.accel.unwrap_or_else(qemu::detect_accel),
         cpus: (cpus / jobs.min(vm_rows.max(1))).clamp(1, 2) as u32,
         config,
@@ -196,14 +242,16 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// `(row id, kernel)` of the resolved Debian rows of `entries`.
-fn debian_kernels(entries: &[Entry]) -> Vec<(String, debian::Resolved)> {
+/// `(row id, architecture, kernel)` of the resolved Debian rows of `entries`.
+fn debian_kernels(entries: &[Entry]) -> Vec<(String, Arch, debian::Resolved)> {
     entries
         .iter()
         .filter_map(|e| match &e.kind {
             Kind::Debian {
-                resolved: Some(r), ..
-            } => Some((e.id.clone(), r.clone())),
+                arch,
+                resolved: Some(r),
+                ..
+            } => Some((e.id.clone(), *arch, r.clone())),
             _ => None,
         })
         .collect()
@@ -237,8 +285,12 @@ fn kernel_images(
 }
 
 /// The test binaries the VMs run, and the others (`vm_skip` of `kernels.toml`) as runs whose
-/// tests are all ignored, with the reason.
-fn vm_plan(built: &Built, config: &Config) -> Result<(Vec<TestBinary>, Vec<BinaryRun>)> {
+/// tests are all ignored, with the reason; `emulator` lists the tests of a foreign build.
+fn vm_plan(
+    built: &Built,
+    config: &Config,
+    emulator: Option<&Path>,
+) -> Result<(Vec<TestBinary>, Vec<BinaryRun>)> {
     let (vm_tests, skipped): (Vec<_>, Vec<_>) = built
         .tests
         .iter()
@@ -247,27 +299,63 @@ fn vm_plan(built: &Built, config: &Config) -> Result<(Vec<TestBinary>, Vec<Binar
     let mut vm_skipped = Vec::new();
     for test in skipped {
         let reason = config.vm_skip.get(&test.name).cloned().unwrap_or_default();
-        vm_skipped.push(BinaryRun {
-            binary: test.name.clone(),
-            cases: test_names(&test.path, test.harness)?
-                .into_iter()
-                .map(|name| Case {
-                    name,
-                    outcome: Outcome::Ignored(format!("not run in VMs: {reason}")),
-                })
-                .collect(),
-            success: true,
-            status: "not run in VMs".into(),
-            millis: 0,
-        });
+        vm_skipped.extend(ignored_runs(
+            [&test],
+            &format!("not run in VMs: {reason}"),
+            emulator,
+        )?);
     }
     Ok((vm_tests, vm_skipped))
 }
 
-/// The names of the tests of the binary at `path`.
-fn test_names(path: &Path, harness: Harness) -> Result<Vec<String>> {
+/// The tests the qemu-user row does not run, as runs whose tests are all ignored with the
+/// reason: those of the other binaries, and the others of its binary.
+fn qemu_user_skipped(
+    built: &Built,
+    qemu_user: &matrix::QemuUser,
+    emulator: Option<&Path>,
+) -> Result<Vec<BinaryRun>> {
+    let reason = format!("not run under qemu-user: {}", qemu_user.reason);
+    let mut runs = ignored_runs(&built.tests, &reason, emulator)?;
+    for run in &mut runs {
+        if run.binary == qemu_user.binary {
+            run.cases
+                .retain(|case| !qemu_user.tests.contains(&case.name));
+        }
+    }
+    Ok(runs)
+}
+
+/// Runs of `tests` whose tests are all ignored with `reason`.
+fn ignored_runs<'a>(
+    tests: impl IntoIterator<Item = &'a TestBinary>,
+    reason: &str,
+    emulator: Option<&Path>,
+) -> Result<Vec<BinaryRun>> {
+    tests
+        .into_iter()
+        .map(|test| {
+            Ok(BinaryRun {
+                binary: test.name.clone(),
+                cases: test_names(&test.path, test.harness, emulator)?
+                    .into_iter()
+                    .map(|name| Case {
+                        name,
+                        outcome: Outcome::Ignored(reason.to_owned()),
+                    })
+                    .collect(),
+                success: true,
+                status: "not run".into(),
+                millis: 0,
+            })
+        })
+        .collect()
+}
+
+/// The names of the tests of the binary at `path`, run by `emulator` if given.
+fn test_names(path: &Path, harness: Harness, emulator: Option<&Path>) -> Result<Vec<String>> {
     match harness {
-        Harness::Libtest => build::list_tests(path),
+        Harness::Libtest => build::list_tests(path, emulator),
         Harness::Plain => Ok(vec!["main".to_owned()]),
     }
 }

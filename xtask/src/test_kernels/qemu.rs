@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use test_protocol::{BinaryRun, Decoder, Event, DONE};
 
-/// The emulator binary.
-pub const QEMU: &str = "qemu-system-x86_64";
+use super::arch::Arch;
 
 /// How the guest CPU runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,8 +52,8 @@ pub fn detect_accel() -> Accel {
     }
 }
 
-fn qemu_works() -> bool {
-    Command::new(QEMU)
+fn qemu_works(qemu: &str) -> bool {
+    Command::new(qemu)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -62,10 +61,12 @@ fn qemu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes sure QEMU is there: installs `qemu-system-x86` when running as root on
-/// Debian/Ubuntu, else says exactly what to install.
-pub fn ensure_installed() -> Result<()> {
-    if qemu_works() {
+/// Makes sure QEMU's system emulator for `arch` is there: installs Debian's package of it
+/// when running as root on Debian/Ubuntu, else says exactly what to install.
+pub fn ensure_installed(arch: Arch) -> Result<()> {
+    let qemu = arch.qemu_system();
+    let package = arch.qemu_package();
+    if qemu_works(&qemu) {
         return Ok(());
     }
     let debian_like = Path::new("/etc/debian_version").exists();
@@ -75,21 +76,20 @@ pub fn ensure_installed() -> Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if debian_like && has_apt && crate::workspace::is_root() {
-        eprintln!("{QEMU} not found");
-        crate::workspace::apt_install("qemu-system-x86")?;
-        if qemu_works() {
+        eprintln!("{qemu} not found");
+        crate::workspace::apt_install(package)?;
+        if qemu_works(&qemu) {
             return Ok(());
         }
-        bail!("installed qemu-system-x86 but {QEMU} still does not run");
+        bail!("installed {package} but {qemu} still does not run");
     }
     let hint = if debian_like {
-        "run `sudo apt-get install qemu-system-x86` (Debian/Ubuntu)"
+        format!("run `sudo apt-get install {package}` (Debian/Ubuntu)")
     } else {
-        "install QEMU's x86-64 system emulator: `qemu-system-x86` on Debian/Ubuntu, \
-         `qemu-system-x86-core` on Fedora, `qemu-system-x86` on Arch"
+        format!("install QEMU's {} system emulator, {qemu}", arch.gnu())
     };
     bail!(
-        "{QEMU} is missing and this xtask installs it only as root on Debian/Ubuntu: {hint}, \
+        "{qemu} is missing and this xtask installs it only as root on Debian/Ubuntu: {hint}, \
          or narrow the matrix to host rows with --kernels host,<profiles>"
     )
 }
@@ -97,6 +97,8 @@ pub fn ensure_installed() -> Result<()> {
 /// One boot.
 #[derive(Debug, Clone)]
 pub struct Boot {
+    /// The guest's architecture.
+    pub arch: Arch,
     /// The kernel image.
     pub kernel: PathBuf,
     /// The test initramfs.
@@ -142,7 +144,9 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {
-            outcome.problems.push(format!("cannot start {QEMU}: {err}"));
+            outcome
+                .problems
+                .push(format!("cannot start {}: {err}", boot.arch.qemu_system()));
             return outcome;
         }
     };
@@ -154,13 +158,15 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
     let status = child.wait();
     let _ = writeln!(
         log,
-        "# {QEMU} ended after {:.1} s: {status:?}",
+        "# {} ended after {:.1} s: {status:?}",
+        boot.arch.qemu_system(),
         started.elapsed().as_secs_f64()
     );
     let _ = log.flush();
     if !done && outcome.problems.is_empty() {
         outcome.problems.push(format!(
-            "the guest stopped before reporting {DONE} ({QEMU}: {})",
+            "the guest stopped before reporting {DONE} ({}: {})",
+            boot.arch.qemu_system(),
             match status {
                 Ok(status) => status.to_string(),
                 Err(err) => err.to_string(),
@@ -172,24 +178,22 @@ pub fn run(boot: &Boot, progress: &dyn Fn(&BinaryRun)) -> Outcome {
 
 /// The QEMU command line of `boot`, the serial console on its stdout.
 fn command(boot: &Boot) -> Command {
-    let mut command = Command::new(QEMU);
+    let mut command = Command::new(boot.arch.qemu_system());
+    command.args(["-accel", boot.accel.name()]);
+    if boot.accel == Accel::Kvm {
+        command.args(["-cpu", "host"]);
+    } else {
+        command.args(boot.arch.tcg_machine());
+    }
     command
-        .args(["-accel", boot.accel.name()])
-        .args([
-            "-cpu",
-            if boot.accel == Accel::Kvm {
-                "host"
-            } else {
-                "max"
-            },
-        ])
         .args(["-m", &boot.memory_mib.to_string()])
         .args(["-smp", &boot.cpus.to_string()])
         .args(["-nographic", "-no-reboot", "-kernel"])
         .arg(&boot.kernel)
         .arg("-initrd")
         .arg(&boot.initrd)
-        .args(["-append", "console=ttyS0 quiet panic=-1"])
+        .arg("-append")
+        .arg(format!("console={} quiet panic=-1", boot.arch.console()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

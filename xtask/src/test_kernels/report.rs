@@ -16,7 +16,8 @@ pub struct RowResult {
     pub id: String,
     /// The row's name in the table.
     pub label: String,
-    /// How it ran: `qemu tcg`, `native`, `seccomp`.
+    /// How it ran: `qemu tcg` (`qemu tcg aarch64` for another architecture), `native`,
+    /// `seccomp`, `qemu-aarch64` (qemu-user).
     pub how: String,
     /// Its binaries, in order.
     pub runs: Vec<BinaryRun>,
@@ -63,17 +64,18 @@ fn seconds(millis: u64) -> String {
 /// The final table, one row per matrix entry, then the first failure of each failing row.
 fn matrix(rows: &[RowResult], wall_millis: u64) -> String {
     let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(6).max(6);
+    let how = rows.iter().map(|r| r.how.len()).max().unwrap_or(3).max(10);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<10} {:>6} {:>6} {:>7} {:>8}  result",
+        "{:<width$}  {:<how$} {:>6} {:>6} {:>7} {:>8}  result",
         "kernel", "how", "passed", "failed", "ignored", "time"
     );
     for row in rows {
         let counts = row.counts();
         let _ = writeln!(
             out,
-            "{:<width$}  {:<10} {:>6} {:>6} {:>7} {:>8}  {}",
+            "{:<width$}  {:<how$} {:>6} {:>6} {:>7} {:>8}  {}",
             row.label,
             row.how,
             counts.passed,

@@ -1,7 +1,7 @@
-//! Running the rows of the matrix: host and emulated rows run the test binaries here, VM
-//! rows boot a kernel with the initramfs; a few rows at a time.
+//! Running the rows of the matrix: host, emulated and qemu-user rows run the test binaries
+//! here, VM rows boot a kernel with the initramfs of their architecture; a few rows at a time.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use anyhow::{anyhow, Result};
 use test_runner::manifest::HELPER_ENV;
 use test_runner::{BinaryRun, Spec};
 
+use super::arch::Arch;
 use super::build::Built;
 use super::matrix::{Config, Entry, Kind};
 use super::progress::Progress;
@@ -23,20 +24,31 @@ const HOST_BINARY_TIMEOUT: u64 = 180;
 /// `(row id, kernel image)` of the VM rows whose image is there.
 pub type Kernels = Vec<(String, PathBuf)>;
 
+/// What was built for one architecture.
+#[derive(Debug)]
+pub struct ArchBuild {
+    /// The binaries to run.
+    pub built: Built,
+    /// The initramfs, when VM rows of the architecture run.
+    pub initrd: Option<PathBuf>,
+    /// The binaries not run in VMs, as runs whose tests are all ignored with the reason.
+    pub vm_skipped: Vec<BinaryRun>,
+    /// The binaries not run under qemu-user, likewise.
+    pub qemu_user_skipped: Vec<BinaryRun>,
+    /// The qemu-user emulator of the architecture when it is not this machine's.
+    pub emulator: Option<PathBuf>,
+}
+
 /// Everything the rows need.
 #[derive(Debug)]
 pub struct Context {
     /// Where the logs go.
     pub out_dir: PathBuf,
-    /// The binaries to run.
-    pub built: Built,
-    /// The initramfs, when VM rows run.
-    pub initrd: Option<PathBuf>,
+    /// What was built, by architecture.
+    pub builds: BTreeMap<Arch, ArchBuild>,
     /// The kernel images of the VM rows.
     pub kernels: Kernels,
-    /// The binaries not run in VMs, as runs whose tests are all ignored with the reason.
-    pub vm_skipped: Vec<BinaryRun>,
-    /// How the guests' CPUs run.
+    /// How the guests of this machine's architecture run (the others under TCG).
     pub accel: qemu::Accel,
     /// CPUs of each guest.
     pub cpus: u32,
@@ -99,11 +111,25 @@ fn run_row(ctx: &Context, entry: &Entry) -> RowResult {
     row
 }
 
-/// Runs every test binary on this machine's kernel, under the row's seccomp profile if any.
+/// Runs every test binary on this machine's kernel, under the row's seccomp profile if any;
+/// under qemu-user, the tests `[qemu_user]` of `kernels.toml` names, the others ignored.
 fn run_host_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
     let log_path = ctx.out_dir.join(format!("{}.log", entry.id));
     let started = Instant::now();
     let mut problems = Vec::new();
+    let (Some(build), Some(native)) =
+        (ctx.builds.get(&entry.arch()), ctx.builds.get(&Arch::host()))
+    else {
+        return RowResult {
+            id: entry.id.clone(),
+            label: label.to_owned(),
+            how: "native".into(),
+            runs: Vec::new(),
+            problems: vec![format!("nothing built for {}", entry.arch())],
+            millis: 0,
+            log: log_path,
+        };
+    };
     let mut log = match std::fs::File::create(&log_path) {
         Ok(file) => Some(std::io::BufWriter::new(file)),
         Err(err) => {
@@ -111,14 +137,23 @@ fn run_host_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
             None
         }
     };
-    let helper = ctx.built.helper.display().to_string();
+    // The children of every row run natively: under qemu-user too, where no binfmt_misc
+    // may be there to run another architecture's helper.
+    let helper = native.built.helper.display().to_string();
     let mut runs = Vec::new();
-    for test in &ctx.built.tests {
-        let (program, args) = match &entry.kind {
-            Kind::Emulated(profile) => (
-                ctx.built.emulate.clone(),
+    let qemu_user = &ctx.config.qemu_user;
+    for test in &build.built.tests {
+        let (program, args) = match (&entry.kind, &build.emulator) {
+            (Kind::Emulated(profile), _) => (
+                build.built.emulate.clone(),
                 vec![profile.into(), test.path.clone().into_os_string()],
             ),
+            (Kind::QemuUser(_), _) if test.name != qemu_user.binary => continue,
+            (Kind::QemuUser(_), Some(emulator)) => {
+                let mut args = vec![test.path.clone().into_os_string(), "--exact".into()];
+                args.extend(qemu_user.tests.iter().map(Into::into));
+                (emulator.clone(), args)
+            }
             _ => (test.path.clone(), Vec::new()),
         };
         let spec = Spec {
@@ -145,11 +180,27 @@ fn run_host_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
     if let Some(mut log) = log {
         let _ = log.flush();
     }
+    if matches!(entry.kind, Kind::QemuUser(_)) {
+        let ran = runs.iter().map(|r| r.cases.len()).sum::<usize>();
+        if ran != qemu_user.tests.len() {
+            problems.push(format!(
+                "{ran} of the {} tests [qemu_user] names reported",
+                qemu_user.tests.len()
+            ));
+        }
+        for skipped in &build.qemu_user_skipped {
+            match runs.iter_mut().find(|r| r.binary == skipped.binary) {
+                Some(run) => run.cases.extend(skipped.cases.iter().cloned()),
+                None => runs.push(skipped.clone()),
+            }
+        }
+    }
     RowResult {
         id: entry.id.clone(),
         label: label.to_owned(),
         how: match entry.kind {
             Kind::Emulated(_) => "seccomp".into(),
+            Kind::QemuUser(arch) => format!("qemu-{}", arch.gnu()),
             _ => "native".into(),
         },
         runs,
@@ -163,7 +214,16 @@ fn run_host_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
 fn run_vm_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
     let log = ctx.out_dir.join(format!("{}.log", entry.id));
     let started = Instant::now();
-    let how = format!("qemu {}", ctx.accel.name());
+    let arch = entry.arch();
+    let accel = if arch.is_host() {
+        ctx.accel
+    } else {
+        qemu::Accel::Tcg
+    };
+    let how = match arch {
+        Arch::Amd64 => format!("qemu {}", accel.name()),
+        _ => format!("qemu {} {}", accel.name(), arch.gnu()),
+    };
     let failed = |problem: String| RowResult {
         id: entry.id.clone(),
         label: label.to_owned(),
@@ -181,13 +241,18 @@ fn run_vm_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
     else {
         return failed("no kernel image (download failed)".into());
     };
-    let Some(initrd) = ctx.initrd.clone() else {
-        return failed("no initramfs".into());
+    let Some((build, initrd)) = ctx
+        .builds
+        .get(&arch)
+        .and_then(|b| Some((b, b.initrd.clone()?)))
+    else {
+        return failed(format!("no initramfs for {arch}"));
     };
     let boot = qemu::Boot {
+        arch,
         kernel,
         initrd,
-        accel: ctx.accel,
+        accel,
         memory_mib: ctx.config.memory,
         cpus: ctx.cpus,
         timeout: Duration::from_secs(ctx.config.timeout),
@@ -197,14 +262,14 @@ fn run_vm_row(ctx: &Context, entry: &Entry, label: &str) -> RowResult {
     let outcome = qemu::run(&boot, &|run| ctx.progress.binary(label, run));
     let mut problems = outcome.problems;
     let mut runs = outcome.runs;
-    let expected = ctx.built.tests.len() - ctx.vm_skipped.len();
+    let expected = build.built.tests.len() - build.vm_skipped.len();
     if runs.len() != expected && problems.is_empty() {
         problems.push(format!(
             "{} of {expected} test binaries reported",
             runs.len()
         ));
     }
-    runs.extend(ctx.vm_skipped.iter().cloned());
+    runs.extend(build.vm_skipped.iter().cloned());
     let label = match outcome.release {
         Some(release) if matches!(entry.kind, Kind::Custom(_)) => format!("{release} ({label})"),
         _ => label.to_owned(),
