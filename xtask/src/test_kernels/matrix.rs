@@ -147,17 +147,16 @@ impl Entry {
                     .strip_prefix(token)
                     .is_some_and(|rest| rest.starts_with(['.', '-', '+']))
         };
-        if self.id == token {
+        // An architecture selects every row that runs its binaries: host and emulated rows
+        // as well as VMs.
+        if self.id == token || self.arch().debian() == token {
             return true;
         }
         match &self.kind {
             Kind::Debian {
-                suite,
-                arch,
-                resolved,
+                suite, resolved, ..
             } => {
                 suite == token
-                    || arch.debian() == token
                     || resolved
                         .as_ref()
                         .is_some_and(|r| version_matches(&r.kernel))
@@ -165,7 +164,7 @@ impl Entry {
             Kind::Custom(path) => path.file_name().is_some_and(|n| n == token),
             Kind::Host => token == "host",
             Kind::Emulated(profile) => profile == token || version_matches(profile),
-            Kind::QemuUser(arch) => token == "qemu-user" || arch.debian() == token,
+            Kind::QemuUser(_) => token == "qemu-user",
         }
     }
 }
