@@ -211,6 +211,31 @@ macro_rules! check_failed_exec {
         assert_error(&err, ErrorKind::CrossesDevices, Some(libc::EXDEV), concat!($which, ": closure errno"));
         println!(concat!("ok: ", $which, ": a failing pre_exec closure's error is returned"));
 
+        // With fd 1 closed, our end of a stdout pipe is given fd 1, which the child's
+        // stdout then replaces and a closure closes: a failed exec must not close it again
+        // (std closes its ends of the pipes before anything else).
+        // SAFETY: this driver is single-threaded; fd 1 is restored below.
+        let saved = unsafe { libc::dup(1) };
+        // SAFETY: as above.
+        unsafe { libc::close(1) };
+        let mut cmd = $($process)::+::Command::new(dir.path().join("missing"));
+        cmd.stdout($($process)::+::Stdio::piped());
+        // SAFETY: the closure only closes fd 1, in this very process.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            })
+        };
+        let err = cmd.exec();
+        // SAFETY: `saved` is the stdout this process started with.
+        unsafe {
+            libc::dup2(saved, 1);
+            libc::close(saved);
+        }
+        assert_error(&err, ErrorKind::NotFound, Some(libc::ENOENT), concat!($which, ": closed stdout"));
+        println!(concat!("ok: ", $which, ": a failed exec with a stdout pipe at fd 1 closes it once"));
+
         // A panicking one unwinds out of exec(), in this process.
         let mut cmd = $($process)::+::Command::new(helper());
         // SAFETY: the closure only panics.

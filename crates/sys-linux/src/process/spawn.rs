@@ -157,7 +157,9 @@ impl Command {
             true => None,
             false => Some(self.envp()?),
         };
-        let (_ours, theirs) = self.setup_io(default, true)?;
+        // Our ends of any pipes are closed at once, as std does: nobody could read them,
+        // and the fds they hold may be taken over by the child's streams (fds 0-2 closed).
+        let (_, theirs) = self.setup_io(default, true)?;
         let parent = std::os::unix::process::parent_id() as libc::pid_t;
         let (inherited, nothing) = (Signals::Inherited, KernelDoes::default());
         let search = Exec::Search;
