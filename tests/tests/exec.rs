@@ -236,11 +236,21 @@ macro_rules! check_failed_exec {
         assert_error(&err, ErrorKind::NotFound, Some(libc::ENOENT), concat!($which, ": closed stdout"));
         println!(concat!("ok: ", $which, ": a failed exec with a stdout pipe at fd 1 closes it once"));
 
-        // A panicking one unwinds out of exec(), in this process.
+        // A panicking one unwinds out of exec(), in this process. Its message goes to the
+        // stderr pipe, whose read end is still open then, as std keeps it (a closed one
+        // would kill this process with SIGPIPE, which exec's setup resets).
+        // SAFETY: this driver is single-threaded; fd 2 is restored below.
+        let saved = unsafe { libc::dup(2) };
         let mut cmd = $($process)::+::Command::new(helper());
+        cmd.stderr($($process)::+::Stdio::piped());
         // SAFETY: the closure only panics.
         unsafe { cmd.pre_exec(|| std::panic::panic_any("closure panicked")) };
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd.exec()));
+        // SAFETY: `saved` is the stderr this process started with.
+        unsafe {
+            libc::dup2(saved, 2);
+            libc::close(saved);
+        }
         let payload = unwound.expect_err(concat!($which, ": exec returned instead of unwinding"));
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"closure panicked"), $which);
         println!(concat!("ok: ", $which, ": a panicking pre_exec closure unwinds out of exec"));

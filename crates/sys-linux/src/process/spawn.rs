@@ -157,16 +157,17 @@ impl Command {
             true => None,
             false => Some(self.envp()?),
         };
-        // Our ends of any pipes are closed at once, as std does: nobody could read them,
-        // and the fds they hold may be taken over by the child's streams (fds 0-2 closed).
-        let (_, theirs) = self.setup_io(default, true)?;
+        // Our ends of any pipes stay open until exec has failed, as std's do.
+        let (mut ours, theirs) = self.setup_io(default, true)?;
         let parent = std::os::unix::process::parent_id() as libc::pid_t;
         let (inherited, nothing) = (Signals::Inherited, KernelDoes::default());
         let search = Exec::Search;
         // The steps before the closures need no environment.
         let mut prepared = self.prepare_with(Envp::empty(), None, true, fds);
         let plan = self.child_plan(&mut prepared, &theirs, inherited, nothing, parent, search);
-        child::setup(&plan).map_err(io::Error::from_raw_os_error)?;
+        let setup = child::setup(&plan);
+        ours.release_replaced(&theirs);
+        setup.map_err(io::Error::from_raw_os_error)?;
         let fds = prepared.fds;
         for closure in &mut self.closures {
             closure()?;

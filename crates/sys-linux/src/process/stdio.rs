@@ -2,7 +2,7 @@
 //! `sys/process/unix/common.rs`, and `read2` of `sys/pal/unix/pipe.rs`).
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use super::command::{Command, Stdio, StdioPipes};
 use crate::cvt::retry;
@@ -24,6 +24,24 @@ impl ChildStdio {
             ChildStdio::Inherit => -1,
             ChildStdio::Explicit(fd) => *fd,
             ChildStdio::Owned(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+impl StdioPipes {
+    /// After `exec`'s setup of the streams `theirs` in this very process: gives up, without
+    /// closing, each of our ends that had a standard number (the parent ran with fds 0-2
+    /// closed) which a stream was then installed on. That number now holds the stream, and
+    /// closing it later would close the stream, or an fd a `pre_exec` closure reused.
+    pub(super) fn release_replaced(&mut self, theirs: &[ChildStdio; 3]) {
+        for end in [&mut self.stdin, &mut self.stdout, &mut self.stderr] {
+            let replaced = end.as_ref().is_some_and(|fd| {
+                let n = fd.as_raw_fd();
+                (0..3).contains(&n) && theirs[n as usize].raw() != -1
+            });
+            if let Some(fd) = end.take_if(|_| replaced) {
+                let _stream_now = fd.into_raw_fd();
+            }
         }
     }
 }
