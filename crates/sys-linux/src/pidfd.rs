@@ -219,7 +219,7 @@ impl PidFd {
             | libc::PIDFD_INFO_CREDS
             | libc::PIDFD_INFO_CGROUPID
             | libc::PIDFD_INFO_EXIT;
-        syscalls::pidfd_get_info(self.as_raw_fd(), mask.into()).map(PidFdInfo)
+        self.get_info_settled(mask.into()).map(PidFdInfo)
     }
 
     /// Waits on `pid`, the pid of this pidfd's process ([`Reap::CheckedPid`]): `ECHILD`
@@ -244,13 +244,27 @@ impl PidFd {
     pub fn exit_status_after_reap(&self) -> io::Result<ExitStatus> {
         let exit = u64::from(libc::PIDFD_INFO_EXIT);
         if probe::pidfd_get_info() {
-            if let Ok(info) = syscalls::pidfd_get_info(self.as_raw_fd(), exit) {
+            if let Ok(info) = self.get_info_settled(exit) {
                 if info.mask & exit != 0 {
                     return Ok(ExitStatus::from_raw(info.exit_code));
                 }
             }
         }
         Err(io::Error::from_raw_os_error(libc::ECHILD))
+    }
+
+    /// `PIDFD_GET_INFO` with `mask`, asked a second time after `ESRCH`. A process released
+    /// while the call runs can give `ESRCH` although its exit status is kept (the status is
+    /// looked at before the process): hazards' `ignored_sigchld_keeps_spawn_errors` met it on
+    /// riscv64 7.2 under TCG. Asked again, the status is there, as the kernel keeps it before
+    /// it releases the process.
+    fn get_info_settled(&self, mask: u64) -> io::Result<libc::pidfd_info> {
+        match syscalls::pidfd_get_info(self.as_raw_fd(), mask) {
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                syscalls::pidfd_get_info(self.as_raw_fd(), mask)
+            }
+            other => other,
+        }
     }
 
     /// After `waitid` said `ECHILD`: the status the kernel kept once the process was reaped
@@ -268,7 +282,7 @@ impl PidFd {
         }
         let exit = u64::from(libc::PIDFD_INFO_EXIT);
         let mask = u64::from(libc::PIDFD_INFO_PID) | exit;
-        match syscalls::pidfd_get_info(self.as_raw_fd(), mask) {
+        match self.get_info_settled(mask) {
             Ok(info) if info.mask & exit != 0 => Ok(Some(ExitStatus::from_raw(info.exit_code))),
             Ok(info) if info.ppid == std::process::id() => Ok(None),
             _ => Err(echild()),
