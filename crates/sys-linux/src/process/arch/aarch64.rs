@@ -20,13 +20,14 @@ pub(crate) unsafe fn clone3(
     started: *mut bool,
 ) -> c_long {
     let ret;
+    // The child resumes after the syscall with x0 = 0 and sp at the top of the new stack
+    // (16-byte aligned, as the ABI wants at a call); it stores 1 in `started`, clears x29,
+    // the frame pointer, to end the frame chain, then calls `entry`, which never returns
+    // (`udf` stops it if it did). `entry`, `arg` and `started` sit in x20, x21 and x22,
+    // which the syscall preserves (x19 and x29 cannot be named).
     // SAFETY: the kernel reads `args` and writes the pidfd; in the parent the instruction
-    // only changes x0 (the result). The child resumes after the syscall with x0 = 0 and sp
-    // at the top of the new stack (16-byte aligned, as the ABI wants at a call); it stores 1
-    // in `started` (written before the parent resumes, as the caller guarantees), clears
-    // x29, the frame pointer, to end the frame chain, then calls `entry`, which never
-    // returns (`udf` stops it if it did). `entry`, `arg` and `started` sit in x20, x21 and
-    // x22, which the syscall preserves (x19 and x29 cannot be named).
+    // only changes x0. The child's store lands before the parent resumes, as the caller
+    // guarantees, and it never returns into this code.
     unsafe {
         std::arch::asm!(
             "svc #0",

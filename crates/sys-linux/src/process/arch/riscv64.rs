@@ -20,13 +20,14 @@ pub(crate) unsafe fn clone3(
     started: *mut bool,
 ) -> c_long {
     let ret;
-    // SAFETY: the kernel reads `args` and writes the pidfd; in the parent the instruction
-    // only changes a0 (the result). The child resumes after the syscall with a0 = 0 and sp
-    // at the top of the new stack (16-byte aligned, as the ABI wants); it stores 1 in
-    // `started` (written before the parent resumes, as the caller guarantees), clears s0,
-    // the frame pointer, to end the frame chain, then calls `entry`, which never returns
-    // (`unimp` stops it if it did; `jalr` sets ra). `entry`, `arg` and `started` sit in s2, s3 and
+    // The child resumes after the syscall with a0 = 0 and sp at the top of the new stack
+    // (16-byte aligned, as the ABI wants); it stores 1 in `started`, clears s0, the frame
+    // pointer, to end the frame chain, then calls `entry`, which never returns (`unimp`
+    // stops it if it did; `jalr` sets ra). `entry`, `arg` and `started` sit in s2, s3 and
     // s4, which the syscall preserves (s0 and s1 cannot be named).
+    // SAFETY: the kernel reads `args` and writes the pidfd; in the parent the instruction
+    // only changes a0. The child's store lands before the parent resumes, as the caller
+    // guarantees, and it never returns into this code.
     unsafe {
         std::arch::asm!(
             "ecall",

@@ -20,14 +20,15 @@ pub(crate) unsafe fn clone3(
     started: *mut bool,
 ) -> c_long {
     let ret;
+    // The child resumes after the syscall with rax = 0 and its stack pointer at the top of
+    // the new stack (16-byte aligned, so `call` gives `entry` the alignment the ABI
+    // expects); it stores 1 in `started`, then calls `entry`, which never returns (`ud2`
+    // stops it if it did). `entry`, `arg` and `started` sit in r12, r13 and r14, which the
+    // syscall preserves, named so that none can be given rbp, which the child clears to
+    // end the frame chain.
     // SAFETY: the kernel reads `args` and writes the pidfd; in the parent the instruction
-    // only clobbers rax, rcx and r11. The child resumes after the syscall with rax = 0 and
-    // its stack pointer at the top of the new stack (16-byte aligned, so `call` gives
-    // `entry` the alignment the ABI expects); it stores 1 in `started` (written before the
-    // parent resumes, as the caller guarantees), then calls `entry`, which never returns
-    // (`ud2` stops it if it did). `entry`, `arg` and `started` sit in r12, r13 and r14,
-    // which the syscall preserves, named so that none can be given rbp, which the child
-    // clears to end the frame chain.
+    // only clobbers rax, rcx and r11. The child's store lands before the parent resumes,
+    // as the caller guarantees, and it never returns into this code.
     unsafe {
         std::arch::asm!(
             "syscall",
