@@ -48,7 +48,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 pub const TEXT_BUSY_LIMIT: Duration = Duration::from_secs(30);
 
 /// Whether this runs under QEMU's TCG emulation: the kernel matrix's virtual machines on a
-/// host without KVM, whose `-cpu max` TCG names "QEMU TCG CPU". A spawn of the helper costs
+/// host without KVM, whose `-cpu max` TCG names "QEMU TCG CPU" on x86-64; the arm64 and
+/// riscv64 rows run on QEMU's `virt` board (device tree `linux,dummy-virt` or
+/// `riscv-virtio`), always under TCG when cross-built. A spawn of the helper costs
 /// 20 to 70 ms there (about 1 ms here), and two such machines share the host's cores.
 ///
 /// The durations above hold there unscaled; tests that measure time itself report
@@ -56,6 +58,13 @@ pub const TEXT_BUSY_LIMIT: Duration = Duration::from_secs(30);
 pub fn under_tcg() -> bool {
     static TCG: OnceLock<bool> = OnceLock::new();
     *TCG.get_or_init(|| {
-        std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| info.contains("QEMU TCG CPU"))
+        let virt_board = std::fs::read("/proc/device-tree/compatible").is_ok_and(|compatible| {
+            compatible
+                .split(|&byte| byte == 0)
+                .any(|name| name == b"linux,dummy-virt" || name == b"riscv-virtio")
+        });
+        virt_board
+            || std::fs::read_to_string("/proc/cpuinfo")
+                .is_ok_and(|info| info.contains("QEMU TCG CPU"))
     })
 }
