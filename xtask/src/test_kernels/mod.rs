@@ -59,6 +59,10 @@ pub struct Args {
     /// `qemu-user`, or a row id from --list
     #[arg(long, value_name = "A,B,...")]
     kernels: Option<Tokens>,
+    /// Only these test binaries of process-ext-tests (`pidfd`, `lifetime`, ...), in every
+    /// selected row; for trying one change across kernels quickly
+    #[arg(long, value_name = "A,B,...")]
+    binaries: Option<Tokens>,
     /// Also boot this kernel image (repeatable)
     #[arg(long = "kernel", value_name = "PATH", value_parser = existing_file)]
     custom: Vec<PathBuf>,
@@ -175,7 +179,16 @@ pub fn run(args: Args) -> Result<()> {
     let build_dir = root.join("target/kernels-build");
     let mut built = BTreeMap::new();
     for arch in &archs {
-        let build = build::all(&root, &build_dir, *arch)?;
+        let mut build = build::all(&root, &build_dir, *arch)?;
+        if let Some(Tokens(names)) = &args.binaries {
+            for name in names {
+                ensure!(
+                    build.tests.iter().any(|t| &t.name == name),
+                    "--binaries: no test binary named {name}"
+                );
+            }
+            build.tests.retain(|t| names.contains(&t.name));
+        }
         progress.say(&format!(
             "built {} test binaries for {arch}: {}",
             build.tests.len(),
