@@ -1,8 +1,8 @@
-//! Child lifetime: `kill_on_drop`, `no_new_privs`, `parent_death_signal`, spawning into a
+//! Child lifetime: `kill_on_drop`, `autoreap`, `no_new_privs`, `parent_death_signal`, spawning into a
 //! cgroup and killing it, `terminate` and its process-group variant.
 //!
 //! Every test asserts which mechanism the running kernel gets: the kernel's own
-//! (`CLONE_PIDFD_AUTOKILL`, `CLONE_NNP` on 7.1+; `CLONE_INTO_CGROUP` on 5.7+;
+//! (`CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` on 7.1+; `CLONE_INTO_CGROUP` on 5.7+;
 //! `cgroup.kill` on 5.14+) or the fallback, and that the behaviour is the documented one
 //! for that mechanism.
 
@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use process_ext::os::linux::process::{
-    features, kill_cgroup, ChildExt, CommandExt, KillOnDrop, PidFd,
+    features, kill_cgroup, Autoreap, ChildExt, CommandExt, KillOnDrop, PidFd,
 };
 use process_ext::os::unix::process::{ChildExt as _, CommandExt as _};
 use process_ext::process::{Child, Command, Stdio};
-use process_ext_tests::timing::{NAP, OWN_PROCESS_LIMIT, PATIENCE, PROMPT};
+use process_ext_tests::timing::{NAP, OWN_PROCESS_LIMIT, PATIENCE, PROMPT, SETTLE};
 use process_ext_tests::{helper, not_applicable};
 use sys_linux::process::learnt;
 
@@ -41,6 +41,16 @@ fn expected_kill_on_drop(no_new_privs: bool) -> KillOnDrop {
         KillOnDrop::Kernel
     } else {
         KillOnDrop::Drop
+    }
+}
+
+/// The mechanism an `autoreap` spawn on the vfork path must get here: the kernel's on 7.1+
+/// when children are created with `clone3`, privileged or not.
+fn expected_autoreap() -> Autoreap {
+    if real_kernel_at_least(7, 1) && learnt::clone3_spawn() {
+        Autoreap::Kernel
+    } else {
+        Autoreap::Drop
     }
 }
 
@@ -267,6 +277,141 @@ fn kill_on_drop_children_work_with_async_wait() {
 }
 
 /// The first line the helper writes on stdout.
+fn autoreaped(args: &[&str]) -> Child {
+    Command::new(helper())
+        .args(args)
+        .autoreap(true)
+        .spawn()
+        .expect("spawn the helper")
+}
+
+#[test]
+fn autoreap_reports_the_kernels_mechanism_and_waits_give_the_real_status() {
+    let mut child = autoreaped(&["sleep", "0.3", "7"]);
+    assert_eq!(child.autoreap(), Some(expected_autoreap()));
+    assert!(child.pidfd().is_ok() || !process_ext_tests::kernel_at_least(5, 2));
+    assert_eq!(child.try_wait().unwrap(), None);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert_eq!(child.try_wait().unwrap().map(|s| s.code()), Some(Some(7)));
+
+    let mut child = autoreaped(&["exit", "5"]);
+    let status = child.wait_timeout(PROMPT).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(5));
+
+    let mut child = autoreaped(&["sleep", "100"]);
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+
+    assert_eq!(sleeper(false).autoreap(), None, "not asked for");
+}
+
+#[test]
+fn an_exited_autoreap_child_is_a_zombie_only_under_the_fallback() {
+    let mut child = autoreaped(&["exit", "3"]);
+    let pid = child.id();
+    assert!(dead_within(pid, PROMPT));
+    match child.autoreap() {
+        // Reaped by the kernel as it exited; the status is the pidfd's.
+        Some(Autoreap::Kernel) => assert!(gone_within(pid, PROMPT), "reaped at exit"),
+        // An ordinary child until a wait or the last handle's drop.
+        _ => assert!(process_ext_tests::zombie_children().contains(&pid)),
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    assert!(gone_within(pid, Duration::ZERO));
+}
+
+#[test]
+fn dropped_autoreap_children_are_reaped_once_they_exit() {
+    // Exited before the drop: reaped by it.
+    let child = autoreaped(&["exit", "0"]);
+    let pid = child.id();
+    assert!(dead_within(pid, PROMPT));
+    drop(child);
+    assert!(gone_within(pid, Duration::ZERO), "reaped by the drop");
+
+    // Still running at the drop: reaped as they exit, on the vfork and the fork path.
+    let mut pids = Vec::new();
+    for i in 0..20 {
+        let mut cmd = Command::new(helper());
+        cmd.args(["sleep", "0.3"]).autoreap(true);
+        if i % 2 == 1 {
+            // SAFETY: the closure does nothing.
+            unsafe { cmd.pre_exec(|| Ok(())) };
+        }
+        let child = cmd.spawn().unwrap();
+        if i % 2 == 1 {
+            assert_eq!(child.autoreap(), Some(Autoreap::Drop), "fork path");
+        }
+        pids.push(child.id());
+    }
+    for pid in pids {
+        assert!(gone_within(pid, PATIENCE), "{pid} was left unreaped");
+    }
+
+    // A pidfd taken out carries it, through its clones.
+    let child = autoreaped(&["sleep", "0.3"]);
+    let pid = child.id();
+    if let Ok(pidfd) = child.into_pidfd() {
+        let clone = pidfd.try_clone().unwrap();
+        drop(pidfd);
+        assert!(dead_within(pid, PROMPT));
+        drop(clone);
+    }
+    assert!(gone_within(pid, PATIENCE), "reaped after the last clone");
+}
+
+#[test]
+fn autoreap_children_send_sigchld_only_under_the_fallback() {
+    let name = "autoreap_children_send_sigchld_only_under_the_fallback";
+    if !process_ext_tests::in_own_process(name, &[], OWN_PROCESS_LIMIT) {
+        return;
+    }
+    static SIGCHLDS: AtomicUsize = AtomicUsize::new(0);
+    extern "C" fn count(_: libc::c_int) {
+        SIGCHLDS.fetch_add(1, Ordering::SeqCst);
+    }
+    // SAFETY: the handler only touches an atomic, which is async-signal-safe.
+    unsafe { libc::signal(libc::SIGCHLD, count as *const () as libc::sighandler_t) };
+    let mut child = autoreaped(&["exit", "4"]);
+    assert_eq!(child.wait().unwrap().code(), Some(4));
+    // The signal is sent at the exit, and handled by whichever thread the kernel picks.
+    match child.autoreap() {
+        Some(Autoreap::Kernel) => std::thread::sleep(SETTLE),
+        _ => {
+            let deadline = Instant::now() + PROMPT;
+            while SIGCHLDS.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+                std::thread::sleep(NAP);
+            }
+        }
+    }
+    let expected = match child.autoreap() {
+        Some(Autoreap::Kernel) => 0,
+        _ => 1,
+    };
+    assert_eq!(SIGCHLDS.load(Ordering::SeqCst), expected);
+}
+
+#[test]
+fn unprivileged_autoreap_gets_the_kernels_mechanism() {
+    if !is_root() {
+        return not_applicable("needs root to start an unprivileged helper");
+    }
+    let mut parent = Command::new(process_ext_tests::helper_for_any_user())
+        .args(["autoreap-parent", "6"])
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mechanism = first_line(&mut parent);
+    let expected = match expected_autoreap() {
+        Autoreap::Kernel => "kernel",
+        _ => "drop",
+    };
+    assert_eq!(mechanism, expected);
+    assert_eq!(parent.wait().unwrap().code(), Some(0), "the wait gave 6");
+}
+
 fn first_line(child: &mut Child) -> String {
     let stdout = child.stdout.as_mut().expect("piped stdout");
     let mut line = String::new();

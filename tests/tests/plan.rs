@@ -3,13 +3,15 @@
 
 use std::os::unix::process::ExitStatusExt;
 
-use process_ext::os::linux::process::{features, ChildExt, CommandExt, KillOnDrop, Method};
+use process_ext::os::linux::process::{
+    features, Autoreap, ChildExt, CommandExt, KillOnDrop, Method,
+};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::Command;
 use process_ext_tests::{helper, parse_kernel_version};
 
 /// The commands whose plans differ: plain, a pidfd, `kill_on_drop` with and without
-/// `no_new_privs`, a `pre_exec` closure.
+/// `no_new_privs`, `autoreap`, a `pre_exec` closure.
 fn commands() -> Vec<(&'static str, Command)> {
     let sleeper = || {
         let mut cmd = Command::new(helper());
@@ -22,6 +24,8 @@ fn commands() -> Vec<(&'static str, Command)> {
     killed.kill_on_drop(true);
     let mut killed_nnp = sleeper();
     killed_nnp.kill_on_drop(true).no_new_privs(true);
+    let mut reaped = sleeper();
+    reaped.autoreap(true);
     let mut closure = sleeper();
     // SAFETY: the closure does nothing.
     unsafe { closure.pre_exec(|| Ok(())) };
@@ -31,6 +35,7 @@ fn commands() -> Vec<(&'static str, Command)> {
         ("pidfd", pidfd),
         ("kill_on_drop", killed),
         ("kill_on_drop no_new_privs", killed_nnp),
+        ("autoreap", reaped),
         ("pre_exec", closure),
     ]
 }
@@ -57,6 +62,12 @@ fn the_plan_is_what_the_spawn_does() {
             (true, false) => Some(KillOnDrop::Drop),
         };
         assert_eq!(child.kill_on_drop(), kill_on_drop, "{name} {plan:?}");
+        let autoreap = match (name == "autoreap", plan.kernel.autoreap) {
+            (false, _) => None,
+            (true, true) => Some(Autoreap::Kernel),
+            (true, false) => Some(Autoreap::Drop),
+        };
+        assert_eq!(child.autoreap(), autoreap, "{name} {plan:?}");
         assert_eq!(
             plan.method == Method::Fork,
             name == "pre_exec" || !vfork(),

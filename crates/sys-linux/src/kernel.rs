@@ -30,7 +30,7 @@
 //! | 6.9 | [`group_signal`]: pidfs, `PIDFD_SIGNAL_PROCESS_GROUP` | probe |
 //! | 6.13 | [`pidfd_get_info`] | probe |
 //! | 6.15 | [`exit_info`]: `PIDFD_INFO_EXIT` | lesson |
-//! | 7.1 | [`lifetime_flags`]: `CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` | lesson |
+//! | 7.1 | [`lifetime_flags`]: `CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` (`kill_on_drop`, `autoreap`, `no_new_privs`) | lesson |
 //! | any (emulators) | [`vfork_emulation`]: qemu-user, valgrind | lesson |
 //!
 //! The facts come from the kernel sources and man pages, and where marked from
@@ -212,7 +212,10 @@ pub mod exit_info {}
 /// unprivileged `kill_on_drop` without `no_new_privs` (which is never set unasked):
 /// `kill_on_drop` is [`KillOnDrop::Drop`](crate::process::KillOnDrop::Drop) (the last
 /// handle's `Drop` kills and reaps; not on a crash) instead of
-/// [`KillOnDrop::Kernel`](crate::process::KillOnDrop::Kernel), and the child sets
+/// [`KillOnDrop::Kernel`](crate::process::KillOnDrop::Kernel), `autoreap` is
+/// [`Autoreap::Drop`](crate::process::Autoreap::Drop) (an ordinary child until its last
+/// handle is dropped, then reaped by this library) instead of
+/// [`Autoreap::Kernel`](crate::process::Autoreap::Kernel), and the child sets
 /// `no_new_privs` itself with `prctl(2)`.
 pub mod lifetime_flags {}
 

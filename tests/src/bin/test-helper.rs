@@ -41,6 +41,8 @@
 //! |                     | of its own with `escape`), prints their pids and `ready`, waits  |
 //! | `kill-on-drop-parent SECS [nnp]` | spawns `sleep SECS` with this crate's `kill_on_drop` |
 //! |                     | (and `no_new_privs`), prints `PID kernel\|drop`, sleeps `SECS`   |
+//! | `autoreap-parent CODE` | spawns `exit CODE` with this crate's `autoreap`, prints       |
+//! |                     | `kernel\|drop`, exits 0 if its wait gives `CODE`                 |
 //! | `pdeathsig-parent SIG SECS` | spawns `sleep SECS` with `parent_death_signal(SIG)`,    |
 //! |                     | prints its pid, sleeps `SECS`                                    |
 //! | `compile WAY…`      | for each `WAY`, spawns `cc -c WAY.c -o WAY.o` that way (`std`,   |
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         b"nnp" => lifetime::nnp(),
         b"spawn-tree" => lifetime::spawn_tree(&rest),
         b"kill-on-drop-parent" => lifetime::kill_on_drop_parent(&rest),
+        b"autoreap-parent" => lifetime::autoreap_parent(&rest),
         b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
         b"compile" => cmd_compile(&rest),
         b"state" => state::state(&rest),

@@ -78,6 +78,7 @@ pub struct Command {
     pub(crate) create_pidfd: bool,
     pub(crate) allow_fork: bool,
     pub(crate) kill_on_drop: bool,
+    pub(crate) autoreap: bool,
     pub(crate) no_new_privs: bool,
     /// `PR_SET_PDEATHSIG`'s signal, or 0.
     pub(crate) death_signal: libc::c_int,
@@ -112,6 +113,7 @@ impl Command {
             create_pidfd: false,
             allow_fork: true,
             kill_on_drop: false,
+            autoreap: false,
             no_new_privs: false,
             death_signal: 0,
             cgroup: None,
@@ -233,6 +235,14 @@ impl Command {
     /// `Drop` (see [`KillOnDrop`](super::handle::KillOnDrop)). Implies a pidfd.
     pub fn kill_on_drop(&mut self, kill: bool) {
         self.kill_on_drop = kill;
+    }
+
+    /// Has the child reaped without a wait: by the kernel as it exits, with no zombie and no
+    /// `SIGCHLD` (`CLONE_AUTOREAP`, [`kernel::lifetime_flags`](crate::kernel::lifetime_flags)),
+    /// else by this library once its last handle is dropped (see
+    /// [`Autoreap`](super::handle::Autoreap)). Implies a pidfd.
+    pub fn autoreap(&mut self, reap: bool) {
+        self.autoreap = reap;
     }
 
     /// Sets `no_new_privs` in the child: `CLONE_NNP` where the kernel takes it

@@ -4,6 +4,7 @@ use std::io;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use super::reaper;
 use crate::pidfd::{PidFd, Waiter};
 use crate::probe;
 use crate::syscalls;
@@ -27,6 +28,23 @@ pub enum KillOnDrop {
     Drop,
 }
 
+/// How an `autoreap` child is reaped without anyone waiting for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Autoreap {
+    /// By the kernel, as the child exits: it was created with `clone3(CLONE_AUTOREAP)`
+    /// ([`kernel::lifetime_flags`](crate::kernel::lifetime_flags), Linux 7.1). It never
+    /// becomes a zombie and sends no `SIGCHLD`; waits read its status from the pidfd
+    /// (`PIDFD_INFO_EXIT`).
+    Kernel,
+    /// By this library, once the last handle of the child is dropped (the [`Process`], and
+    /// its pidfd with every clone): at once if it has exited, else by a background thread
+    /// (one for all such children, `epoll(7)` over their pidfds) when it does. Until then it is an ordinary child: it
+    /// sends `SIGCHLD` and stays a zombie between its exit and a wait. Does not happen if
+    /// this process exits first (the child is then reparented, as any child is).
+    Drop,
+}
+
 /// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
 ///
 /// When the child has a pidfd, signals and waits go through it, so they can never reach a
@@ -43,6 +61,7 @@ pub struct Process<P: AsInner<PidFd> = PidFd> {
     pidfd: Option<P>,
     status: Option<ExitStatus>,
     kill_on_drop: Option<KillOnDrop>,
+    autoreap: Option<Autoreap>,
 }
 
 impl<P: AsInner<PidFd>> Process<P> {
@@ -50,12 +69,14 @@ impl<P: AsInner<PidFd>> Process<P> {
         pid: libc::pid_t,
         pidfd: Option<P>,
         kill_on_drop: Option<KillOnDrop>,
+        autoreap: Option<Autoreap>,
     ) -> Process<P> {
         Process {
             pid,
             pidfd,
             status: None,
             kill_on_drop,
+            autoreap,
         }
     }
 
@@ -63,6 +84,19 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// with `kill_on_drop`.
     pub fn kill_on_drop(&self) -> Option<KillOnDrop> {
         self.kill_on_drop
+    }
+
+    /// How the child is reaped without a wait; `None` unless it was spawned with
+    /// `autoreap`.
+    pub fn autoreap(&self) -> Option<Autoreap> {
+        self.autoreap
+    }
+
+    /// Whether the kernel reaps the child itself as it exits ([`KillOnDrop::Kernel`],
+    /// [`Autoreap::Kernel`]): it is gone as soon as it exits, no wait can reap it, and
+    /// waits read its status from the pidfd.
+    pub fn kernel_reaps(&self) -> bool {
+        self.kill_on_drop == Some(KillOnDrop::Kernel) || self.autoreap == Some(Autoreap::Kernel)
     }
 
     /// The child's pid.
@@ -140,7 +174,7 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// member of the group lives, the kernel does not hand its id out as a pid again, so the
     /// number stays right even after the leader was reaped behind our back.
     ///
-    /// A child the kernel reaps itself (`KillOnDrop::Kernel`) that has exited: `Ok(())`, as
+    /// A child the kernel reaps itself ([`kernel_reaps`](Self::kernel_reaps)) that has exited: `Ok(())`, as
     /// std answers for a group leader that exited but was not waited for (and as
     /// [`send_signal`](Self::send_signal) answers for such a child), although the kernel
     /// no longer knows whether the child led a group when it exited.
@@ -165,13 +199,13 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 
     /// Whether `e`, from signalling the child, is the `ESRCH` of a child the kernel reaps
-    /// itself (`KillOnDrop::Kernel`) that has exited: gone as soon as it exits. std's answer
+    /// itself ([`kernel_reaps`](Self::kernel_reaps)) that has exited: gone as soon as it exits. std's answer
     /// for a child that exited but was not waited for is success. Exited is asked of the
     /// pidfd's readability, which holds from the exit on, not of the status the kernel keeps
     /// (`lifetime` once found that missing at this point on 7.2).
     fn exited_and_autoreaped(&self, e: &io::Error) -> bool {
         e.raw_os_error() == Some(libc::ESRCH)
-            && self.kill_on_drop == Some(KillOnDrop::Kernel)
+            && self.kernel_reaps()
             && self.pidfd.as_ref().is_some_and(|pidfd| {
                 let now = Some(Instant::now());
                 pidfd.as_inner().poll_readable(now).unwrap_or(false)
@@ -295,7 +329,7 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// The child is not reaped in between (the pidfd only says it exited, Linux 5.3; without
     /// one its pid is asked with `WNOWAIT`), so its pid, which is the group's id, cannot
     /// name a new process when the group is killed. A child the kernel reaps itself
-    /// (`KillOnDrop::Kernel`) cannot be kept, but the group is then signalled through its
+    /// ([`kernel_reaps`](Self::kernel_reaps)) cannot be kept, but the group is then signalled through its
     /// pidfd (Linux 6.9+, which every such kernel has), which never reaches a new process.
     ///
     /// A child that has exited gives its status as [`terminate`](Self::terminate) does,
@@ -331,15 +365,18 @@ impl<P: AsInner<PidFd>> Process<P> {
 }
 
 impl<P: AsInner<PidFd>> Drop for Process<P> {
-    /// Kills and reaps a `kill_on_drop` child (`KillOnDrop::Drop`) that has no pidfd; with
-    /// one, the pidfd does it once its last clone is gone (see `kill_and_reap`).
+    /// Kills and reaps a `kill_on_drop` child (`KillOnDrop::Drop`), or has an `autoreap`
+    /// child (`Autoreap::Drop`) reaped, when it has no pidfd; with one, the pidfd does it
+    /// once its last clone is gone (see `kill_and_reap` and `reap_when_exited`).
     fn drop(&mut self) {
-        if self.kill_on_drop == Some(KillOnDrop::Drop)
-            && self.pidfd.is_none()
-            && self.status.is_none()
-        {
+        if self.pidfd.is_some() || self.status.is_some() {
+            return;
+        }
+        if self.kill_on_drop == Some(KillOnDrop::Drop) {
             let _ = self.kill();
             let _ = self.wait();
+        } else if self.autoreap == Some(Autoreap::Drop) {
+            reaper::reap_when_exited(Process::new(self.pid, None, None, None));
         }
     }
 }
@@ -348,9 +385,15 @@ impl<P: AsInner<PidFd>> Drop for Process<P> {
 /// and a reap, through the pidfd, as [`Process::kill`] and [`Process::wait`] do. Errors are
 /// dropped: the child may have been reaped already.
 pub(crate) fn kill_and_reap(pid: libc::pid_t, pidfd: PidFd) {
-    let mut process = Process::new(pid, Some(pidfd), None);
+    let mut process = Process::new(pid, Some(pidfd), None, None);
     let _ = process.kill();
     let _ = process.wait();
+}
+
+/// The last-drop action of an `autoreap` child's pidfd (`Autoreap::Drop`): the child is
+/// reaped once it exits, see [`reaper::reap_when_exited`].
+pub(crate) fn reap_when_exited(pid: libc::pid_t, pidfd: PidFd) {
+    reaper::reap_when_exited(Process::new(pid, Some(pidfd), None, None));
 }
 
 /// Whether `e` is a seccomp policy (or a kernel without the syscall) refusing a call:

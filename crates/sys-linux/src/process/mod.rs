@@ -51,13 +51,14 @@ pub mod interpose;
 pub mod learnt;
 mod path;
 pub mod plan;
+mod reaper;
 mod signals;
 mod spawn;
 mod stack;
 mod stdio;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
-pub use handle::{KillOnDrop, Process};
+pub use handle::{Autoreap, KillOnDrop, Process};
 pub use plan::{KernelDoes, Method, SpawnPlan};
 pub use stdio::read2;
 

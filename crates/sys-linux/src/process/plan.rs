@@ -40,6 +40,9 @@ pub struct KernelDoes {
     pub no_new_privs: bool,
     /// `CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP`: `kill_on_drop` by the kernel.
     pub kill_on_drop: bool,
+    /// `CLONE_AUTOREAP`: the kernel reaps the child as it exits (also part of
+    /// [`kill_on_drop`](Self::kill_on_drop)).
+    pub autoreap: bool,
 }
 
 impl KernelDoes {
@@ -55,12 +58,20 @@ impl KernelDoes {
         if self.kill_on_drop {
             flags |= clone::CLONE_PIDFD_AUTOKILL | clone::CLONE_AUTOREAP;
         }
+        if self.autoreap {
+            flags |= clone::CLONE_AUTOREAP;
+        }
         flags
     }
 
     /// Whether any lifetime flag is asked for.
     pub(crate) fn lifetime_flags(self) -> bool {
-        self.no_new_privs || self.kill_on_drop
+        self.no_new_privs || self.kill_on_drop || self.autoreap
+    }
+
+    /// Whether the kernel reaps the child itself, so that no wait can reap it.
+    pub fn reaps(self) -> bool {
+        self.kill_on_drop || self.autoreap
     }
 }
 
@@ -71,8 +82,9 @@ impl KernelDoes {
 pub struct SpawnPlan {
     /// How the child is created.
     pub method: Method,
-    /// Whether the child gets a pidfd (asked for, or needed by `kill_on_drop`), unless the
-    /// kernel is known to ignore `CLONE_PIDFD` ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)).
+    /// Whether the child gets a pidfd (asked for, or needed by `kill_on_drop` or
+    /// `autoreap`), unless the kernel is known to ignore `CLONE_PIDFD`
+    /// ([`kernel::clone_pidfd`](crate::kernel::clone_pidfd)).
     pub pidfd: bool,
     /// What the kernel does while creating the child (only with [`Method::Clone3`]).
     pub kernel: KernelDoes,
@@ -96,6 +108,7 @@ pub(crate) struct Request {
     pub cwd: bool,
     pub create_pidfd: bool,
     pub kill_on_drop: bool,
+    pub autoreap: bool,
     pub no_new_privs: bool,
     pub cgroup: bool,
     pub allow_fork: bool,
@@ -123,6 +136,7 @@ impl From<&Command> for Request {
             cwd: cmd.cwd.is_some(),
             create_pidfd: cmd.create_pidfd,
             kill_on_drop: cmd.kill_on_drop,
+            autoreap: cmd.autoreap,
             no_new_privs: cmd.no_new_privs,
             cgroup: cmd.cgroup.is_some(),
             allow_fork: cmd.allow_fork,
@@ -185,7 +199,7 @@ pub(crate) fn choose(request: &Request, facts: &Facts) -> io::Result<SpawnPlan> 
             "pre_exec closures, uid and gid need fork(), which allow_fork(false) forbids",
         ));
     }
-    let wants_pidfd = request.create_pidfd || request.kill_on_drop;
+    let wants_pidfd = request.create_pidfd || request.kill_on_drop || request.autoreap;
     let like_std_fork = like_std_fork(request, facts);
     if own_memory || facts.vfork_shares_memory == Some(false) {
         return Ok(SpawnPlan {
@@ -218,6 +232,7 @@ fn kernel_does(request: &Request, facts: &Facts) -> KernelDoes {
         kill_on_drop: lifetime
             && request.kill_on_drop
             && (request.no_new_privs || !facts.autokill_needs_no_new_privs),
+        autoreap: lifetime && request.autoreap,
     }
 }
 

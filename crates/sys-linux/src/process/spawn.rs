@@ -17,7 +17,7 @@ use super::child::{self, ChildPlan, Exec, Signals, Steps};
 use super::clone;
 use super::command::{nul_error, Command, Stdio, StdioPipes};
 use super::env::Envp;
-use super::handle::{kill_and_reap, KillOnDrop, Process};
+use super::handle::{kill_and_reap, reap_when_exited, Autoreap, KillOnDrop, Process};
 use super::interpose;
 use super::learnt::{self, Outcome};
 use super::path::candidates;
@@ -105,21 +105,32 @@ impl Command {
         let kill_on_drop = match (self.kill_on_drop, plan.kernel.kill_on_drop) {
             (false, _) => None,
             (true, true) => Some(KillOnDrop::Kernel),
-            (true, false) => {
-                if let Some(mut fd) = pidfd.take() {
-                    match fd.on_last_drop(pid, kill_and_reap) {
-                        Ok(()) => pidfd = Some(fd),
-                        // No fd left for the duplicate: leave no child nobody would kill.
-                        Err(e) => {
-                            kill_and_reap(pid, fd);
-                            return Err(e);
-                        }
+            (true, false) => Some(KillOnDrop::Drop),
+        };
+        let autoreap = match (self.autoreap, plan.kernel.reaps()) {
+            (false, _) => None,
+            (true, true) => Some(Autoreap::Kernel),
+            (true, false) => Some(Autoreap::Drop),
+        };
+        // What the kernel does not do, the last handle's drop does; killing includes reaping.
+        let last_drop = match (kill_on_drop, autoreap) {
+            (Some(KillOnDrop::Drop), _) => Some(kill_and_reap as fn(libc::pid_t, PidFd)),
+            (_, Some(Autoreap::Drop)) => Some(reap_when_exited as fn(libc::pid_t, PidFd)),
+            _ => None,
+        };
+        if let Some(action) = last_drop {
+            if let Some(mut fd) = pidfd.take() {
+                match fd.on_last_drop(pid, action) {
+                    Ok(()) => pidfd = Some(fd),
+                    // No fd left for the duplicate: the spawn fails, and leaves no child.
+                    Err(e) => {
+                        kill_and_reap(pid, fd);
+                        return Err(e);
                     }
                 }
-                Some(KillOnDrop::Drop)
             }
-        };
-        let process = Process::new(pid, pidfd.map(P::from_inner), kill_on_drop);
+        }
+        let process = Process::new(pid, pidfd.map(P::from_inner), kill_on_drop, autoreap);
         Ok((process, ours))
     }
 

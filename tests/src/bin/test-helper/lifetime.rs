@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt as _;
 use std::process::ExitCode;
 
-use process_ext::os::linux::process::{ChildExt, CommandExt, KillOnDrop};
+use process_ext::os::linux::process::{Autoreap, ChildExt, CommandExt, KillOnDrop};
 
 use super::{parse_arg, Failure, Outcome};
 
@@ -101,6 +101,30 @@ pub(crate) fn kill_on_drop_parent(rest: &[OsString]) -> Outcome {
     std::thread::sleep(seconds(secs)?);
     drop(child);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `autoreap-parent CODE`: spawns `exit CODE` with this crate's `autoreap`, prints
+/// `kernel|drop`, and exits 0 if waiting for it gives `CODE`.
+pub(crate) fn autoreap_parent(rest: &[OsString]) -> Outcome {
+    let [code] = rest else {
+        return Err(Failure("expected CODE".into()));
+    };
+    let code: i32 = parse_arg(code, "exit code")?;
+    let mut child = process_ext::process::Command::new(std::env::current_exe()?)
+        .arg("exit")
+        .arg(code.to_string())
+        .autoreap(true)
+        .spawn()?;
+    let mechanism = match child.autoreap() {
+        Some(Autoreap::Kernel) => "kernel",
+        Some(Autoreap::Drop) => "drop",
+        other => return Err(Failure(format!("unexpected mechanism {other:?}"))),
+    };
+    say(format_args!("{mechanism}"))?;
+    match child.wait()?.code() {
+        Some(got) if got == code => Ok(ExitCode::SUCCESS),
+        other => Err(Failure(format!("waited for exit {code}, got {other:?}"))),
+    }
 }
 
 /// `pdeathsig-parent SIG SECS`: spawns `sleep SECS` with `parent_death_signal(SIG)`,

@@ -53,7 +53,7 @@ use std::time::Duration;
 /// ```
 pub use sys_linux::features::{features, Features};
 pub use sys_linux::pidfd::PidFdInfo;
-pub use sys_linux::process::{KernelDoes, KillOnDrop, Method, SpawnPlan};
+pub use sys_linux::process::{Autoreap, KernelDoes, KillOnDrop, Method, SpawnPlan};
 
 pub use super::wait_set::{InsertError, WaitSet};
 pub use crate::pidfd::PidFd;
@@ -158,6 +158,26 @@ pub trait ChildExt: Sealed {
     /// ```
     fn kill_on_drop(&self) -> Option<KillOnDrop>;
 
+    /// How this child is reaped without a wait, if it was spawned with
+    /// [`CommandExt::autoreap`]; `None` otherwise. Not in std.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::{Autoreap, ChildExt, CommandExt};
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let child = Command::new("true").autoreap(true).spawn()?;
+    /// match child.autoreap() {
+    ///     Some(Autoreap::Kernel) => println!("never a zombie"),
+    ///     Some(Autoreap::Drop) => println!("reaped once the Child is dropped"),
+    ///     _ => unreachable!(),
+    /// }
+    /// drop(child); // reaped, either way
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn autoreap(&self) -> Option<Autoreap>;
+
     /// Ends the child gracefully and reaps it: `SIGTERM` through its pidfd, up to `grace`
     /// for it to exit, then `SIGKILL`. Returns its exit status; at once if it was already
     /// waited for. Closes the child's stdin first, as [`Child::wait`] does. Not in std.
@@ -245,6 +265,10 @@ impl ChildExt for Child {
 
     fn kill_on_drop(&self) -> Option<KillOnDrop> {
         self.as_inner().kill_on_drop()
+    }
+
+    fn autoreap(&self) -> Option<Autoreap> {
+        self.as_inner().autoreap()
     }
 
     fn terminate(&mut self, grace: Duration) -> io::Result<ExitStatus> {
@@ -352,6 +376,51 @@ pub trait CommandExt: Sealed {
     /// # }
     /// ```
     fn kill_on_drop(&mut self, kill: bool) -> &mut Command;
+
+    /// Has the child reaped without anyone waiting for it (default: no): it never stays a
+    /// zombie once nothing is left to wait for it. Not in std.
+    ///
+    /// The child gets a pidfd whether or not [`create_pidfd`](Self::create_pidfd) was asked
+    /// for. [`ChildExt::autoreap`] says which of two mechanisms applied:
+    ///
+    /// - [`Autoreap::Kernel`] (Linux 7.1, `clone3` with `CLONE_AUTOREAP`): the kernel reaps
+    ///   the child as it exits. It never becomes a zombie, sends no `SIGCHLD` (a
+    ///   process-wide handler of some other library never sees it), and no
+    ///   `waitpid(-1, ..)` elsewhere can take its status. [`Child::wait`],
+    ///   [`Child::try_wait`], [`ChildExt::wait_timeout`] and the async waits return its
+    ///   real status, read from the pidfd (`PIDFD_INFO_EXIT`); [`Child::id`] names it only
+    ///   while it runs. This is also what [`KillOnDrop::Kernel`] children get.
+    /// - [`Autoreap::Drop`], everywhere else (older kernels, the `fork()` path of
+    ///   `pre_exec`, `uid` and `gid`, `clone3` refused): the child is an ordinary child
+    ///   while a handle exists (it sends `SIGCHLD` and stays a zombie from its exit until a
+    ///   wait), and once the last handle (the [`Child`], or its [`PidFd`] and every clone)
+    ///   is dropped without a wait, this library reaps it: at once if it has exited, else
+    ///   from one background thread that waits for all such children with `epoll(7)` over
+    ///   their pidfds (a child whose pidfd cannot be polled, before Linux 5.3, gets a small
+    ///   thread of its own). Nothing is reaped if this process exits first; the child is
+    ///   then reparented as any child is. Converting the last handle into a raw fd or an
+    ///   [`OwnedFd`] cancels it, and the fallback keeps a duplicate of the pidfd per child
+    ///   (two fds against `RLIMIT_NOFILE`).
+    ///
+    /// See [`kernel::lifetime_flags`](crate::kernel::lifetime_flags) for which kernels do
+    /// what.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::CommandExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// // Fire and forget: no zombie is left behind, whatever the kernel.
+    /// let child = Command::new("true").autoreap(true).spawn()?;
+    /// drop(child);
+    ///
+    /// // Waiting still gives the status.
+    /// let mut child = Command::new("sh").args(["-c", "exit 3"]).autoreap(true).spawn()?;
+    /// assert_eq!(child.wait()?.code(), Some(3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn autoreap(&mut self, reap: bool) -> &mut Command;
 
     /// Sets `no_new_privs` in the child (default: no): `execve` of a set-user-ID program,
     /// or of one with file capabilities, no longer grants any privilege, and the flag is
@@ -484,6 +553,11 @@ impl CommandExt for Command {
 
     fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
         self.as_inner_mut().kill_on_drop(kill);
+        self
+    }
+
+    fn autoreap(&mut self, reap: bool) -> &mut Command {
+        self.as_inner_mut().autoreap(reap);
         self
     }
 

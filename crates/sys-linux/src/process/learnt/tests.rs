@@ -33,9 +33,32 @@ fn lessons() {
         cgroup: true,
         ..kill_nnp
     };
+    let reap = KernelDoes {
+        autoreap: true,
+        ..nothing
+    };
     let none = Lesson::default();
     let table = [
         // (plan, outcome, autokill refused before, lesson)
+        (
+            plan(Clone3, true, reap),
+            Created { pidfd: true },
+            false,
+            Lesson {
+                clone_pidfd: Some(true),
+                lifetime_flags: Some(true),
+                ..none
+            },
+        ),
+        (
+            plan(Clone3, true, reap),
+            Refused(Some(libc::EINVAL)),
+            false,
+            Lesson {
+                lifetime_flags: Some(false),
+                ..none
+            },
+        ),
         (
             plan(Fork, true, nothing),
             Created { pidfd: false },

@@ -30,6 +30,7 @@ const NOTHING: KernelDoes = KernelDoes {
     cgroup: false,
     no_new_privs: false,
     kill_on_drop: false,
+    autoreap: false,
 };
 
 fn plan(method: Method, pidfd: bool, kernel: KernelDoes, like_std_fork: bool) -> SpawnPlan {
@@ -63,6 +64,10 @@ fn method_and_pidfd() {
     };
     let killed = Request {
         kill_on_drop: true,
+        ..request()
+    };
+    let reaped = Request {
+        autoreap: true,
         ..request()
     };
     let emulated = Facts {
@@ -102,6 +107,22 @@ fn method_and_pidfd() {
                 false,
             ),
         ),
+        (
+            reaped,
+            glibc_2_39,
+            plan(
+                Clone3,
+                true,
+                KernelDoes {
+                    autoreap: true,
+                    ..NOTHING
+                },
+                false,
+            ),
+        ),
+        // The fallbacks: a pidfd still, reaped by the library.
+        (reaped, emulated, plan(Fork, true, NOTHING, false)),
+        (reaped, no_clone3, plan(Clone, true, NOTHING, false)),
         (closures, current(), plan(Fork, false, NOTHING, true)),
         (uid, current(), plan(Fork, false, NOTHING, true)),
         (gid_pidfd, glibc_2_39, plan(Fork, true, NOTHING, true)),
@@ -161,16 +182,22 @@ fn what_the_kernel_does() {
         cgroup: true,
         no_new_privs: true,
         kill_on_drop: true,
+        autoreap: true,
         ..request()
     };
     let unprivileged_kill = Request {
         kill_on_drop: true,
         ..request()
     };
+    let unprivileged_kill_reaped = Request {
+        autoreap: true,
+        ..unprivileged_kill
+    };
     let all = KernelDoes {
         cgroup: true,
         no_new_privs: true,
         kill_on_drop: true,
+        autoreap: true,
     };
     let table = [
         (everything, current(), all),
@@ -223,6 +250,18 @@ fn what_the_kernel_does() {
                 ..current()
             },
             NOTHING,
+        ),
+        // Autoreap alone needs no privilege.
+        (
+            unprivileged_kill_reaped,
+            Facts {
+                autokill_needs_no_new_privs: true,
+                ..current()
+            },
+            KernelDoes {
+                autoreap: true,
+                ..NOTHING
+            },
         ),
         (
             everything,
