@@ -1,11 +1,30 @@
-//! The test process's children: zombies, whether any is left, a tracer that holds one.
+//! The test process's children: zombies, whether any is left or a pid is gone, a tracer
+//! that holds one.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use sys_linux::procfs;
 
 use crate::kernel::not_applicable;
 use crate::programs::helper;
+use crate::timing::POLL_INTERVAL;
+
+/// Whether `pid` names no process (not even a zombie) within `limit`.
+pub fn gone_within(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        // SAFETY: signal 0 only checks for existence.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        if rc != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
 
 /// Returns the pids of the children of the current process that are zombies
 /// (state `Z`), ascending.

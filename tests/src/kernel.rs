@@ -51,6 +51,27 @@ pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     kernel_version() >= (major, minor)
 }
 
+/// Whether the running kernel itself is at least `major.minor`, even under an emulated
+/// profile (which cannot hide what `clone3`'s argument struct may hold).
+///
+/// # Panics
+///
+/// Panics if the version cannot be read or parsed.
+pub fn real_kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = match std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        Ok(release) => release,
+        Err(err) => panic!("cannot read the kernel release: {err}"),
+    };
+    parse_kernel_version(&release).expect("kernel version") >= (major, minor)
+}
+
+/// Whether the test process runs as root (and so may change ids, and start unprivileged
+/// helpers).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Prefix of the line [`not_applicable`] writes; `cargo xtask test-kernels` reports the
 /// named test as ignored, with the reason that follows. Defined by the `test-protocol`
 /// crate, with the rest of the `@@` lines.

@@ -18,20 +18,8 @@ use process_ext::os::linux::process::{
 use process_ext::os::unix::process::{ChildExt as _, CommandExt as _};
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::timing::{NAP, OWN_PROCESS_LIMIT, PATIENCE, PROMPT, SETTLE};
-use process_ext_tests::{helper, not_applicable};
+use process_ext_tests::{gone_within, helper, is_root, not_applicable, real_kernel_at_least};
 use sys_linux::process::learnt;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The running kernel's own version, even under an emulated profile (which cannot hide
-/// what `clone3`'s argument struct may hold).
-fn real_kernel_at_least(major: u32, minor: u32) -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
-    process_ext_tests::parse_kernel_version(&release).expect("kernel version") >= (major, minor)
-}
 
 /// The mechanism a `kill_on_drop` spawn on the vfork path must get here: the kernel's on
 /// 7.1+ when children are created with `clone3`, and for an unprivileged caller only with
@@ -51,22 +39,6 @@ fn expected_autoreap() -> Autoreap {
         Autoreap::Kernel
     } else {
         Autoreap::Drop
-    }
-}
-
-/// Whether `pid` names no process (not even a zombie) within `limit`.
-fn gone_within(pid: u32, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        // SAFETY: signal 0 only checks for existence.
-        let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-        if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(NAP);
     }
 }
 

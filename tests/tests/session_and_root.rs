@@ -9,12 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use process_ext::os::linux::process::CommandExt as _;
-use process_ext_tests::{helper, not_applicable, while_text_busy, TempDir};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+use process_ext_tests::{helper, is_root, not_applicable, while_text_busy, TempDir};
 
 /// The `pgid` and `sid` of the helper's `ids` line (`uid=U gid=G pgid=P sid=S groups=..`).
 fn group_and_session(out: &[u8]) -> (i32, i32) {

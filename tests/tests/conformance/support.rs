@@ -15,7 +15,7 @@ pub(crate) use std::time::Instant;
 
 pub(crate) use process_ext_tests::compare::{ChildApi, CommandApi, Impl, StdioApi};
 pub(crate) use process_ext_tests::timing::{NAP, PROMPT};
-pub(crate) use process_ext_tests::{helper, spew_data, TempDir};
+pub(crate) use process_ext_tests::{helper, is_root, spew_data, TempDir};
 
 /// Size used by the tests that move a lot of data through pipes.
 pub(crate) const MIB: usize = 1 << 20;
@@ -74,12 +74,6 @@ impl Ids {
             self.uid, self.gid, self.pgid, self.sid, self.groups
         )
     }
-}
-
-/// Whether the test process runs as root (and so may change ids).
-pub(crate) fn is_root() -> bool {
-    // SAFETY: geteuid has no memory-safety requirements.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The directory that contains the helper binary.
