@@ -46,6 +46,8 @@
 pub mod os;
 mod pidfd;
 pub mod process;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[doc(inline)]
 pub use sys_linux::kernel;

@@ -164,6 +164,15 @@ impl PidFd {
         registered.map_err(io::Error::from)
     }
 
+    /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`) that takes no part in any
+    /// last-drop action: it neither delays nor cancels it.
+    pub(crate) fn duplicate_plain(&self) -> io::Result<PidFd> {
+        self.fd.duplicate().map(|fd| PidFd {
+            fd,
+            last_handle: None,
+        })
+    }
+
     /// A second pidfd for the same process (`F_DUPFD_CLOEXEC`), sharing any last-drop
     /// action.
     pub fn try_clone(&self) -> io::Result<PidFd> {

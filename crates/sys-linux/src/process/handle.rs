@@ -364,6 +364,55 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 }
 
+impl<P: AsInner<PidFd>> Process<P> {
+    /// What another thread needs to wait for the child's exit without reaping it: its pid
+    /// and a duplicate of its pidfd, if it has one (which takes no part in `kill_on_drop` or
+    /// `autoreap`: dropping the last handle still acts while an [`ExitWatch`] lives).
+    pub fn exit_watch(&self) -> io::Result<ExitWatch> {
+        let pidfd = match &self.pidfd {
+            Some(pidfd) => Some(pidfd.as_inner().duplicate_plain()?),
+            None => None,
+        };
+        Ok(ExitWatch {
+            pid: self.pid,
+            pidfd,
+        })
+    }
+}
+
+/// A child watched for its exit from any thread, without reaping it: see
+/// [`Process::exit_watch`].
+#[derive(Debug)]
+pub struct ExitWatch {
+    pid: libc::pid_t,
+    pidfd: Option<PidFd>,
+}
+
+impl ExitWatch {
+    /// Blocks until the child has exited, or is gone (reaped by other code); never reaps.
+    /// Waits as [`Process::wait_method`] says, with `WNOWAIT`.
+    pub fn wait(&self) -> io::Result<()> {
+        let waiter = Waiter::of_child(self.pid, self.pidfd.as_ref());
+        waiter
+            .wait_until(None, libc::WEXITED | libc::WNOWAIT)
+            .map(drop)
+    }
+
+    /// Registers a duplicate of the child's pidfd with the current tokio runtime's reactor
+    /// for readability, which it gets when the child exits: see
+    /// [`PidFd::register_readable`]. `Unsupported` for a child without a pidfd.
+    #[cfg(feature = "tokio")]
+    pub fn register_readable(&self) -> io::Result<tokio::io::unix::AsyncFd<PidFd>> {
+        match &self.pidfd {
+            Some(pidfd) => pidfd.duplicate_plain()?.register_readable(),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the child has no pidfd",
+            )),
+        }
+    }
+}
+
 impl<P: AsInner<PidFd>> Drop for Process<P> {
     /// Kills and reaps a `kill_on_drop` child (`KillOnDrop::Drop`), or has an `autoreap`
     /// child (`Autoreap::Drop`) reaped, when it has no pidfd; with one, the pidfd does it

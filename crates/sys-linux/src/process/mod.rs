@@ -58,7 +58,7 @@ mod stack;
 mod stdio;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
-pub use handle::{Autoreap, KillOnDrop, Process};
+pub use handle::{Autoreap, ExitWatch, KillOnDrop, Process};
 pub use plan::{KernelDoes, Method, SpawnPlan};
 pub use stdio::read2;
 

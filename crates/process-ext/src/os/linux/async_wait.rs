@@ -16,8 +16,10 @@
 //! [`PidFd::try_wait`] when it is ready.
 
 use std::io;
+use std::sync::Arc;
 
-use sys_linux::IntoInner;
+use sys_linux::{AsInner, IntoInner};
+use tokio::io::unix::AsyncFd;
 
 use super::process::{ChildExt, PidFd};
 use crate::process::{Child, ExitStatus};
@@ -30,13 +32,46 @@ async fn reap_when_ready(
     if let Some(status) = reap()? {
         return Ok(status);
     }
-    let registration = pidfd.into_inner().register_readable()?;
+    reap_on_readiness(pidfd.into_inner().register_readable()?, reap).await
+}
+
+/// Calls `reap` each time `registration` reports the pidfd readable, until it gives a
+/// status.
+async fn reap_on_readiness(
+    registration: AsyncFd<sys_linux::pidfd::PidFd>,
+    mut reap: impl FnMut() -> io::Result<Option<ExitStatus>>,
+) -> io::Result<ExitStatus> {
     loop {
         let mut ready = registration.readable().await?;
         if let Some(status) = reap()? {
             return Ok(status);
         }
         ready.clear_ready();
+    }
+}
+
+/// Waits for `child` to exit and reaps it, on any kernel: through its pidfd's readiness
+/// where the pidfd can be polled (Linux 5.3), else by a blocking wait without reaping
+/// (`WNOWAIT`) on tokio's blocking pool, after which the child is reaped here. Cancel-safe:
+/// the child is only ever reaped inside a synchronous `try_wait`. A cancelled blocking wait
+/// keeps its pool thread until the child exits.
+pub(crate) async fn wait_child(child: &mut Child) -> io::Result<ExitStatus> {
+    if let Some(status) = child.try_wait()? {
+        return Ok(status);
+    }
+    let watch = child.as_inner().exit_watch()?;
+    if let Ok(registration) = watch.register_readable() {
+        return reap_on_readiness(registration, || child.try_wait()).await;
+    }
+    let watch = Arc::new(watch);
+    loop {
+        let watching = Arc::clone(&watch);
+        tokio::task::spawn_blocking(move || watching.wait())
+            .await
+            .map_err(io::Error::other)??;
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Linux extensions, laid out like `std::os::linux`.
 
 #[cfg(feature = "tokio")]
-mod async_wait;
+pub(crate) mod async_wait;
 pub mod process;
 mod wait_set;
