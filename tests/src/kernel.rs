@@ -51,6 +51,21 @@ pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     kernel_version() >= (major, minor)
 }
 
+/// Whether the running kernel itself is at least `major.minor`, even under a profile that
+/// emulates an older one: for what a seccomp filter cannot hide (inode numbers, file
+/// contents, kernel state).
+///
+/// # Panics
+///
+/// Panics if the release cannot be read or parsed.
+pub fn real_kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_else(|err| panic!("cannot read the kernel release: {err}"));
+    parse_kernel_version(&release)
+        .unwrap_or_else(|| panic!("unparsable kernel version {release:?}"))
+        >= (major, minor)
+}
+
 /// Prefix of the line [`not_applicable`] writes; `cargo xtask test-kernels` reports the
 /// named test as ignored, with the reason that follows. Defined by the `test-protocol`
 /// crate, with the rest of the `@@` lines.

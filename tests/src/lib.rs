@@ -37,7 +37,7 @@ pub use compare::nightly_std_forks_for_a_pidfd;
 pub use fds::{inheritable_fds, open_fds, try_open_fds};
 pub use kernel::{
     kernel_at_least, kernel_version, not_applicable, parse_kernel_version, qemu_user,
-    EMULATED_KERNEL_ENV, NOT_APPLICABLE_MARKER,
+    real_kernel_at_least, EMULATED_KERNEL_ENV, NOT_APPLICABLE_MARKER,
 };
 pub use own_process::{in_own_process, is_own_process_copy, OWN_PROCESS_ENV};
 pub use programs::{
