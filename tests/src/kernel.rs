@@ -51,18 +51,19 @@ pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     kernel_version() >= (major, minor)
 }
 
-/// Whether the running kernel itself is at least `major.minor`, even under an emulated
-/// profile (which cannot hide what `clone3`'s argument struct may hold).
+/// Whether the running kernel itself is at least `major.minor`, even under a profile that
+/// emulates an older one: for what a seccomp filter cannot hide (inode numbers, file
+/// contents, kernel state).
 ///
 /// # Panics
 ///
-/// Panics if the version cannot be read or parsed.
+/// Panics if the release cannot be read or parsed.
 pub fn real_kernel_at_least(major: u32, minor: u32) -> bool {
-    let release = match std::fs::read_to_string("/proc/sys/kernel/osrelease") {
-        Ok(release) => release,
-        Err(err) => panic!("cannot read the kernel release: {err}"),
-    };
-    parse_kernel_version(&release).expect("kernel version") >= (major, minor)
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_else(|err| panic!("cannot read the kernel release: {err}"));
+    parse_kernel_version(&release)
+        .unwrap_or_else(|| panic!("unparsable kernel version {release:?}"))
+        >= (major, minor)
 }
 
 /// Whether the test process runs as root (and so may change ids, and start unprivileged

@@ -15,6 +15,7 @@
 //! | [`children`]       | zombies, leftover children, a ptrace tracer holding a child     |
 //! | [`kernel`]         | the kernel version (real or emulated), qemu-user, [`not_applicable`] |
 //! | [`own_process`]    | running a test in a fresh copy of the test binary                |
+//! | [`pid_reuse`]      | giving a reaped child's pid to a new process (`ns_last_pid`)     |
 //! | [`timing`]         | every named duration of the tests, CPU-time clocks               |
 //! | [`temp_dir`]       | [`TempDir`]                                                      |
 //! | [`seccomp`]        | filters that emulate older kernels                               |
@@ -25,6 +26,7 @@ mod exit_program;
 pub mod fds;
 pub mod kernel;
 pub mod own_process;
+pub mod pid_reuse;
 pub mod programs;
 pub mod seccomp;
 pub mod temp_dir;

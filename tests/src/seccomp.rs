@@ -10,7 +10,8 @@
 //! A missing syscall (`ENOSYS`), an unknown flag in a register argument (`EINVAL`:
 //! `CLONE_PIDFD` in `clone`'s flags, `waitid(P_PIDFD)`, `PIDFD_NONBLOCK`/`PIDFD_THREAD` for
 //! `pidfd_open`, flags for `pidfd_send_signal`) and an unknown ioctl (`PIDFD_GET_INFO` ->
-//! `ENOTTY` before pidfs, `EINVAL` from 6.9 to 6.12).
+//! `ENOTTY` before pidfs, `EINVAL` from 6.9 to 6.12). `name_to_handle_at` is refused with
+//! `EOPNOTSUPP` before 6.14 for every file, not only pidfds (the tests make no other handle).
 //!
 //! `docker-old` refuses `clone3` with `EPERM` except for glibc's own thread creation
 //! (recognised by its 88-byte argument struct): glibc falls back to `clone` only on
@@ -138,6 +139,7 @@ fn kernel_refusals(version: (u32, u32)) -> Vec<(i32, Vec<Refusal>)> {
     let mut enosys = Vec::new();
     let mut einval = Vec::new();
     let mut enotty = Vec::new();
+    let mut eopnotsupp = Vec::new();
     if before(5, 1) {
         enosys.push((libc::SYS_pidfd_send_signal, None));
     } else if before(6, 9) {
@@ -175,10 +177,15 @@ fn kernel_refusals(version: (u32, u32)) -> Vec<(i32, Vec<Refusal>)> {
         // pidfs answers unknown ioctls with EINVAL.
         einval.push((libc::SYS_ioctl, arg_equals(1, PIDFD_GET_INFO)));
     }
+    if before(6, 14) {
+        // pidfds have no file handles (neither anonymous inodes nor pidfs before 6.14).
+        eopnotsupp.push((libc::SYS_name_to_handle_at, None));
+    }
     [
         (libc::ENOSYS, enosys),
         (libc::EINVAL, einval),
         (libc::ENOTTY, enotty),
+        (libc::EOPNOTSUPP, eopnotsupp),
     ]
     .into_iter()
     .filter(|(_, refusals)| !refusals.is_empty())

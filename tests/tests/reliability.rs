@@ -20,6 +20,7 @@ use std::time::Instant;
 use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Command, Stdio};
+use process_ext_tests::pid_reuse::{assert_reuse_refused, start_with_pid, Reuse, NS_LAST_PID};
 use process_ext_tests::timing::{NAP, PROMPT, SETTLE, SHORT_NAP};
 use process_ext_tests::{
     has_no_children, helper, inheritable_fds, kernel_at_least, not_applicable, open_fds,
@@ -64,58 +65,6 @@ fn assert_no_children(context: &str) {
 // ---------------------------------------------------------------------------------------
 // 1. Pid recycling
 // ---------------------------------------------------------------------------------------
-
-const NS_LAST_PID: &str = "/proc/sys/kernel/ns_last_pid";
-
-/// How a reaped child's pid was given to an unrelated process.
-enum Reuse {
-    /// The unrelated process (our std child, sleeping 30 s) now has the pid.
-    Done(std::process::Child),
-    /// Some other process on the machine took the pid first; try again with a new child.
-    Lost,
-    /// `ns_last_pid` cannot be written here (the error says why).
-    Impossible(io::Error),
-}
-
-/// The only acceptable reasons a pid cannot be handed out through `ns_last_pid`: not root,
-/// no CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE, or a read-only /proc.
-fn assert_reuse_refused(err: &io::Error) {
-    let code = err.raw_os_error();
-    assert!(
-        matches!(code, Some(libc::EPERM | libc::EACCES | libc::EROFS)),
-        "unexpected error writing {NS_LAST_PID}: {err}"
-    );
-}
-
-/// Starts `test-helper sleep 30` through std so that it gets exactly `pid`: the kernel hands
-/// out `ns_last_pid + 1` next (if free), so write `pid - 1` there just before spawning.
-/// Another process of the machine may grab the pid in between; then retry a few times.
-fn start_with_pid(pid: u32) -> Reuse {
-    let program = helper();
-    for _ in 0..20 {
-        if let Err(err) = std::fs::write(NS_LAST_PID, (pid - 1).to_string()) {
-            return Reuse::Impossible(err);
-        }
-        let mut child = std::process::Command::new(&program)
-            .args(["sleep", "30"])
-            .spawn()
-            .unwrap();
-        if child.id() == pid {
-            return Reuse::Done(child);
-        }
-        child.kill().unwrap();
-        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
-        // Someone else holds the pid (kill(2) rather than /proc, which may number
-        // processes in a parent pid namespace).
-        // SAFETY: signal 0 only checks that the pid exists.
-        let taken = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        if taken {
-            return Reuse::Lost;
-        }
-    }
-    Reuse::Lost
-}
 
 /// The rogue: a thread of ours that reaps whatever child exits first, `waitpid(-1)`, behind
 /// the back of the `Child` that owns it. Starts blocking at once; join it for

@@ -28,8 +28,11 @@
 //! | 5.14 | [`cgroup_kill`] | `cgroup.kill` present |
 //! | some 5.14+ stable releases | [`cgroup_kill_bug`]: `CLONE_INTO_CGROUP` children killed | lesson |
 //! | 6.9 | [`group_signal`]: pidfs, `PIDFD_SIGNAL_PROCESS_GROUP` | probe |
+//! | 6.9 | [`pidfs_inodes`]: a pidfd's inode number names its process | probe |
 //! | 6.13 | [`pidfd_get_info`] | probe |
+//! | 6.14 | [`pidfd_file_handles`]: `name_to_handle_at`/`open_by_handle_at` of pidfds | probe |
 //! | 6.15 | [`exit_info`]: `PIDFD_INFO_EXIT` | lesson |
+//! | 6.17 | [`pidfs_root`]: `FD_PIDFS_ROOT` | probe |
 //! | 7.1 | [`lifetime_flags`]: `CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` (`kill_on_drop`, `autoreap`, `no_new_privs`) | lesson |
 //! | any (emulators) | [`vfork_emulation`]: qemu-user, valgrind | lesson |
 //!
@@ -185,6 +188,55 @@ pub mod group_signal {}
 /// the caller's own namespace can be read, see [`procfs`](crate::procfs)); `ESRCH` once the
 /// process was reaped.
 pub mod pidfd_get_info {}
+
+/// pidfs inode numbers, Linux 6.9: each process's pidfds share one inode on pidfs, whose
+/// number (`st_ino`) no other process of the boot gets; before, every pidfd was the same
+/// anonymous inode. On 32-bit systems `st_ino` holds only the low 32 bits, which repeat
+/// (the high ones count the wraps); the whole number is in the file handle ([`pidfd_file_handles`]).
+///
+/// Found by [`probe::pidfs`](crate::probe::pidfs): `fstatfs(2)` of a pidfd says
+/// `PID_FS_MAGIC` (pidfs could be configured out in 6.9 and 6.10, so the version alone
+/// does not tell).
+///
+/// Before: [`PidFd::id`](crate::pidfd::PidFd::id) is `Unsupported` (on 32-bit systems
+/// until [`pidfd_file_handles`]).
+pub mod pidfs_inodes {}
+
+/// File handles of pidfds, Linux 6.14: `name_to_handle_at(2)` of a pidfd (with
+/// `AT_EMPTY_PATH`) gives a handle holding the 64-bit pidfs inode number (type
+/// `FILEID_KERNFS`, 8 bytes, measured on 6.18), and `open_by_handle_at(2)` on
+/// pidfs opens a pidfd of that process again, unprivileged (pidfs has its own permission
+/// check: the process must be visible in the caller's pid namespace; measured as uid 65534
+/// without capabilities on 6.18 and 7.2). A reaped process gives `ESTALE` (6.18 also while
+/// pidfds of it are open); a process that exited but was not reaped yet opens. A handle of
+/// a thread (from a `PIDFD_THREAD` pidfd) opens as a process pidfd of that thread
+/// (measured on 6.18), which [`ProcessHandle::open`](crate::pidfs::ProcessHandle::open)
+/// refuses.
+///
+/// Found by [`probe::pidfd_file_handles`](crate::probe::pidfd_file_handles): a handle of
+/// a pidfd of ourselves is made and opened (`EOPNOTSUPP` from `name_to_handle_at` before;
+/// a seccomp policy such as Docker's default refuses `open_by_handle_at`).
+///
+/// Before: [`PidFd::to_handle`](crate::pidfd::PidFd::to_handle) names the process by its
+/// pid and start time (field 22 of `/proc/<pid>/stat`, in clock ticks), and
+/// [`ProcessHandle::open`](crate::pidfs::ProcessHandle::open) opens the pid with
+/// `pidfd_open(2)` and reads the start time again. Its limits: procfs must be mounted,
+/// number processes in the caller's pid namespace (`Unsupported` otherwise) and show the
+/// process (`hidepid`); a handle opens only in the pid namespace it was made in
+/// (`InvalidInput` elsewhere); the start time follows the reader's time namespace; and a
+/// process given the same pid within the same clock tick (1/100 s) in which the named one
+/// started cannot be told from it.
+pub mod pidfd_file_handles {}
+
+/// `FD_PIDFS_ROOT`, Linux 6.17: `open_by_handle_at(2)` takes this constant (-10002) as its
+/// mount fd and opens a pidfd handle with no fd of pidfs at hand.
+///
+/// Found by [`probe::pidfs_root`](crate::probe::pidfs_root): the probe's handle opened
+/// that way (`EBADF` before).
+///
+/// Before: [`ProcessHandle::open`](crate::pidfs::ProcessHandle::open) opens a pidfd of
+/// itself for the call, as any pidfd lies on pidfs.
+pub mod pidfs_root {}
 
 /// `PIDFD_INFO_EXIT`, Linux 6.15: a pidfd keeps its process's exit status after the reap,
 /// readable with `PIDFD_GET_INFO` (trusted only when the kernel sets the bit in the mask).

@@ -17,6 +17,8 @@
 //!   ([`wait_until`](wait::wait_until), [`Backoff`](wait::Backoff)).
 //! - [`pidfd`]: the inner [`PidFd`](pidfd::PidFd): signal, wait and query a process through
 //!   a pidfd.
+//! - [`pidfs`]: a process's identity beyond the pidfd: its pidfs inode number and a
+//!   [`ProcessHandle`](pidfs::ProcessHandle) that can be stored and opened again.
 //! - [`kernel`]: documentation only: what each kernel version offers, how we find out, and
 //!   what we do before it. Other docs link there rather than repeat versions.
 //! - [`probe`]: what the running kernel has, each system call probed once and cached.
@@ -27,8 +29,8 @@
 //! - [`cgroup`]: killing everything in a cgroup v2 directory.
 //!
 //! Modules depend on each other in one direction only: `syscalls` and `cvt` at the bottom,
-//! then `fd`, `probe`, `procfs`, `wait`, then `epoll` and `pidfd`, then `process`, then
-//! `features`; `cgroup` stands beside `process`, over `pidfd`.
+//! then `fd`, `probe`, `procfs`, `wait`, then `epoll` and `pidfd`, then `pidfs` and
+//! `process`, then `features`; `cgroup` stands beside `process`, over `pidfd`.
 //!
 //! # Where std keeps the same code
 //!
@@ -50,6 +52,7 @@
 //! | `process/handle.rs` | `sys/process/unix/unix.rs` (`Process`) |
 //! | `process/clone.rs`, `stack.rs`, `signals.rs`, `learnt.rs` | none: std forks or uses `posix_spawn` |
 //! | `probe.rs`, `features.rs`, `kernel.rs` | none: std asks the kernel at each call |
+//! | `pidfs.rs` | none: std has no process identity beyond a pid |
 //! | `cgroup.rs` | none: std has no cgroup support |
 //! | `epoll.rs` | none: std waits on one pidfd at a time (`poll(2)`) |
 //!
@@ -65,6 +68,7 @@ pub mod fd;
 pub mod features;
 pub mod kernel;
 pub mod pidfd;
+pub mod pidfs;
 pub mod probe;
 pub mod process;
 pub mod procfs;

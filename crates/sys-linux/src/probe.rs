@@ -13,6 +13,9 @@
 //! | [`pidfd_getfd`] | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
 //! | [`pidfd_signal_process_group`] | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
 //! | [`pidfd_get_info`] | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
+//! | [`pidfs`] | `fstatfs` of a pidfd of ourselves | `PID_FS_MAGIC` |
+//! | [`pidfd_file_handles`] | `name_to_handle_at` of a pidfd of ourselves, then `open_by_handle_at` of that handle with the pidfd as mount fd | an fd |
+//! | [`pidfs_root`] | the same handle opened with `FD_PIDFS_ROOT` | an fd |
 //!
 //! Any other answer, `ENOSYS` and `EPERM` included, means "no". `EMFILE`, `ENFILE`,
 //! `ENOMEM` and `EAGAIN` mean "not now": "no", not cached. Racing threads compute the same
@@ -84,6 +87,16 @@ static GETFD: Answer = Answer::new();
 static CLONE3: Answer = Answer::new();
 static WAITID: Answer = Answer::new();
 static GET_INFO: Answer = Answer::new();
+static PIDFS: Answer = Answer::new();
+static FILE_HANDLES: Answer = Answer::new();
+static PIDFS_ROOT: Answer = Answer::new();
+
+/// `f_type` of pidfs in `statfs` (`PID_FS_MAGIC`, include/uapi/linux/magic.h).
+pub(crate) const PID_FS_MAGIC: libc::c_long = 0x5049_4446;
+
+/// `FD_PIDFS_ROOT` (include/uapi/linux/fcntl.h, Linux 6.17): as `open_by_handle_at`'s mount
+/// fd, the root of pidfs.
+pub(crate) const FD_PIDFS_ROOT: libc::c_int = -10002;
 
 /// Errors that say "not now" rather than "not on this kernel".
 pub(crate) fn transient(e: &io::Error) -> bool {
@@ -195,4 +208,59 @@ pub fn pidfd_get_info() -> bool {
         }
         Err(found) => found,
     })
+}
+
+/// pidfds are inodes of their own on pidfs (`fstatfs` says `PID_FS_MAGIC`), with an inode
+/// number unique for the boot; see [`kernel::pidfs_inodes`](crate::kernel::pidfs_inodes).
+pub fn pidfs() -> bool {
+    PIDFS.get(|| match open_self(0) {
+        Ok(own) => match syscalls::fstatfs(own.as_raw_fd()) {
+            Ok(fs) if fs.f_type as libc::c_long == PID_FS_MAGIC => Found::Yes,
+            Err(e) if transient(&e) => Found::NotNow,
+            _ => Found::No,
+        },
+        Err(found) => found,
+    })
+}
+
+/// A pidfd's file handle can be made and opened again, by this process (a seccomp policy,
+/// such as Docker's default, may refuse `open_by_handle_at`); see
+/// [`kernel::pidfd_file_handles`](crate::kernel::pidfd_file_handles).
+pub fn pidfd_file_handles() -> bool {
+    FILE_HANDLES.get(|| reopen_own_handle(false))
+}
+
+/// `open_by_handle_at` takes `FD_PIDFS_ROOT` as its mount fd (only asked when
+/// [`pidfd_file_handles`] is yes); see [`kernel::pidfs_root`](crate::kernel::pidfs_root).
+pub fn pidfs_root() -> bool {
+    pidfd_file_handles() && PIDFS_ROOT.get(|| reopen_own_handle(true))
+}
+
+/// Makes a file handle of a pidfd of ourselves and opens it again, with that pidfd as the
+/// mount fd or with `FD_PIDFS_ROOT`.
+fn reopen_own_handle(pidfs_root: bool) -> Found {
+    let own = match open_self(0) {
+        Ok(own) => own,
+        Err(found) => return found,
+    };
+    let found = |e: io::Error| {
+        if transient(&e) {
+            Found::NotNow
+        } else {
+            Found::No
+        }
+    };
+    let (handle_type, bytes) = match syscalls::name_to_handle_at(own.as_raw_fd()) {
+        Ok(handle) => handle,
+        Err(e) => return found(e),
+    };
+    let mount_fd = if pidfs_root {
+        FD_PIDFS_ROOT
+    } else {
+        own.as_raw_fd()
+    };
+    match syscalls::open_by_handle_at(mount_fd, handle_type, &bytes, libc::O_CLOEXEC) {
+        Ok(_) => Found::Yes,
+        Err(e) => found(e),
+    }
 }

@@ -195,6 +195,92 @@ pub(crate) fn fstatfs(fd: RawFd) -> io::Result<libc::statfs> {
     Ok(buf)
 }
 
+/// [`fstat(2)`](https://man7.org/linux/man-pages/man2/fstat.2.html): the inode `fd` refers
+/// to. For a pidfd on pidfs (Linux 6.9) `st_ino` tells processes apart.
+pub(crate) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    // SAFETY: an all-zero stat is a valid value for the kernel to overwrite.
+    let mut buf: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `buf` is a valid stat for the kernel to fill in.
+    cvt(unsafe { libc::fstat(fd, &mut buf) })?;
+    Ok(buf)
+}
+
+/// `fcntl(fd, F_GETFL)`: the file status flags (for a pidfd, `PIDFD_THREAD` = `O_EXCL`
+/// and `PIDFD_NONBLOCK` = `O_NONBLOCK` show here). See
+/// [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html).
+pub(crate) fn fcntl_getfl(fd: RawFd) -> io::Result<c_int> {
+    // SAFETY: F_GETFL takes no argument and only reads the fd's flags.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })
+}
+
+/// The largest file handle the kernel encodes (`MAX_HANDLE_SZ`).
+pub(crate) const MAX_HANDLE_BYTES: usize = 128;
+
+/// `struct file_handle` with room for the largest handle.
+#[repr(C)]
+struct FileHandleBuf {
+    header: libc::file_handle,
+    bytes: [u8; MAX_HANDLE_BYTES],
+}
+
+/// [`name_to_handle_at(2)`](https://man7.org/linux/man-pages/man2/name_to_handle_at.2.html)
+/// of `fd` itself (`""` with `AT_EMPTY_PATH`): the handle's type and bytes. For a pidfd,
+/// Linux 6.14; `EOPNOTSUPP` before (neither the anonymous inode nor pidfs before 6.14
+/// can encode one).
+pub(crate) fn name_to_handle_at(fd: RawFd) -> io::Result<(c_int, Vec<u8>)> {
+    let mut buf = FileHandleBuf {
+        header: libc::file_handle {
+            handle_bytes: MAX_HANDLE_BYTES as c_uint,
+            handle_type: 0,
+            f_handle: [],
+        },
+        bytes: [0; MAX_HANDLE_BYTES],
+    };
+    let mut mount_id: c_int = 0;
+    // SAFETY: the path is an empty NUL-terminated string; `buf` has room for the
+    // `handle_bytes` it announces right after the header, as the kernel expects; `mount_id`
+    // is a valid int to write.
+    cvt(unsafe {
+        libc::name_to_handle_at(
+            fd,
+            c"".as_ptr(),
+            &mut buf.header,
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        )
+    })?;
+    let len = (buf.header.handle_bytes as usize).min(MAX_HANDLE_BYTES);
+    Ok((buf.header.handle_type, buf.bytes[..len].to_vec()))
+}
+
+/// [`open_by_handle_at(2)`](https://man7.org/linux/man-pages/man2/open_by_handle_at.2.html):
+/// opens the file a handle of `handle_type` and `bytes` (at most [`MAX_HANDLE_BYTES`], else
+/// `EINVAL`) names on the file system of `mount_fd`, with `flags`. `ESTALE` when nothing
+/// matches the handle.
+pub(crate) fn open_by_handle_at(
+    mount_fd: RawFd,
+    handle_type: c_int,
+    bytes: &[u8],
+    flags: c_int,
+) -> io::Result<OwnedFd> {
+    if bytes.len() > MAX_HANDLE_BYTES {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut buf = FileHandleBuf {
+        header: libc::file_handle {
+            handle_bytes: bytes.len() as c_uint,
+            handle_type,
+            f_handle: [],
+        },
+        bytes: [0; MAX_HANDLE_BYTES],
+    };
+    buf.bytes[..bytes.len()].copy_from_slice(bytes);
+    // SAFETY: `buf` holds a header announcing `handle_bytes` bytes that follow it in the
+    // same allocation; the kernel only reads it. On success the fd is ours.
+    cvt(unsafe { libc::open_by_handle_at(mount_fd, &mut buf.header, flags) })
+        .map(|fd| owned(fd.into()))
+}
+
 /// [`pipe2(2)`](https://man7.org/linux/man-pages/man2/pipe2.2.html): (read end, write end).
 pub(crate) fn pipe2(flags: c_int) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];

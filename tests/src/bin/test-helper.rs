@@ -29,6 +29,8 @@
 //! | `ids`               | prints `uid=U gid=G pgid=P sid=S groups=A,B`                     |
 //! | `sigstate`          | prints the `SigBlk:` and `SigIgn:` lines of `/proc/self/status`  |
 //! | `pid`               | prints `pid=N ppid=M`                                            |
+//! | `open-handle FILE`  | reads a `ProcessHandle` from `FILE`, opens it and prints the pid |
+//! |                     | of the process it opened, or `gone` (`ESRCH`)                    |
 //! | `ptrace-hold PID SECS`| attaches to `PID` (`PTRACE_SEIZE`), prints `seized`, then never |
 //! |                     | waits for it: once it exits, only this tracer can see it, so its |
 //! |                     | parent cannot reap it until the tracer exits after `SECS`        |
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         b"ids" => cmd_ids(),
         b"sigstate" => cmd_sigstate(),
         b"pid" => cmd_pid(),
+        b"open-handle" => cmd_open_handle(&rest),
         b"ptrace-hold" => cmd_ptrace_hold(&rest),
         b"in-new-pid-ns" => cmd_in_new_pid_ns(&rest),
         b"ignore-term" => lifetime::ignore_term(&rest),
@@ -478,6 +481,22 @@ fn cmd_pid() -> Outcome {
         std::process::id(),
         std::os::unix::process::parent_id()
     )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `open-handle FILE`: opens the `ProcessHandle` stored in `FILE`; prints the pid of the
+/// process it opened, or `gone` when the handle's process is gone (`ESRCH`).
+fn cmd_open_handle(rest: &[OsString]) -> Outcome {
+    use process_ext::os::linux::process::ProcessHandle;
+    let bytes = std::fs::read(single_arg(rest, "FILE")?)?;
+    let handle = ProcessHandle::try_from(&bytes[..])?;
+    let mut out = io::stdout().lock();
+    match handle.open() {
+        Ok(pidfd) => writeln!(out, "{}", pidfd.pid()?)?,
+        Err(err) if err.raw_os_error() == Some(libc::ESRCH) => writeln!(out, "gone")?,
+        Err(err) => return Err(err.into()),
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -56,7 +56,7 @@ pub use sys_linux::pidfd::PidFdInfo;
 pub use sys_linux::process::{Autoreap, KernelDoes, KillOnDrop, Method, SpawnPlan};
 
 pub use super::wait_set::{InsertError, WaitSet};
-pub use crate::pidfd::PidFd;
+pub use crate::pidfd::{PidFd, ProcessHandle};
 
 use sys_linux::{AsInner, AsInnerMut};
 
