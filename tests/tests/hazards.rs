@@ -151,6 +151,88 @@ fn concurrent_set_var_leaves_spawns_and_their_environment_intact() {
     }
 }
 
+/// The entries of the helper's environment, as the kernel gave it (`state`'s `envp` line:
+/// each entry hex-encoded), spawned through `I`; with `own_env`, the command has an
+/// environment of its own.
+fn helper_envp<I: Impl>(own_env: bool) -> Vec<String> {
+    use process_ext_tests::compare::{CommandApi as _, StdioApi as _};
+    let mut cmd = I::helper_cmd("state");
+    cmd.arg("1").stdin(I::Stdio::null());
+    if own_env {
+        cmd.env("HAZARD_OWN", "1");
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("{}: {e}", I::NAME));
+    assert!(out.status.success(), "{}: {}", I::NAME, out.status);
+    let report = String::from_utf8(out.stdout).expect("the report is not UTF-8");
+    let envp = report
+        .lines()
+        .find_map(|line| line.strip_prefix("envp "))
+        .unwrap_or_else(|| panic!("{}: no envp line in {report:?}", I::NAME));
+    envp.split(' ').map(str::to_owned).collect()
+}
+
+/// Entries of the parent's `environ` without `=` or with an empty name (a program can put
+/// them there by writing `environ`): std's child gets them when the command's environment
+/// is unchanged, since std passes `environ` itself; ours does not, since its copy comes from
+/// `std::env::vars_os`, which skips them (README, "How it differs from std"). With an
+/// environment of its own, neither child gets them.
+#[test]
+fn malformed_parent_environment_entries_reach_only_std_s_child() {
+    let name = "malformed_parent_environment_entries_reach_only_std_s_child";
+    if !in_own_process(name, &[], OWN_PROCESS_LIMIT) {
+        return;
+    }
+    extern "C" {
+        static mut environ: *const *const libc::c_char;
+    }
+    let malformed = [c"HAZARD_NOEQ", c"=HAZARD_EMPTY_NAME"];
+    let malformed_hex: Vec<String> = malformed
+        .iter()
+        .map(|entry| {
+            entry
+                .to_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .collect();
+    // SAFETY: this copy of the test binary runs this test alone, so nothing else reads or
+    // writes `environ` meanwhile; the new array and its strings outlive its use, and the
+    // original is put back before they go.
+    let original = unsafe { environ };
+    let mut entries = Vec::new();
+    let mut at = original;
+    // SAFETY: as above; `environ` is a null-terminated array of C strings.
+    unsafe {
+        while !(*at).is_null() {
+            entries.push(*at);
+            at = at.add(1);
+        }
+        entries.extend(malformed.iter().map(|e| e.as_ptr()));
+        entries.push(std::ptr::null());
+        environ = entries.as_ptr();
+    }
+    let has = |envp: Vec<String>| -> Vec<bool> {
+        malformed_hex.iter().map(|m| envp.contains(m)).collect()
+    };
+    let seen = [false, true].map(|own_env| {
+        (
+            has(helper_envp::<Std>(own_env)),
+            has(helper_envp::<Ext>(own_env)),
+        )
+    });
+    // SAFETY: as above.
+    unsafe { environ = original };
+    assert_eq!(
+        seen,
+        [
+            (vec![true, true], vec![false, false]),
+            (vec![false, false], vec![false, false]),
+        ],
+        "(std, ext) for an unchanged environment, then for an own one"
+    );
+}
+
 /// The kernel resets the dumpable flag of the memory a process runs on when its
 /// credentials change; a vfork child shares the parent's. A spawn with `uid` must leave the
 /// parent dumpable (and its `/proc/self` files its own) throughout, as std's fork does.

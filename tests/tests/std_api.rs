@@ -398,10 +398,12 @@ type ParentStreams = (
     (Code, Vec<u8>, Vec<u8>),
     ((Code, Code), Vec<u8>, Vec<u8>),
     Code,
+    Result<Option<i32>, (io::ErrorKind, Option<i32>)>,
 );
 
 /// The child's streams of `I` as duplicates of our fd 1 and fd 2, crossed, set before fd 1
-/// was redirected, and with fd 1 closed; run where fds 1 and 2 may change.
+/// was redirected, with fd 1 closed, and with fd 1 closed and a NUL byte in the command;
+/// run where fds 1 and 2 may change.
 fn parent_streams<I: Impl>() -> ParentStreams {
     use process_ext_tests::compare::CommandApi as _;
     // Crossed: the child's stdout goes to our stderr and its stderr to our stdout.
@@ -435,7 +437,20 @@ fn parent_streams<I: Impl>() -> ParentStreams {
     let closed = errno(cmd.status()).map(|s| s.code());
     dup2(saved.as_raw_fd(), 1);
 
-    (crossed, late, closed)
+    // fd 1 closed and a NUL byte in an environment key: the NUL is reported before the
+    // closed fd is duplicated.
+    let mut cmd = I::command(helper());
+    cmd.env("NUL\0KEY", "v").stdout(io::stdout());
+    let saved = save(1);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::close(1) }, 0);
+    let nul_first = cmd
+        .status()
+        .map(|s| s.code())
+        .map_err(|e| (e.kind(), e.raw_os_error()));
+    dup2(saved.as_raw_fd(), 1);
+
+    (crossed, late, closed, nul_first)
 }
 
 /// `From<io::Stdout>` and `From<io::Stderr>`: the child's stream is a duplicate of the
@@ -457,6 +472,7 @@ fn stdio_from_parent_stdout_and_stderr_matches_std() {
             (Ok(Some(0)), b"ERR".to_vec(), b"OUT".to_vec()),
             ((Ok(Some(0)), Ok(Some(0))), b"latelate".to_vec(), Vec::new()),
             Err(Some(libc::EBADF)),
+            Err((io::ErrorKind::InvalidInput, None)),
         )
     );
     assert_eq!(ext_side, std_side);
@@ -1068,7 +1084,8 @@ fn scripts_without_shebang_run_with_sh_where_std_forks() {
 }
 
 /// When several steps of the child would fail, the same error wins as with std, which
-/// (on its `posix_spawn` path) joins the process group before changing directory.
+/// joins the process group before changing directory on its `posix_spawn` path, and after
+/// it on its fork path (a `pre_exec` closure, or `env_clear` with a bare program name).
 #[test]
 fn the_first_failing_step_is_std_s() {
     // A process group of another session, which no one may join.
@@ -1115,6 +1132,22 @@ fn the_first_failing_step_is_std_s() {
     };
     assert_eq!(
         (errno(forked_std), errno(forked_ours)),
+        (Err(Some(libc::ENOENT)), Err(Some(libc::ENOENT)))
+    );
+    // `env_clear()` with a bare program name changes the `PATH` search, so std forks and
+    // runs `execvp` (which also retries `ENOEXEC` with `/bin/sh`): the directory comes first.
+    let cleared_std = std::process::Command::new("no-such-program")
+        .env_clear()
+        .current_dir("/nonexistent")
+        .process_group(foreign)
+        .status();
+    let cleared_ours = process_ext::process::Command::new("no-such-program")
+        .env_clear()
+        .current_dir("/nonexistent")
+        .process_group(foreign)
+        .status();
+    assert_eq!(
+        (errno(cleared_std), errno(cleared_ours)),
         (Err(Some(libc::ENOENT)), Err(Some(libc::ENOENT)))
     );
     leader.kill().unwrap();
