@@ -12,6 +12,8 @@ use sys_linux::pidfd as sys;
 use sys_linux::pidfd::PidFdInfo;
 use sys_linux::{AsInner, FromInner, IntoInner};
 
+mod info;
+
 /// A file descriptor that refers to a process, like `std::os::linux::process::PidFd`.
 ///
 /// Obtained from a child spawned with [`CommandExt::create_pidfd`](crate::os::linux::process::CommandExt::create_pidfd), from [`PidFd::open`],
@@ -272,8 +274,9 @@ impl PidFd {
     }
 
     /// What the kernel reports about the process (`PIDFD_GET_INFO`, Linux 6.13): pid,
-    /// parent, credentials, cgroup, and once it has exited and been reaped its exit status
-    /// (6.15). Not in std.
+    /// parent, credentials, cgroup, once it has exited and been reaped its exit status
+    /// (6.15), and how it dumps core ([`CoreDump`](crate::os::linux::process::CoreDump),
+    /// 6.16). Not in std.
     ///
     /// Fails with [`io::ErrorKind::Unsupported`] before 6.13, with `ESRCH` once the process
     /// was reaped and no exit status was kept.

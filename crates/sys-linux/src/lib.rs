@@ -64,6 +64,7 @@ pub mod epoll;
 pub mod fd;
 pub mod features;
 pub mod kernel;
+pub mod namespace;
 pub mod pidfd;
 pub mod probe;
 pub mod process;

@@ -13,6 +13,8 @@
 //! | [`pidfd_getfd`] | `pidfd_getfd(-1, 0, 0)` | `EBADF` |
 //! | [`pidfd_signal_process_group`] | `pidfd_send_signal(-1, 0, NULL, PIDFD_SIGNAL_PROCESS_GROUP)` | `EBADF` |
 //! | [`pidfd_get_info`] | `ioctl(PIDFD_GET_INFO)` on a pidfd of ourselves | success |
+//! | [`pidfd_get_namespace`] | `ioctl(PIDFD_GET_MNT_NAMESPACE)` on a pidfd of ourselves | an fd |
+//! | [`setns_pidfd`] | `setns(pidfd of ourselves, CLONE_NEWUTS)`: joins the UTS namespace we are in | success or `EPERM` |
 //!
 //! Any other answer, `ENOSYS` and `EPERM` included, means "no". `EMFILE`, `ENFILE`,
 //! `ENOMEM` and `EAGAIN` mean "not now": "no", not cached. Racing threads compute the same
@@ -84,6 +86,8 @@ static GETFD: Answer = Answer::new();
 static CLONE3: Answer = Answer::new();
 static WAITID: Answer = Answer::new();
 static GET_INFO: Answer = Answer::new();
+static GET_NAMESPACE: Answer = Answer::new();
+static SETNS: Answer = Answer::new();
 
 /// Errors that say "not now" rather than "not on this kernel".
 pub(crate) fn transient(e: &io::Error) -> bool {
@@ -193,6 +197,39 @@ pub fn pidfd_get_info() -> bool {
                 _ => Found::No,
             }
         }
+        Err(found) => found,
+    })
+}
+
+/// The `PIDFD_GET_*_NAMESPACE` ioctls exist; see
+/// [`kernel::pidfd_namespaces`](crate::kernel::pidfd_namespaces).
+pub fn pidfd_get_namespace() -> bool {
+    GET_NAMESPACE.get(|| match open_self(0) {
+        // Every kernel has mount namespaces, and we may always look at our own.
+        Ok(own) => {
+            match syscalls::pidfd_get_namespace(own.as_raw_fd(), libc::PIDFD_GET_MNT_NAMESPACE) {
+                Ok(_) => Found::Yes,
+                Err(e) if transient(&e) => Found::NotNow,
+                Err(_) => Found::No,
+            }
+        }
+        Err(found) => found,
+    })
+}
+
+/// `setns(2)` takes a pidfd; see [`kernel::setns_pidfd`](crate::kernel::setns_pidfd).
+///
+/// Joining the UTS namespace the thread is in already changes nothing. A kernel that takes
+/// pidfds then succeeds, or says `EPERM` without `CAP_SYS_ADMIN`; an older one says
+/// `EINVAL` (a pidfd is not a namespace file), as does one built without UTS namespaces.
+pub fn setns_pidfd() -> bool {
+    SETNS.get(|| match open_self(0) {
+        Ok(own) => match syscalls::setns(own.as_raw_fd(), libc::CLONE_NEWUTS) {
+            Ok(()) => Found::Yes,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Found::Yes,
+            Err(e) if transient(&e) => Found::NotNow,
+            Err(_) => Found::No,
+        },
         Err(found) => found,
     })
 }
