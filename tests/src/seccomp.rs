@@ -9,9 +9,11 @@
 //!
 //! A missing syscall (`ENOSYS`), an unknown flag in a register argument (`EINVAL`:
 //! `CLONE_PIDFD` in `clone`'s flags, `waitid(P_PIDFD)`, `PIDFD_NONBLOCK`/`PIDFD_THREAD` for
-//! `pidfd_open`, flags for `pidfd_send_signal`) and an unknown ioctl (`PIDFD_GET_INFO` ->
-//! `ENOTTY` before pidfs, `EINVAL` from 6.9 to 6.12). `name_to_handle_at` is refused with
-//! `EOPNOTSUPP` before 6.14 for every file, not only pidfds (the tests make no other handle).
+//! `pidfd_open`, flags for `pidfd_send_signal`), an unknown ioctl (`PIDFD_GET_INFO` ->
+//! `ENOTTY` before pidfs, `EINVAL` from 6.9 to 6.12; `PIDFD_GET_*_NAMESPACE` -> `ENOTTY`
+//! before 6.11) and `setns` of a pidfd before 5.8 (`EINVAL`, for every `setns`).
+//! `name_to_handle_at` is refused with `EOPNOTSUPP` before 6.14 for every file, not only
+//! pidfds (the tests make no other handle).
 //!
 //! `docker-old` refuses `clone3` with `EPERM` except for glibc's own thread creation
 //! (recognised by its 88-byte argument struct): glibc falls back to `clone` only on
@@ -42,6 +44,13 @@ use seccompiler::{
 
 /// `ioctl` request number of `PIDFD_GET_INFO` for the 64-byte `struct pidfd_info`.
 const PIDFD_GET_INFO: u64 = 0xC040_FF0B;
+
+/// The same for the 88-byte struct of Linux 7.1, which process-ext passes.
+const PIDFD_GET_INFO_VER3: u64 = 0xC058_FF0B;
+
+/// `ioctl` request numbers of `PIDFD_GET_CGROUP_NAMESPACE` .. `PIDFD_GET_UTS_NAMESPACE`
+/// (6.11): `_IO(0xFF, 1..=10)`.
+const PIDFD_GET_NAMESPACE: std::ops::RangeInclusive<u64> = 0xFF01..=0xFF0A;
 
 /// `pidfd_open` flag `PIDFD_NONBLOCK` (5.10), equal to `O_NONBLOCK`.
 const PIDFD_NONBLOCK: u64 = libc::O_NONBLOCK as u64;
@@ -170,12 +179,26 @@ fn kernel_refusals(version: (u32, u32)) -> Vec<(i32, Vec<Refusal>)> {
     if before(5, 15) {
         enosys.push((libc::SYS_process_mrelease, None));
     }
-    if before(6, 9) {
-        // Before pidfs, a pidfd is an anonymous inode without ioctls.
-        enotty.push((libc::SYS_ioctl, arg_equals(1, PIDFD_GET_INFO)));
-    } else if before(6, 13) {
-        // pidfs answers unknown ioctls with EINVAL.
-        einval.push((libc::SYS_ioctl, arg_equals(1, PIDFD_GET_INFO)));
+    if before(5, 8) {
+        // setns takes pidfds from 5.8; a filter cannot tell a pidfd from a namespace file,
+        // so every setns is refused (nothing under test enters namespace files).
+        einval.push((libc::SYS_setns, None));
+    }
+    for info in [PIDFD_GET_INFO, PIDFD_GET_INFO_VER3] {
+        if before(6, 9) {
+            // Before pidfs, a pidfd is an anonymous inode without ioctls.
+            enotty.push((libc::SYS_ioctl, arg_equals(1, info)));
+        } else if before(6, 13) {
+            // pidfs answers unknown ioctls with EINVAL (6.11 and 6.12: a non-zero argument
+            // for the namespace ioctls).
+            einval.push((libc::SYS_ioctl, arg_equals(1, info)));
+        }
+    }
+    if before(6, 11) {
+        // 6.9 and 6.10's pidfs has no ioctls either.
+        for request in PIDFD_GET_NAMESPACE {
+            enotty.push((libc::SYS_ioctl, arg_equals(1, request)));
+        }
     }
     if before(6, 14) {
         // pidfds have no file handles (neither anonymous inodes nor pidfs before 6.14).

@@ -13,6 +13,7 @@ use sys_linux::pidfd::PidFdInfo;
 use sys_linux::{AsInner, FromInner, IntoInner};
 
 mod identity;
+mod info;
 
 pub use identity::ProcessHandle;
 
@@ -276,8 +277,9 @@ impl PidFd {
     }
 
     /// What the kernel reports about the process (`PIDFD_GET_INFO`, Linux 6.13): pid,
-    /// parent, credentials, cgroup, and once it has exited and been reaped its exit status
-    /// (6.15). Not in std.
+    /// parent, credentials, cgroup, once it has exited and been reaped its exit status
+    /// (6.15), and how it dumps core ([`CoreDump`](crate::os::linux::process::CoreDump),
+    /// 6.16). Not in std.
     ///
     /// Fails with [`io::ErrorKind::Unsupported`] before 6.13, with `ESRCH` once the process
     /// was reaped and no exit status was kept.

@@ -24,14 +24,17 @@
 //! | 5.4 | [`waitid_pidfd`] | probe |
 //! | 5.6 | [`pidfd_getfd`] | probe |
 //! | 5.7 | [`clone_into_cgroup`] | lesson |
+//! | 5.8 | [`setns_pidfd`] | probe |
 //! | 5.10 | [`pidfd_nonblock`] | probe |
 //! | 5.14 | [`cgroup_kill`] | `cgroup.kill` present |
 //! | some 5.14+ stable releases | [`cgroup_kill_bug`]: `CLONE_INTO_CGROUP` children killed | lesson |
 //! | 6.9 | [`group_signal`]: pidfs, `PIDFD_SIGNAL_PROCESS_GROUP` | probe |
 //! | 6.9 | [`pidfs_inodes`]: a pidfd's inode number names its process | probe |
+//! | 6.11 | [`pidfd_namespaces`]: `PIDFD_GET_*_NAMESPACE` | probe |
 //! | 6.13 | [`pidfd_get_info`] | probe |
 //! | 6.14 | [`pidfd_file_handles`]: `name_to_handle_at`/`open_by_handle_at` of pidfds | probe |
 //! | 6.15 | [`exit_info`]: `PIDFD_INFO_EXIT` | lesson |
+//! | 6.16, 6.19, 7.1 | [`coredump_info`]: `PIDFD_INFO_COREDUMP`, its signal and code | the returned mask |
 //! | 6.17 | [`pidfs_root`]: `FD_PIDFS_ROOT` | probe |
 //! | 7.1 | [`lifetime_flags`]: `CLONE_PIDFD_AUTOKILL`, `CLONE_AUTOREAP`, `CLONE_NNP` (`kill_on_drop`, `autoreap`, `no_new_privs`) | lesson |
 //! | any (emulators) | [`vfork_emulation`]: qemu-user, valgrind | lesson |
@@ -244,9 +247,60 @@ pub mod pidfs_root {}
 /// Found by [`learnt::exit_info_after_reap`](crate::process::learnt::exit_info_after_reap):
 /// a throwaway child is created, reaped and asked for (a live process cannot tell).
 ///
+/// The kernel stores the status when the process is released, at the reap by its parent
+/// (in `release_task()`), and publishes it before it stops reporting the process: its pidfd
+/// is readable from the exit (a zombie), reports `POLLHUP` from the release, and wakes its
+/// pollers then. That is how
+/// [`PidFd::wait_for_exit_status`](crate::pidfd::PidFd::wait_for_exit_status) waits for the
+/// status of a process that is not our child.
+///
 /// Before: waiting again for a reaped process fails with `ECHILD`, and so does
-/// [`PidFd::exit_status_after_reap`](crate::pidfd::PidFd::exit_status_after_reap).
+/// [`PidFd::exit_status_after_reap`](crate::pidfd::PidFd::exit_status_after_reap);
+/// `PidFd::wait_for_exit_status` is `Unsupported`, for children too (they have `waitid`).
 pub mod exit_info {}
+
+/// `PIDFD_INFO_COREDUMP`, Linux 6.16: `PIDFD_GET_INFO` reports how the process dumps core
+/// (`coredump_mask`: skipped, as its user, as root) and, once it dumped, that it did
+/// (`PIDFD_COREDUMPED`). 6.19 adds the signal that caused the dump
+/// (`PIDFD_INFO_COREDUMP_SIGNAL`), 7.1 its `si_code` (`PIDFD_INFO_COREDUMP_CODE`) and
+/// the 88-byte `struct pidfd_info` (`PIDFD_INFO_SIZE_VER3`) that holds it.
+///
+/// The dump is recorded only when it goes to a program given the pidfd (`core_pattern`
+/// `|program ... %F`) or to a socket (`@socket`, 6.17), not to a file. For a live process
+/// the mask is computed from its dumpability; a reaped one without a recorded dump reports
+/// the bit with an empty mask on 6.16 to 6.19 and no bit on 7.1.
+///
+/// Found by the mask the kernel returns: [`PidFd::info`](crate::pidfd::PidFd::info) always
+/// asks, with the newest struct, which every kernel with the ioctl takes (it copies what it
+/// knows and zeroes the rest).
+///
+/// Before: [`PidFdInfo::core_dump`](crate::pidfd::PidFdInfo::core_dump) is `None`, and
+/// `CoreDump::signal` before 6.19, `CoreDump::code` before 7.1. The exit status's
+/// `core_dumped()` says on every kernel whether a core was written.
+pub mod coredump_info {}
+
+/// `setns(2)` with a pidfd, Linux 5.8: enter several namespaces of a process at once, all
+/// or none, with no window in which its pid could name another process.
+///
+/// Found by [`probe::setns_pidfd`](crate::probe::setns_pidfd), asked only when `setns`
+/// fails with `EINVAL` (which the kernel also gives for a namespace it refuses to enter).
+///
+/// Before: [`PidFd::enter_namespaces`](crate::pidfd::PidFd::enter_namespaces) is
+/// `Unsupported`. Entering the files of
+/// [`PidFd::namespace`](crate::pidfd::PidFd::namespace) one by one with `setns` still works.
+pub mod setns_pidfd {}
+
+/// The `PIDFD_GET_*_NAMESPACE` ioctls, Linux 6.11: a file descriptor for any namespace of
+/// the pidfd's process, never another process's. `EOPNOTSUPP` for a kind the kernel was
+/// built without.
+///
+/// Found by [`probe::pidfd_get_namespace`](crate::probe::pidfd_get_namespace).
+///
+/// Before (`ENOTTY`): [`PidFd::namespace`](crate::pidfd::PidFd::namespace) opens
+/// `/proc/<pid>/ns/<name>` with the pid read from the pidfd, then checks that the pidfd's
+/// process still lives, which proves the pid was still its own when the file was opened.
+/// This needs a `/proc` of the caller's pid namespace.
+pub mod pidfd_namespaces {}
 
 /// `clone3` flags for the child's lifetime, Linux 7.1: `CLONE_PIDFD_AUTOKILL` (`SIGKILL`
 /// when the last reference to the pidfd is closed, this process dying included),

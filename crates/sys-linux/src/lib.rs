@@ -67,6 +67,7 @@ pub mod epoll;
 pub mod fd;
 pub mod features;
 pub mod kernel;
+pub mod namespace;
 pub mod pidfd;
 pub mod pidfs;
 pub mod probe;

@@ -26,6 +26,10 @@ use crate::wait::{self, timeout_ms, waitid, Handle, Pause, Reap, WaitFacts, Wait
 use crate::wait::{WaitTarget, Woke};
 use crate::{AsInner, FromInner, IntoInner};
 
+mod info;
+
+pub use info::{CoreDump, CoreDumpOwner, PidFdInfo};
+
 /// A file descriptor referring to a process.
 ///
 /// The sys-layer half of `process_ext::os::linux::process::PidFd`.
@@ -213,7 +217,8 @@ impl PidFd {
     }
 
     /// What the kernel reports about the process with `PIDFD_GET_INFO` (Linux 6.13): ids,
-    /// credentials, cgroup and, once it exited and was reaped, its exit status (6.15).
+    /// credentials, cgroup and, once it exited and was reaped, its exit status (6.15), and
+    /// how it dumped core ([`CoreDump`], 6.16).
     ///
     /// Fails with [`io::ErrorKind::Unsupported`] on older kernels, and with `ESRCH` once the
     /// process was reaped and the kernel kept no exit status.
@@ -228,7 +233,8 @@ impl PidFd {
             | libc::PIDFD_INFO_CREDS
             | libc::PIDFD_INFO_CGROUPID
             | libc::PIDFD_INFO_EXIT;
-        self.get_info_settled(mask.into()).map(PidFdInfo)
+        let mask = u64::from(mask) | info::PIDFD_INFO_COREDUMP;
+        self.get_info_settled(mask).map(PidFdInfo)
     }
 
     /// Waits on `pid`, the pid of this pidfd's process ([`Reap::CheckedPid`]): `ECHILD`
@@ -267,7 +273,7 @@ impl PidFd {
     /// looked at before the process): hazards' `ignored_sigchld_keeps_spawn_errors` met it on
     /// riscv64 7.2 under TCG. Asked again, the status is there, as the kernel keeps it before
     /// it releases the process.
-    fn get_info_settled(&self, mask: u64) -> io::Result<libc::pidfd_info> {
+    fn get_info_settled(&self, mask: u64) -> io::Result<syscalls::PidFdInfoRaw> {
         match syscalls::pidfd_get_info(self.as_raw_fd(), mask) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
                 syscalls::pidfd_get_info(self.as_raw_fd(), mask)
@@ -539,84 +545,6 @@ impl wait::Wait for Waiting<'_> {
             }
         }
         Ok(Woke::Elapsed)
-    }
-}
-
-/// Information about a process from `PIDFD_GET_INFO`; see [`PidFd::info`].
-///
-/// Only what the kernel marked valid is reported: each accessor returns `None` for a
-/// field the kernel did not fill in.
-#[derive(Clone, Copy)]
-pub struct PidFdInfo(libc::pidfd_info);
-
-impl PidFdInfo {
-    fn has(&self, bit: libc::c_uint) -> bool {
-        self.0.mask & u64::from(bit) != 0
-    }
-
-    /// Process id, in the caller's pid namespace (absent once only exit information is left).
-    pub fn pid(&self) -> Option<u32> {
-        (self.has(libc::PIDFD_INFO_PID) && self.0.pid != 0).then_some(self.0.pid)
-    }
-
-    /// Thread-group id.
-    pub fn tgid(&self) -> Option<u32> {
-        (self.has(libc::PIDFD_INFO_PID) && self.0.tgid != 0).then_some(self.0.tgid)
-    }
-
-    /// Parent's process id.
-    pub fn ppid(&self) -> Option<u32> {
-        self.has(libc::PIDFD_INFO_PID).then_some(self.0.ppid)
-    }
-
-    /// Real user and group id: `(ruid, rgid)`.
-    pub fn real_ids(&self) -> Option<(u32, u32)> {
-        self.has(libc::PIDFD_INFO_CREDS)
-            .then_some((self.0.ruid, self.0.rgid))
-    }
-
-    /// Effective user and group id: `(euid, egid)`.
-    pub fn effective_ids(&self) -> Option<(u32, u32)> {
-        self.has(libc::PIDFD_INFO_CREDS)
-            .then_some((self.0.euid, self.0.egid))
-    }
-
-    /// Saved user and group id: `(suid, sgid)`.
-    pub fn saved_ids(&self) -> Option<(u32, u32)> {
-        self.has(libc::PIDFD_INFO_CREDS)
-            .then_some((self.0.suid, self.0.sgid))
-    }
-
-    /// Filesystem user and group id: `(fsuid, fsgid)`.
-    pub fn fs_ids(&self) -> Option<(u32, u32)> {
-        self.has(libc::PIDFD_INFO_CREDS)
-            .then_some((self.0.fsuid, self.0.fsgid))
-    }
-
-    /// Id of the process's cgroup (v2).
-    pub fn cgroup_id(&self) -> Option<u64> {
-        self.has(libc::PIDFD_INFO_CGROUPID)
-            .then_some(self.0.cgroupid)
-    }
-
-    /// Exit status, once the process has exited and been reaped (Linux 6.15).
-    pub fn exit_status(&self) -> Option<ExitStatus> {
-        self.has(libc::PIDFD_INFO_EXIT)
-            .then(|| ExitStatus::from_raw(self.0.exit_code))
-    }
-}
-
-impl std::fmt::Debug for PidFdInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PidFdInfo")
-            .field("pid", &self.pid())
-            .field("tgid", &self.tgid())
-            .field("ppid", &self.ppid())
-            .field("real_ids", &self.real_ids())
-            .field("effective_ids", &self.effective_ids())
-            .field("cgroup_id", &self.cgroup_id())
-            .field("exit_status", &self.exit_status())
-            .finish()
     }
 }
 

@@ -16,6 +16,8 @@
 //! | [`pidfs`] | `fstatfs` of a pidfd of ourselves | `PID_FS_MAGIC` |
 //! | [`pidfd_file_handles`] | `name_to_handle_at` of a pidfd of ourselves, then `open_by_handle_at` of that handle with the pidfd as mount fd | an fd |
 //! | [`pidfs_root`] | the same handle opened with `FD_PIDFS_ROOT` | an fd |
+//! | [`pidfd_get_namespace`] | `ioctl(PIDFD_GET_MNT_NAMESPACE)` on a pidfd of ourselves | an fd |
+//! | [`setns_pidfd`] | `setns(pidfd of ourselves, CLONE_NEWUTS)`: joins the UTS namespace we are in | success or `EPERM` |
 //!
 //! Any other answer, `ENOSYS` and `EPERM` included, means "no". `EMFILE`, `ENFILE`,
 //! `ENOMEM` and `EAGAIN` mean "not now": "no", not cached. Racing threads compute the same
@@ -90,6 +92,8 @@ static GET_INFO: Answer = Answer::new();
 static PIDFS: Answer = Answer::new();
 static FILE_HANDLES: Answer = Answer::new();
 static PIDFS_ROOT: Answer = Answer::new();
+static GET_NAMESPACE: Answer = Answer::new();
+static SETNS: Answer = Answer::new();
 
 /// `f_type` of pidfs in `statfs` (`PID_FS_MAGIC`, include/uapi/linux/magic.h).
 pub(crate) const PID_FS_MAGIC: libc::c_long = 0x5049_4446;
@@ -263,4 +267,37 @@ fn reopen_own_handle(pidfs_root: bool) -> Found {
         Ok(_) => Found::Yes,
         Err(e) => found(e),
     }
+}
+
+/// The `PIDFD_GET_*_NAMESPACE` ioctls exist; see
+/// [`kernel::pidfd_namespaces`](crate::kernel::pidfd_namespaces).
+pub fn pidfd_get_namespace() -> bool {
+    GET_NAMESPACE.get(|| match open_self(0) {
+        // Every kernel has mount namespaces, and we may always look at our own.
+        Ok(own) => {
+            match syscalls::pidfd_get_namespace(own.as_raw_fd(), libc::PIDFD_GET_MNT_NAMESPACE) {
+                Ok(_) => Found::Yes,
+                Err(e) if transient(&e) => Found::NotNow,
+                Err(_) => Found::No,
+            }
+        }
+        Err(found) => found,
+    })
+}
+
+/// `setns(2)` takes a pidfd; see [`kernel::setns_pidfd`](crate::kernel::setns_pidfd).
+///
+/// Joining the UTS namespace the thread is in already changes nothing. A kernel that takes
+/// pidfds then succeeds, or says `EPERM` without `CAP_SYS_ADMIN`; an older one says
+/// `EINVAL` (a pidfd is not a namespace file), as does one built without UTS namespaces.
+pub fn setns_pidfd() -> bool {
+    SETNS.get(|| match open_self(0) {
+        Ok(own) => match syscalls::setns(own.as_raw_fd(), libc::CLONE_NEWUTS) {
+            Ok(()) => Found::Yes,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Found::Yes,
+            Err(e) if transient(&e) => Found::NotNow,
+            Err(_) => Found::No,
+        },
+        Err(found) => found,
+    })
 }

@@ -52,14 +52,76 @@ pub(crate) fn pidfd_getfd(pidfd: RawFd, target: RawFd, flags: c_uint) -> io::Res
 
 /// The `PIDFD_GET_INFO` ioctl (Linux 6.13; `ENOTTY` before 6.9, `EINVAL` from 6.9 to 6.12)
 /// asking for the fields in `mask`. The kernel says in the returned `mask` which fields it
-/// filled in; `PIDFD_INFO_EXIT` exists from 6.15.
-pub(crate) fn pidfd_get_info(pidfd: RawFd, mask: u64) -> io::Result<libc::pidfd_info> {
-    // SAFETY: pidfd_info is plain integers, for which all-zero is valid.
-    let mut info: libc::pidfd_info = unsafe { std::mem::zeroed() };
+/// filled in; `PIDFD_INFO_EXIT` exists from 6.15, `PIDFD_INFO_COREDUMP` from 6.16.
+///
+/// Passes the newest struct the crate knows ([`PidFdInfoRaw`], 88 bytes): the size is part of
+/// the request number, and every kernel with the ioctl copies `min(its size, ours)` bytes
+/// and zeroes the rest, so older kernels answer too.
+pub(crate) fn pidfd_get_info(pidfd: RawFd, mask: u64) -> io::Result<PidFdInfoRaw> {
+    // SAFETY: PidFdInfoRaw is plain integers, for which all-zero is valid.
+    let mut info: PidFdInfoRaw = unsafe { std::mem::zeroed() };
     info.mask = mask;
-    // SAFETY: the ioctl reads and writes one pidfd_info of the size its number encodes.
-    cvt(unsafe { libc::ioctl(pidfd, libc::PIDFD_GET_INFO, &mut info) })?;
+    // SAFETY: the ioctl reads and writes one PidFdInfoRaw, the size its number encodes.
+    cvt(unsafe { libc::ioctl(pidfd, PIDFD_GET_INFO, &mut info) })?;
     Ok(info)
+}
+
+/// `struct pidfd_info` as Linux 7.1 defines it (`PIDFD_INFO_SIZE_VER3`, 88 bytes), of which
+/// the `libc` crate has only the first 64 (`VER0`, 6.13). Written from the kernel's
+/// `include/uapi/linux/pidfd.h`; the layout is checked by the unit tests.
+///
+/// A field is only valid when the kernel set its bit in `mask`: `exit_code` with
+/// `PIDFD_INFO_EXIT`, `coredump_mask` with `PIDFD_INFO_COREDUMP` (6.16), `coredump_signal`
+/// with `PIDFD_INFO_COREDUMP_SIGNAL` (6.19) and `coredump_code` with
+/// `PIDFD_INFO_COREDUMP_CODE` (7.1). `supported_mask` is never asked for: on 6.19, whose
+/// struct is 80 bytes, it sits where 7.1 has `coredump_code`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PidFdInfoRaw {
+    pub(crate) mask: u64,
+    pub(crate) cgroupid: u64,
+    pub(crate) pid: u32,
+    pub(crate) tgid: u32,
+    pub(crate) ppid: u32,
+    pub(crate) ruid: u32,
+    pub(crate) rgid: u32,
+    pub(crate) euid: u32,
+    pub(crate) egid: u32,
+    pub(crate) suid: u32,
+    pub(crate) sgid: u32,
+    pub(crate) fsuid: u32,
+    pub(crate) fsgid: u32,
+    pub(crate) exit_code: i32,
+    pub(crate) coredump_mask: u32,
+    pub(crate) coredump_signal: u32,
+    pub(crate) coredump_code: u32,
+    /// `coredump_pad`: aligns the next field.
+    pub(crate) _coredump_pad: u32,
+    /// `supported_mask` (`PIDFD_INFO_SUPPORTED_MASK`), never asked for.
+    pub(crate) _supported_mask: u64,
+}
+
+/// `PIDFD_GET_INFO` for [`PidFdInfoRaw`]: `_IOWR(0xFF, 11, struct pidfd_info)` with the 88-byte
+/// struct (0xC058FF0B on x86-64, arm64 and riscv64).
+pub(crate) const PIDFD_GET_INFO: libc::Ioctl = libc::_IOWR::<PidFdInfoRaw>(0xFF, 11);
+
+/// The `PIDFD_GET_<KIND>_NAMESPACE` ioctl `request` (Linux 6.11; `ENOTTY` before 6.9, and
+/// from 6.9 to 6.10, whose pidfds have no ioctls): a new file descriptor (close-on-exec) for
+/// that namespace of the pidfd's process. `ESRCH` once the process has exited, `EACCES`
+/// without ptrace read access to it, `EOPNOTSUPP` for a kind the kernel was built without.
+pub(crate) fn pidfd_get_namespace(pidfd: RawFd, request: libc::Ioctl) -> io::Result<OwnedFd> {
+    // SAFETY: these requests take no argument (0); on success the fd is ours.
+    cvt(unsafe { libc::ioctl(pidfd, request, 0usize) }).map(|fd| owned(fd.into()))
+}
+
+/// [`setns(2)`](https://man7.org/linux/man-pages/man2/setns.2.html): moves the calling thread
+/// into the namespaces `flags` (`CLONE_NEW*`) of the process `fd` refers to (a pidfd, Linux
+/// 5.8; `EINVAL` before), or into the namespace `fd` is (a namespace file, any `flags` of
+/// its type or 0).
+pub(crate) fn setns(fd: RawFd, flags: c_int) -> io::Result<()> {
+    // SAFETY: plain integer arguments; the kernel checks the fd.
+    cvt(unsafe { libc::setns(fd, flags) })?;
+    Ok(())
 }
 
 /// [`clone3(2)`](https://man7.org/linux/man-pages/man2/clone3.2.html) with no arguments and a

@@ -52,7 +52,8 @@ use std::time::Duration;
 /// }
 /// ```
 pub use sys_linux::features::{features, Features};
-pub use sys_linux::pidfd::PidFdInfo;
+pub use sys_linux::namespace::Namespace;
+pub use sys_linux::pidfd::{CoreDump, CoreDumpOwner, PidFdInfo};
 pub use sys_linux::process::{Autoreap, KernelDoes, KillOnDrop, Method, SpawnPlan};
 
 pub use super::wait_set::{InsertError, WaitSet};
