@@ -2,8 +2,9 @@
 //! [`process::learnt`](crate::process::learnt) know, for diagnostics, examples and tests.
 
 use crate::probe::{
-    clone3, pidfd_get_info, pidfd_getfd, pidfd_nonblock, pidfd_open, pidfd_send_signal,
-    pidfd_signal_process_group, waitid_pidfd,
+    clone3, pidfd_file_handles, pidfd_get_info, pidfd_get_namespace, pidfd_getfd, pidfd_nonblock,
+    pidfd_open, pidfd_send_signal, pidfd_signal_process_group, pidfs, pidfs_root, setns_pidfd,
+    waitid_pidfd,
 };
 use crate::process::learnt::{
     clone_into_cgroup, clone_lifetime_flags, clone_pidfd, exit_info_after_reap, vfork_shares_memory,
@@ -31,6 +32,16 @@ pub struct Features {
     pub pidfd_signal_process_group: bool,
     /// See [`pidfd_get_info`].
     pub pidfd_get_info: bool,
+    /// See [`pidfs`].
+    pub pidfs: bool,
+    /// See [`pidfd_file_handles`].
+    pub pidfd_file_handles: bool,
+    /// See [`pidfs_root`].
+    pub pidfs_root: bool,
+    /// See [`pidfd_get_namespace`].
+    pub pidfd_get_namespace: bool,
+    /// See [`setns_pidfd`].
+    pub setns_pidfd: bool,
     /// See [`exit_info_after_reap`].
     pub exit_info_after_reap: bool,
     /// See [`vfork_shares_memory`].
@@ -54,6 +65,11 @@ pub fn features() -> Features {
         pidfd_nonblock: pidfd_nonblock(),
         pidfd_signal_process_group: pidfd_signal_process_group(),
         pidfd_get_info: pidfd_get_info(),
+        pidfs: pidfs(),
+        pidfd_file_handles: pidfd_file_handles(),
+        pidfs_root: pidfs_root(),
+        pidfd_get_namespace: pidfd_get_namespace(),
+        setns_pidfd: setns_pidfd(),
         exit_info_after_reap,
         vfork_shares_memory: vfork_shares_memory(),
         clone_pidfd: clone_pidfd(),

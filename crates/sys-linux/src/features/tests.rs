@@ -20,6 +20,15 @@ fn answers_are_consistent_with_each_other() {
     if f.exit_info_after_reap {
         assert!(f.pidfd_get_info && f.waitid_pidfd);
     }
+    if f.pidfs_root {
+        assert!(f.pidfd_file_handles);
+    }
+    if f.pidfd_file_handles || f.pidfd_get_namespace {
+        assert!(f.pidfs);
+    }
+    if f.pidfs || f.setns_pidfd {
+        assert!(f.pidfd_open);
+    }
     if !f.pidfd_send_signal {
         assert_eq!(f.clone_pidfd, Some(false));
     }
