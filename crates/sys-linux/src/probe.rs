@@ -172,6 +172,7 @@ pub fn waitid_pidfd() -> bool {
             libc::P_PIDFD,
             fd,
             libc::WEXITED | libc::WNOHANG,
+            None,
         ))
     })
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crate::pidfd::{PidFd, Waiter};
 use crate::probe;
 use crate::syscalls;
-use crate::wait::{Reap, WaitMethod};
+use crate::usage::ResourceUsage;
+use crate::wait::{Exited, Reap, WaitMethod};
 use crate::AsInner;
 
 /// How a `kill_on_drop` child is killed once its last handle is gone.
@@ -27,7 +28,8 @@ pub enum KillOnDrop {
     Drop,
 }
 
-/// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
+/// A spawned child: its pid, its pidfd if one was created, and its exit status (with its
+/// resource usage) once known.
 ///
 /// When the child has a pidfd, signals and waits go through it, so they can never reach a
 /// process that reused the pid after some other code reaped the child. Like std's, dropping
@@ -42,6 +44,10 @@ pub struct Process<P: AsInner<PidFd> = PidFd> {
     pid: libc::pid_t,
     pidfd: Option<P>,
     status: Option<ExitStatus>,
+    /// The resource usage the `waitid` that reaped the child reported, cached with `status`
+    /// (`None` beside a status the kernel kept after another reap); boxed, so that it adds
+    /// one pointer to a `Process`, not the 144 bytes of a `struct rusage`.
+    usage: Option<Box<ResourceUsage>>,
     kill_on_drop: Option<KillOnDrop>,
 }
 
@@ -55,6 +61,7 @@ impl<P: AsInner<PidFd>> Process<P> {
             pid,
             pidfd,
             status: None,
+            usage: None,
             kill_on_drop,
         }
     }
@@ -171,7 +178,7 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// (`lifetime` once found that missing at this point on 7.2).
     fn exited_and_autoreaped(&self, e: &io::Error) -> bool {
         e.raw_os_error() == Some(libc::ESRCH)
-            && self.kill_on_drop == Some(KillOnDrop::Kernel)
+            && self.reaped_by_kernel()
             && self.pidfd.as_ref().is_some_and(|pidfd| {
                 let now = Some(Instant::now());
                 pidfd.as_inner().poll_readable(now).unwrap_or(false)
@@ -220,23 +227,73 @@ impl<P: AsInner<PidFd>> Process<P> {
         Waiter::of_child(self.pid, self.pidfd.as_ref().map(AsInner::as_inner))
     }
 
-    /// Waits for the child to exit and reaps it; the status is cached.
+    /// Waits for the child to exit and reaps it; the status is cached, with the resource
+    /// usage the same `waitid` reported.
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = self.waiter().wait()?;
-        self.status = Some(status);
-        Ok(status)
+        let exited = self.waiter().wait()?;
+        Ok(self.cache(exited))
     }
 
-    /// Reaps the child if it has exited, without blocking; the status is cached.
+    /// Reaps the child if it has exited, without blocking; cached as with
+    /// [`wait`](Self::wait).
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        self.status = self.waiter().check(libc::WEXITED)?;
-        Ok(self.status)
+        let exited = self.waiter().check(libc::WEXITED)?;
+        Ok(exited.map(|exited| self.cache(exited)))
+    }
+
+    /// As [`wait`](Self::wait), with the resource usage the reaping `waitid(2)` reported;
+    /// after an earlier wait, the cached status and usage.
+    ///
+    /// `Unsupported` for a child the kernel reaps itself
+    /// ([`reaped_by_kernel`](Self::reaped_by_kernel)), whatever was waited for before;
+    /// `ECHILD` for a child reaped by other code, whose usage went with that reap (also
+    /// where `wait` gives the status the kernel kept).
+    pub fn wait_with_usage(&mut self) -> io::Result<(ExitStatus, ResourceUsage)> {
+        let waiter = self.waiter().needing_usage()?;
+        if let Some(status) = self.status {
+            let usage = self.usage.as_deref().copied();
+            return Exited { status, usage }.with_usage();
+        }
+        let exited = waiter.wait()?;
+        self.cache(exited);
+        exited.with_usage()
+    }
+
+    /// As [`try_wait`](Self::try_wait), with the resource usage; errors and cache as
+    /// [`wait_with_usage`](Self::wait_with_usage).
+    pub fn try_wait_with_usage(&mut self) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+        let waiter = self.waiter().needing_usage()?;
+        if let Some(status) = self.status {
+            let usage = self.usage.as_deref().copied();
+            return Exited { status, usage }.with_usage().map(Some);
+        }
+        let exited = waiter.check(libc::WEXITED)?;
+        if let Some(exited) = exited {
+            self.cache(exited);
+        }
+        exited.map(Exited::with_usage).transpose()
+    }
+
+    /// Whether the kernel reaps the child itself (`CLONE_AUTOREAP`: the kernel's
+    /// [`KillOnDrop::Kernel`]); see [`PidFd::reaped_by_kernel`]. Such a child always has a
+    /// pidfd, the only way to its status.
+    pub fn reaped_by_kernel(&self) -> bool {
+        self.pidfd
+            .as_ref()
+            .is_some_and(|pidfd| pidfd.as_inner().reaped_by_kernel())
+    }
+
+    /// Caches what a wait found; returns the status.
+    fn cache(&mut self, exited: Exited) -> ExitStatus {
+        self.status = Some(exited.status);
+        self.usage = exited.usage.map(Box::new);
+        exited.status
     }
 
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
@@ -250,8 +307,8 @@ impl<P: AsInner<PidFd>> Process<P> {
             return Ok(Some(status));
         }
         let deadline = Instant::now().checked_add(timeout);
-        self.status = self.waiter().wait_until(deadline, libc::WEXITED)?;
-        Ok(self.status)
+        let exited = self.waiter().wait_until(deadline, libc::WEXITED)?;
+        Ok(exited.map(|exited| self.cache(exited)))
     }
 }
 
@@ -326,7 +383,8 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// kernel kept (6.15+), as [`wait`](Self::wait) gives it.
     fn exit_status_unreaped(&self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
         let peek = libc::WEXITED | libc::WNOWAIT;
-        self.waiter().wait_until(deadline, peek)
+        let exited = self.waiter().wait_until(deadline, peek)?;
+        Ok(exited.map(|exited| exited.status))
     }
 }
 

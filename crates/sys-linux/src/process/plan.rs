@@ -58,6 +58,12 @@ impl KernelDoes {
         flags
     }
 
+    /// Whether the kernel reaps the child itself (`CLONE_AUTOREAP`): no `waitid` reports it
+    /// (see [`PidFd::reaped_by_kernel`](crate::pidfd::PidFd::reaped_by_kernel)).
+    pub(crate) fn reaps(self) -> bool {
+        self.flags() & clone::CLONE_AUTOREAP != 0
+    }
+
     /// Whether any lifetime flag is asked for.
     pub(crate) fn lifetime_flags(self) -> bool {
         self.no_new_privs || self.kill_on_drop
