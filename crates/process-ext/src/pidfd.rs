@@ -12,6 +12,8 @@ use sys_linux::pidfd as sys;
 use sys_linux::pidfd::PidFdInfo;
 use sys_linux::{AsInner, FromInner, IntoInner};
 
+mod usage;
+
 /// A file descriptor that refers to a process, like `std::os::linux::process::PidFd`.
 ///
 /// Obtained from a child spawned with [`CommandExt::create_pidfd`](crate::os::linux::process::CommandExt::create_pidfd), from [`PidFd::open`],
