@@ -9,7 +9,8 @@
 //! - parent resident sizes of 8 MiB, 256 MiB and 1 GiB: a ballast buffer, every page
 //!   written, grown between groups and checked through `/proc/self/statm`;
 //! - variants: process-ext with and without a pidfd (its vfork-style path), process-ext with
-//!   a pidfd and `kill_on_drop(true)`, std's default spawn (glibc `posix_spawn`), std with a
+//!   a pidfd and `kill_on_drop(true)`, process-ext with a pidfd waited for with
+//!   `wait_with_usage` (the status and the child's resource usage), std's default spawn (glibc `posix_spawn`), std with a
 //!   no-op `pre_exec` (std's fork path) and, with `cargo +nightly bench --features
 //!   nightly-std`, nightly std's `create_pidfd(true)`;
 //! - throughput: 8 threads spawning the tiny program concurrently, reported as wall time
@@ -45,8 +46,8 @@ use process_ext_benches::{Group, Name, SpawnRun};
 const MIB: usize = 1 << 20;
 
 /// Warm-up and measurement time of every benchmark, unless criterion's `--warm-up-time` and
-/// `--measurement-time` say otherwise. With 27 benchmarks (32 on nightly) this keeps a full
-/// run at about three minutes.
+/// `--measurement-time` say otherwise. With 32 benchmarks (37 on nightly) this keeps a full
+/// run at about three and a half minutes.
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(4);
 
@@ -89,6 +90,8 @@ enum Variant {
     PxPidfd,
     /// [`Variant::PxPidfd`] plus `kill_on_drop(true)`.
     PxKillOnDrop,
+    /// [`Variant::PxPidfd`], waited for with `wait_with_usage` rather than `wait`.
+    PxWaitWithUsage,
     /// process-ext without a pidfd.
     Px,
     /// std's default: glibc `posix_spawn`.
@@ -104,6 +107,7 @@ impl Variant {
     const ALL: &'static [Variant] = &[
         Variant::PxPidfd,
         Variant::PxKillOnDrop,
+        Variant::PxWaitWithUsage,
         Variant::Px,
         Variant::StdDefault,
         Variant::StdPreExec,
@@ -116,6 +120,7 @@ impl Variant {
         match self {
             Variant::PxPidfd => "process-ext-pidfd",
             Variant::PxKillOnDrop => "process-ext-kill_on_drop",
+            Variant::PxWaitWithUsage => "process-ext-wait_with_usage",
             Variant::Px => "process-ext",
             Variant::StdDefault => "std-default",
             Variant::StdPreExec => "std-pre_exec",
@@ -137,6 +142,7 @@ impl Variant {
                     None => "process-ext kill_on_drop".to_owned(),
                 }
             }
+            Variant::PxWaitWithUsage => "process-ext pidfd wait_with_usage",
             Variant::Px => "process-ext",
             Variant::StdDefault => "std default",
             Variant::StdPreExec => "std pre_exec",
@@ -149,10 +155,11 @@ impl Variant {
     /// A prepared command for `program`, spawned again on every iteration.
     fn spawner(self, program: &Path) -> Spawner {
         match self {
-            Variant::PxPidfd | Variant::PxKillOnDrop | Variant::Px => {
+            Variant::PxPidfd | Variant::PxKillOnDrop | Variant::PxWaitWithUsage | Variant::Px => {
                 use process_ext::os::linux::process::CommandExt as _;
                 let pidfd = self != Variant::Px;
                 let kill_on_drop = self == Variant::PxKillOnDrop;
+                let usage = self == Variant::PxWaitWithUsage;
                 let mut cmd = process_ext::process::Command::new(program);
                 cmd.create_pidfd(pidfd);
                 if kill_on_drop {
@@ -162,6 +169,7 @@ impl Variant {
                     cmd,
                     pidfd,
                     kill_on_drop,
+                    usage,
                 }
             }
             Variant::StdDefault => Spawner::Std(std::process::Command::new(program)),
@@ -185,11 +193,13 @@ impl Variant {
 
 /// A command of one variant, ready to spawn.
 enum Spawner {
-    /// The command, whether it asks for a pidfd and whether for `kill_on_drop`.
+    /// The command, whether it asks for a pidfd and whether for `kill_on_drop`, and
+    /// whether the child is waited for with `wait_with_usage`.
     ProcessExt {
         cmd: process_ext::process::Command,
         pidfd: bool,
         kill_on_drop: bool,
+        usage: bool,
     },
     Std(std::process::Command),
     #[cfg(feature = "nightly-std")]
@@ -201,7 +211,19 @@ impl Spawner {
     /// iteration.
     fn spawn_wait(&mut self) {
         let status = match self {
-            Spawner::ProcessExt { cmd, .. } => cmd.spawn().and_then(|mut child| child.wait()),
+            Spawner::ProcessExt {
+                cmd, usage: false, ..
+            } => cmd.spawn().and_then(|mut child| child.wait()),
+            Spawner::ProcessExt {
+                cmd, usage: true, ..
+            } => {
+                use process_ext::os::linux::process::ChildExt as _;
+                let exited = cmd.spawn().and_then(|mut child| child.wait_with_usage());
+                exited.map(|(status, usage)| {
+                    std::hint::black_box(usage);
+                    status
+                })
+            }
             Spawner::Std(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
             #[cfg(feature = "nightly-std")]
             Spawner::StdNightlyPidfd(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
@@ -210,14 +232,16 @@ impl Spawner {
     }
 
     /// One spawn that also checks that a pidfd variant really got a pidfd, so that a
-    /// kernel fallback is never benchmarked under the pidfd label, and that a
-    /// `kill_on_drop` child is one; returns its [`KillOnDrop`] mechanism.
+    /// kernel fallback is never benchmarked under the pidfd label, that a `kill_on_drop`
+    /// child is one, and that `wait_with_usage` reports a usage; returns the child's
+    /// [`KillOnDrop`] mechanism.
     fn verify(&mut self) -> Option<KillOnDrop> {
         match self {
             Spawner::ProcessExt {
                 cmd,
                 pidfd,
                 kill_on_drop,
+                usage,
             } => {
                 use process_ext::os::linux::process::ChildExt as _;
                 let mut child = cmd.spawn().expect("process-ext spawn failed");
@@ -230,7 +254,13 @@ impl Spawner {
                     *kill_on_drop,
                     "kill_on_drop({kill_on_drop}) spawned a child with {mechanism:?}"
                 );
-                check(child.wait());
+                if *usage {
+                    let (status, usage) = child.wait_with_usage().expect("wait_with_usage failed");
+                    assert!(usage.max_rss() > 0, "no usage reported: {usage:?}");
+                    check(Ok(status));
+                } else {
+                    check(child.wait());
+                }
                 mechanism
             }
             #[cfg(feature = "nightly-std")]

@@ -14,6 +14,7 @@ use sys_linux::{AsInner, FromInner, IntoInner};
 
 mod identity;
 mod info;
+mod usage;
 
 pub use identity::ProcessHandle;
 

@@ -22,6 +22,7 @@
 //! | 5.3 | [`pidfd_open`]: `pidfd_open`, pollable pidfds | probe |
 //! | 5.3, 5.5 | [`clone3`]: `clone3`, `CLONE_CLEAR_SIGHAND` | probe, then lesson |
 //! | 5.4 | [`waitid_pidfd`] | probe |
+//! | any; 5.4, 7.1 | [`resource_usage`]: a reaped child's `rusage` from `waitid` | none needed |
 //! | 5.6 | [`pidfd_getfd`] | probe |
 //! | 5.7 | [`clone_into_cgroup`] | lesson |
 //! | 5.8 | [`setns_pidfd`] | probe |
@@ -103,6 +104,26 @@ pub mod clone3 {}
 /// reaped already (its pid could name another process by then). std's nightly
 /// `Child::wait` fails with `EINVAL` there.
 pub mod waitid_pidfd {}
+
+/// A reaped child's resource usage (`struct rusage`), from the `waitid(2)` system call's
+/// fifth argument: every kernel fills it in when it reports a child (glibc's `waitid` passes
+/// NULL, so the call is made directly). It covers the child and the descendants it waited
+/// for, as `getrusage(2)`'s `RUSAGE_BOTH`; `ru_maxrss` is in KiB.
+///
+/// Found by nothing: every wait asks for it, on whichever way [`WaitMethod`] reaches the
+/// child (`P_PIDFD` from [`waitid_pidfd`], 5.4; the pid before, and for children without a
+/// pidfd), so [`Process::wait_with_usage`] works on every kernel and caches the usage
+/// with the status.
+///
+/// Never for a child the kernel reaps itself (`CLONE_AUTOREAP`, 7.1, see
+/// [`lifetime_flags`]): no `waitid` reports it, and the kernel keeps only its exit status
+/// ([`exit_info`]), so the wait with usage is `Unsupported`. Nor for a process reaped
+/// elsewhere: the usage went with that reap (`ECHILD`, also where [`exit_info`] keeps the
+/// status).
+///
+/// [`WaitMethod`]: crate::wait::WaitMethod
+/// [`Process::wait_with_usage`]: crate::process::Process::wait_with_usage
+pub mod resource_usage {}
 
 /// `pidfd_getfd(2)`, Linux 5.6: copy another process's file descriptor (needs ptrace
 /// access, `EPERM` otherwise; Docker refuses it without `CAP_SYS_PTRACE`).

@@ -12,6 +12,7 @@
 //! - [`fd`]: [`FileDesc`](fd::FileDesc), an owned file descriptor.
 //! - [`epoll`]: [`Epoll`](epoll::Epoll), the kernel's readiness set, for waiting on many
 //!   pidfds at once.
+//! - [`usage`]: [`ResourceUsage`](usage::ResourceUsage), what a reaped child used.
 //! - [`wait`]: `waitid(2)` and its exit statuses, how a wait is decided
 //!   ([`WaitMethod`](wait::WaitMethod)), and the one loop every timed wait uses
 //!   ([`wait_until`](wait::wait_until), [`Backoff`](wait::Backoff)).
@@ -29,7 +30,7 @@
 //! - [`cgroup`]: killing everything in a cgroup v2 directory.
 //!
 //! Modules depend on each other in one direction only: `syscalls` and `cvt` at the bottom,
-//! then `fd`, `probe`, `procfs`, `wait`, then `epoll` and `pidfd`, then `pidfs` and
+//! then `fd`, `probe`, `procfs`, `usage`, `wait`, then `epoll` and `pidfd`, then `pidfs` and
 //! `process`, then `features`; `cgroup` stands beside `process`, over `pidfd`.
 //!
 //! # Where std keeps the same code
@@ -74,6 +75,7 @@ pub mod probe;
 pub mod process;
 pub mod procfs;
 mod syscalls;
+pub mod usage;
 pub mod wait;
 
 /// Borrows the inner (sys-layer) value of a wrapper, like std's `sys_common::AsInner`.

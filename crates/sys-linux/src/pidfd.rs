@@ -22,8 +22,9 @@ use crate::fd::FileDesc;
 use crate::probe;
 use crate::procfs;
 use crate::syscalls;
+use crate::usage::{self, ResourceUsage};
 use crate::wait::{self, timeout_ms, waitid, Handle, Pause, Reap, WaitFacts, WaitMethod};
-use crate::wait::{WaitTarget, Woke};
+use crate::wait::{Exited, WaitTarget, Woke};
 use crate::{AsInner, FromInner, IntoInner};
 
 mod info;
@@ -38,6 +39,9 @@ pub struct PidFd {
     /// Set for the pidfd of a `kill_on_drop` child the kernel does not kill by itself:
     /// shared with every [`try_clone`](Self::try_clone), and the last one dropped acts.
     last_handle: Option<Arc<LastHandle>>,
+    /// The kernel reaps the process itself (`CLONE_AUTOREAP`): set by the spawn, kept by
+    /// every [`try_clone`](Self::try_clone).
+    reaped_by_kernel: bool,
 }
 
 /// What happens when the last clone of a pidfd is dropped: `action` gets the child's pid
@@ -86,14 +90,50 @@ impl PidFd {
     /// with `waitid`; its pidfd is polled until it exits, and the status is the one the
     /// kernel keeps.
     pub fn wait(&self) -> io::Result<ExitStatus> {
-        Waiter::of_pidfd(self).wait()
+        Waiter::of_pidfd(self).wait().map(|exited| exited.status)
     }
 
     /// Reaps the process if it has exited, without blocking.
     ///
     /// `Ok(None)` while it is running; after a reap, as [`wait`](Self::wait).
     pub fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
-        Waiter::of_pidfd(self).check(libc::WEXITED)
+        let exited = Waiter::of_pidfd(self).check(libc::WEXITED)?;
+        Ok(exited.map(|exited| exited.status))
+    }
+
+    /// As [`wait`](Self::wait), with the resource usage the reaping `waitid(2)` reported.
+    ///
+    /// `ECHILD` once the process was reaped, also where `wait` gives the status the kernel
+    /// kept: the usage goes with the reap. [`io::ErrorKind::Unsupported`], before waiting,
+    /// for a process the kernel reaps itself ([`reaped_by_kernel`](Self::reaped_by_kernel)).
+    /// A pidfd that cannot know that (from [`open`](Self::open)) waits for such a child as
+    /// for any other, and gets `ECHILD` once the kernel has reaped it.
+    pub fn wait_with_usage(&self) -> io::Result<(ExitStatus, ResourceUsage)> {
+        Waiter::of_pidfd(self).needing_usage()?.wait()?.with_usage()
+    }
+
+    /// As [`try_wait`](Self::try_wait), with the resource usage; errors as
+    /// [`wait_with_usage`](Self::wait_with_usage).
+    pub fn try_wait_with_usage(&self) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+        let exited = Waiter::of_pidfd(self)
+            .needing_usage()?
+            .check(libc::WEXITED)?;
+        exited.map(Exited::with_usage).transpose()
+    }
+
+    /// Whether the kernel reaps the process itself: a child spawned with `CLONE_AUTOREAP`
+    /// (Linux 7.1, as the kernel's `kill_on_drop` does). No `waitid(2)` reports such a
+    /// child; the kernel keeps its exit status for the pidfd, not its resource usage.
+    ///
+    /// Known from the spawn: a pidfd from [`open`](Self::open) or a raw fd says `false`.
+    pub fn reaped_by_kernel(&self) -> bool {
+        self.reaped_by_kernel
+    }
+
+    /// Records that the kernel reaps the process itself; see
+    /// [`reaped_by_kernel`](Self::reaped_by_kernel).
+    pub(crate) fn mark_reaped_by_kernel(&mut self) {
+        self.reaped_by_kernel = true;
     }
 
     /// Waits up to `timeout` for the process to exit and reaps it; `Ok(None)` on timeout.
@@ -104,7 +144,8 @@ impl PidFd {
     /// ptracer has to see the exit first).
     pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now().checked_add(timeout);
-        Waiter::of_pidfd(self).wait_until(deadline, libc::WEXITED)
+        let exited = Waiter::of_pidfd(self).wait_until(deadline, libc::WEXITED)?;
+        Ok(exited.map(|exited| exited.status))
     }
 
     /// Waits until the process has exited, or `timeout` has passed (`None`: no limit);
@@ -174,6 +215,7 @@ impl PidFd {
         self.fd.duplicate().map(|fd| PidFd {
             fd,
             last_handle: None,
+            reaped_by_kernel: self.reaped_by_kernel,
         })
     }
 
@@ -183,6 +225,7 @@ impl PidFd {
         Ok(PidFd {
             fd: self.fd.duplicate()?,
             last_handle: self.last_handle.clone(),
+            reaped_by_kernel: self.reaped_by_kernel,
         })
     }
 
@@ -244,7 +287,7 @@ impl PidFd {
         &self,
         pid: libc::pid_t,
         options: libc::c_int,
-    ) -> io::Result<Option<ExitStatus>> {
+    ) -> io::Result<Option<Exited>> {
         if !self.still_exists()? {
             return Err(io::Error::from_raw_os_error(libc::ECHILD));
         }
@@ -387,6 +430,9 @@ impl PidFd {
 pub(crate) struct Waiter<'a> {
     pidfd: Option<&'a PidFd>,
     pid: Option<libc::pid_t>,
+    /// The wait needs the resource usage, which only a `waitid` that reaps gives: a status
+    /// the kernel kept is `ECHILD` instead, and a child the kernel reaps is `Unsupported`.
+    usage: bool,
 }
 
 impl<'a> Waiter<'a> {
@@ -395,6 +441,7 @@ impl<'a> Waiter<'a> {
         Waiter {
             pidfd: Some(pidfd),
             pid: None,
+            usage: false,
         }
     }
 
@@ -403,7 +450,21 @@ impl<'a> Waiter<'a> {
         Waiter {
             pidfd,
             pid: Some(pid),
+            usage: false,
         }
+    }
+
+    /// This waiter, for a wait that needs the resource usage; `Unsupported` for a process
+    /// the kernel reaps itself, which no `waitid` reports (see
+    /// [`PidFd::reaped_by_kernel`]).
+    pub(crate) fn needing_usage(self) -> io::Result<Waiter<'a>> {
+        if self.pidfd.is_some_and(PidFd::reaped_by_kernel) {
+            return Err(usage::reaped_by_kernel());
+        }
+        Ok(Waiter {
+            usage: true,
+            ..self
+        })
     }
 
     /// The facts, probed only when there is a pidfd (a program that never asks for one
@@ -431,7 +492,7 @@ impl<'a> Waiter<'a> {
     /// One `waitid(2)` by the [`Reap`] of the method. `EINVAL` from `waitid(P_PIDFD)`
     /// although the probe said yes (a seccomp filter installed after the probe) is recorded,
     /// and the wait goes through the pid.
-    pub(crate) fn waitid(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+    pub(crate) fn waitid(&self, options: libc::c_int) -> io::Result<Option<Exited>> {
         match (self.method().reap, self.pidfd, self.pid) {
             (Reap::PidFd, Some(pidfd), _) => {
                 match waitid(WaitTarget::PidFd(pidfd.as_raw_fd()), options) {
@@ -458,39 +519,52 @@ impl<'a> Waiter<'a> {
     /// Looks whether the process has exited, without blocking (`options` with `WNOHANG`;
     /// `WNOWAIT` leaves it unreaped): `Ok(None)` while it runs, also on a `PIDFD_NONBLOCK`
     /// pidfd (`EAGAIN`). After `ECHILD`, the status the kernel kept, through the pidfd
-    /// (see [`PidFd::unwaitable_status`]).
-    pub(crate) fn check(&self, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+    /// (see [`unwaitable`](Self::unwaitable)).
+    pub(crate) fn check(&self, options: libc::c_int) -> io::Result<Option<Exited>> {
         match self.waitid(options | libc::WNOHANG) {
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.pidfd {
-                Some(pidfd) => pidfd.unwaitable_status(),
-                None => Err(e),
-            },
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.unwaitable(e),
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(None),
             other => other,
+        }
+    }
+
+    /// After `waitid` said `ECHILD` (`e`): the status the kernel kept, `None` for a running
+    /// child the kernel reaps itself (see [`PidFd::unwaitable_status`]), else `e`. A wait
+    /// [`needing_usage`](Self::needing_usage) gets `e` for a kept status (the usage went
+    /// with the reap) and `Unsupported` for such a child.
+    fn unwaitable(&self, e: io::Error) -> io::Result<Option<Exited>> {
+        let Some(pidfd) = self.pidfd else {
+            return Err(e);
+        };
+        match pidfd.unwaitable_status()? {
+            Some(_) if self.usage => Err(e),
+            Some(status) => Ok(Some(Exited {
+                status,
+                usage: None,
+            })),
+            None if self.usage => Err(usage::reaped_by_kernel()),
+            None => Ok(None),
         }
     }
 
     /// Waits for the process to exit and reaps it: blocks in `waitid(2)`, or, where that
     /// cannot block (a `PIDFD_NONBLOCK` pidfd; a child the kernel reaps itself), waits in
     /// [`wait_until`](Self::wait_until) with no deadline.
-    pub(crate) fn wait(&self) -> io::Result<ExitStatus> {
+    pub(crate) fn wait(&self) -> io::Result<Exited> {
         let echild = || io::Error::from_raw_os_error(libc::ECHILD);
-        let status = match self.waitid(libc::WEXITED) {
+        let exited = match self.waitid(libc::WEXITED) {
             // WNOHANG was not given, so waitid only returns once there is a status.
-            Ok(status) => status,
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.pidfd {
-                Some(pidfd) => match pidfd.unwaitable_status()? {
-                    Some(status) => Some(status),
-                    None => self.wait_until(None, libc::WEXITED)?,
-                },
-                None => return Err(e),
+            Ok(exited) => exited,
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.unwaitable(e)? {
+                Some(exited) => Some(exited),
+                None => self.wait_until(None, libc::WEXITED)?,
             },
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
                 self.wait_until(None, libc::WEXITED)?
             }
             Err(e) => return Err(e),
         };
-        status.ok_or_else(echild)
+        exited.ok_or_else(echild)
     }
 
     /// [`check`](Self::check)s with `options` until there is a status or `deadline` passes
@@ -500,7 +574,7 @@ impl<'a> Waiter<'a> {
         &self,
         deadline: Option<Instant>,
         options: libc::c_int,
-    ) -> io::Result<Option<ExitStatus>> {
+    ) -> io::Result<Option<Exited>> {
         let mut waiting = Waiting {
             waiter: *self,
             options,
@@ -519,9 +593,9 @@ struct Waiting<'a> {
 }
 
 impl wait::Wait for Waiting<'_> {
-    type Output = ExitStatus;
+    type Output = Exited;
 
-    fn check(&mut self) -> io::Result<Option<ExitStatus>> {
+    fn check(&mut self) -> io::Result<Option<Exited>> {
         self.waiter.check(self.options)
     }
 
@@ -593,6 +667,7 @@ impl FromInner<FileDesc> for PidFd {
         PidFd {
             fd,
             last_handle: None,
+            reaped_by_kernel: false,
         }
     }
 }

@@ -189,6 +189,7 @@ pub fn waitid_pidfd() -> bool {
             libc::P_PIDFD,
             fd,
             libc::WEXITED | libc::WNOHANG,
+            None,
         ))
     })
 }

@@ -138,16 +138,28 @@ pub(crate) fn clone3_without_arguments() -> io::Result<()> {
 /// [`waitid(2)`](https://man7.org/linux/man-pages/man2/waitid.2.html) for `id` of kind
 /// `idtype` (`P_PID`, `P_ALL`, `P_PGID`; `P_PIDFD` from 5.4, `EINVAL` before). With
 /// `WNOHANG` and nothing to report, the returned `si_pid` is 0.
+///
+/// `usage`, when given, receives the process's resource usage
+/// ([`getrusage(2)`](https://man7.org/linux/man-pages/man2/getrusage.2.html)'s
+/// `RUSAGE_BOTH`: its own and that of its waited-for descendants) whenever a process is
+/// reported: the system call's fifth argument, which every kernel has and glibc's
+/// `waitid` does not pass on, hence the raw call.
 pub(crate) fn waitid(
     idtype: libc::idtype_t,
     id: libc::id_t,
     options: c_int,
+    usage: Option<&mut libc::rusage>,
 ) -> io::Result<libc::siginfo_t> {
     // SAFETY: all-zero is a valid siginfo_t, and a zero si_pid is how WNOHANG's "nothing
-    // yet" is told apart (the kernel leaves the struct alone then).
+    // yet" is told apart (the kernel writes si_pid 0 then).
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
-    cvt(unsafe { libc::waitid(idtype, id, &mut info, options) })?;
+    let usage = usage.map_or(ptr::null_mut(), ptr::from_mut);
+    // SAFETY: `info` is a valid, writable siginfo_t and `usage` null or a valid, writable
+    // rusage for the duration of the call. libc's rusage has the layout of the kernel's
+    // `struct rusage`, which the system call writes: two timevals of two `long`s, then
+    // fourteen `long`s. The integer arguments are `int`s to the kernel, which ignores the
+    // upper halves of their registers.
+    cvt(unsafe { libc::syscall(libc::SYS_waitid, idtype, id, &mut info, options, usage) })?;
     Ok(info)
 }
 

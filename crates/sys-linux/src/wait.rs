@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::cvt::retry;
 use crate::syscalls;
+use crate::usage::ResourceUsage;
 
 /// What to wait for: a pid, or a pidfd (`P_PIDFD`, Linux 5.4).
 #[derive(Clone, Copy, Debug)]
@@ -19,21 +20,47 @@ pub(crate) enum WaitTarget {
     PidFd(libc::c_int),
 }
 
-/// Calls `waitid(2)` for `target` with `options`, retrying `EINTR`.
+/// A process found exited: its status, and its resource usage when the `waitid(2)` that
+/// found it reported one (a status the kernel kept after the reap, `PIDFD_INFO_EXIT`, comes
+/// without).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exited {
+    pub(crate) status: ExitStatus,
+    pub(crate) usage: Option<ResourceUsage>,
+}
+
+impl Exited {
+    /// The status and the usage, or `ECHILD` without a usage: the process was reaped
+    /// elsewhere, and its usage went with that reap.
+    pub(crate) fn with_usage(self) -> io::Result<(ExitStatus, ResourceUsage)> {
+        match self.usage {
+            Some(usage) => Ok((self.status, usage)),
+            None => Err(io::Error::from_raw_os_error(libc::ECHILD)),
+        }
+    }
+}
+
+/// Calls `waitid(2)` for `target` with `options`, retrying `EINTR`, and takes the process's
+/// resource usage from the same call.
 ///
 /// Returns `None` when `WNOHANG` was given and nothing was waitable yet.
-pub(crate) fn waitid(target: WaitTarget, options: libc::c_int) -> io::Result<Option<ExitStatus>> {
+pub(crate) fn waitid(target: WaitTarget, options: libc::c_int) -> io::Result<Option<Exited>> {
     let (idtype, id) = match target {
         WaitTarget::Pid(pid) => (libc::P_PID, pid as libc::id_t),
         WaitTarget::PidFd(fd) => (libc::P_PIDFD, fd as libc::id_t),
     };
-    let info = retry(|| syscalls::waitid(idtype, id, options))?;
+    // SAFETY: rusage is plain integers, for which all-zero is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let info = retry(|| syscalls::waitid(idtype, id, options, Some(&mut usage)))?;
     // SAFETY: waitid filled the SIGCHLD fields (or left them zero), so reading them is valid.
     let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
     if pid == 0 {
         return Ok(None);
     }
-    Ok(Some(status_from_siginfo(info.si_code, status)))
+    Ok(Some(Exited {
+        status: status_from_siginfo(info.si_code, status),
+        usage: Some(ResourceUsage::from(usage)),
+    }))
 }
 
 /// What a handle to a process holds.

@@ -50,6 +50,9 @@
 //! | `compile WAY…`      | for each `WAY`, spawns `cc -c WAY.c -o WAY.o` that way (`std`,   |
 //! |                     | `std-pre-exec`, `ext`, `ext-pidfd`, `ext-pre-exec`) and waits;   |
 //! |                     | fails unless each exits 0 (what `cargo xtask ci` runs under Bear)|
+//! | `burn MS`           | runs on the CPU until `getrusage(RUSAGE_SELF)` counts `MS` ms of |
+//! |                     | user time, which its parent's wait then reports at least         |
+//! | `touch MIB`         | allocates `MIB` MiB, writes to every page of it, exits 0         |
 //! | `state FD [ARGS…]`  | reads stdin, writes a report of argv, envp, cwd, ids, signal     |
 //! |                     | state and open fds to `FD`, then `out`/`err` to stdout/stderr    |
 //!
@@ -126,6 +129,8 @@ fn main() -> ExitCode {
         b"autoreap-parent" => lifetime::autoreap_parent(&rest),
         b"pdeathsig-parent" => lifetime::pdeathsig_parent(&rest),
         b"compile" => cmd_compile(&rest),
+        b"burn" => cmd_burn(&rest),
+        b"touch" => cmd_touch(&rest),
         b"state" => state::state(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
@@ -172,6 +177,44 @@ fn cmd_sleep(rest: &[OsString]) -> Outcome {
         .map_err(|err| Failure(format!("invalid duration {secs}: {err}")))?;
     std::thread::sleep(duration);
     Ok(ExitCode::from(code))
+}
+
+fn cmd_burn(rest: &[OsString]) -> Outcome {
+    let ms: u64 = parse_arg(single_arg(rest, "MS")?, "milliseconds")?;
+    let target = Duration::from_millis(ms);
+    let mut x = 1u64;
+    loop {
+        // The kernel splits the run time into user and system time by where its ticks found
+        // the process (so startup counts as system time, a lot of it under QEMU's TCG), and
+        // never lowers either value later: what getrusage says now, the reap says at least.
+        // SAFETY: an all-zero rusage is valid, and getrusage writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid rusage.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+            return Err(io::Error::last_os_error().into());
+        }
+        let user = usage.ru_utime;
+        let user =
+            Duration::new(user.tv_sec as u64, 0) + Duration::from_micros(user.tv_usec as u64);
+        if user >= target {
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Work in user mode between two looks at the usage, which is a system call.
+        for _ in 0..100_000 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+    }
+}
+
+fn cmd_touch(rest: &[OsString]) -> Outcome {
+    const PAGE: usize = 4096;
+    let mib: usize = parse_arg(single_arg(rest, "MIB")?, "MiB")?;
+    let mut memory = vec![0u8; mib << 20];
+    for page in memory.chunks_mut(PAGE) {
+        page[0] = 1;
+    }
+    std::hint::black_box(&memory);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_ptrace_hold(rest: &[OsString]) -> Outcome {

@@ -61,8 +61,9 @@ const PIDFD: &str = "process-ext-pidfd";
 
 /// Variants that are [`PIDFD`] plus an option: each gets a row of ratios to it, shown when
 /// the run has the variant. Its label says which mechanism applied (`kill_on_drop`:
-/// `KillOnDrop::Kernel` or `KillOnDrop::Drop`).
-const RELATIVE_TO_PIDFD: [&str; 1] = ["process-ext-kill_on_drop"];
+/// `KillOnDrop::Kernel` or `KillOnDrop::Drop`). `wait_with_usage` is the wait that also
+/// returns the child's resource usage.
+const RELATIVE_TO_PIDFD: [&str; 2] = ["process-ext-kill_on_drop", "process-ext-wait_with_usage"];
 
 /// Formats µs: one decimal below 100, else whole, thousands separated by a space.
 pub fn format_us(us: f64) -> String {

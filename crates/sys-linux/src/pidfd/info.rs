@@ -256,7 +256,7 @@ impl wait::Wait for ExitWatch<'_> {
         }
         let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
         match Waiter::of_pidfd(self.pidfd).waitid(peek) {
-            Ok(status) => Ok(status),
+            Ok(exited) => Ok(exited.map(|exited| exited.status)),
             // Reaped meanwhile (the status is kept: look again), or reaped by the kernel
             // itself when it exits (CLONE_AUTOREAP), or a PIDFD_NONBLOCK pidfd.
             Err(e) if matches!(e.raw_os_error(), Some(libc::ECHILD | libc::EAGAIN)) => Ok(None),

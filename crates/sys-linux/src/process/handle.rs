@@ -8,7 +8,8 @@ use super::reaper;
 use crate::pidfd::{PidFd, Waiter};
 use crate::probe;
 use crate::syscalls;
-use crate::wait::{Reap, WaitMethod};
+use crate::usage::ResourceUsage;
+use crate::wait::{Exited, Reap, WaitMethod};
 use crate::AsInner;
 
 /// How a `kill_on_drop` child is killed once its last handle is gone.
@@ -45,7 +46,8 @@ pub enum Autoreap {
     Drop,
 }
 
-/// A spawned child: its pid, its pidfd if one was created, and its exit status once known.
+/// A spawned child: its pid, its pidfd if one was created, and its exit status (with its
+/// resource usage) once known.
 ///
 /// When the child has a pidfd, signals and waits go through it, so they can never reach a
 /// process that reused the pid after some other code reaped the child. Like std's, dropping
@@ -60,6 +62,10 @@ pub struct Process<P: AsInner<PidFd> = PidFd> {
     pid: libc::pid_t,
     pidfd: Option<P>,
     status: Option<ExitStatus>,
+    /// The resource usage the `waitid` that reaped the child reported, cached with `status`
+    /// (`None` beside a status the kernel kept after another reap); boxed, so that it adds
+    /// one pointer to a `Process`, not the 144 bytes of a `struct rusage`.
+    usage: Option<Box<ResourceUsage>>,
     kill_on_drop: Option<KillOnDrop>,
     autoreap: Option<Autoreap>,
 }
@@ -75,6 +81,7 @@ impl<P: AsInner<PidFd>> Process<P> {
             pid,
             pidfd,
             status: None,
+            usage: None,
             kill_on_drop,
             autoreap,
         }
@@ -90,13 +97,6 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// `autoreap`.
     pub fn autoreap(&self) -> Option<Autoreap> {
         self.autoreap
-    }
-
-    /// Whether the kernel reaps the child itself as it exits ([`KillOnDrop::Kernel`],
-    /// [`Autoreap::Kernel`]): it is gone as soon as it exits, no wait can reap it, and
-    /// waits read its status from the pidfd.
-    pub fn kernel_reaps(&self) -> bool {
-        self.kill_on_drop == Some(KillOnDrop::Kernel) || self.autoreap == Some(Autoreap::Kernel)
     }
 
     /// The child's pid.
@@ -174,7 +174,7 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// member of the group lives, the kernel does not hand its id out as a pid again, so the
     /// number stays right even after the leader was reaped behind our back.
     ///
-    /// A child the kernel reaps itself ([`kernel_reaps`](Self::kernel_reaps)) that has exited: `Ok(())`, as
+    /// A child the kernel reaps itself ([`reaped_by_kernel`](Self::reaped_by_kernel)) that has exited: `Ok(())`, as
     /// std answers for a group leader that exited but was not waited for (and as
     /// [`send_signal`](Self::send_signal) answers for such a child), although the kernel
     /// no longer knows whether the child led a group when it exited.
@@ -199,13 +199,13 @@ impl<P: AsInner<PidFd>> Process<P> {
     }
 
     /// Whether `e`, from signalling the child, is the `ESRCH` of a child the kernel reaps
-    /// itself ([`kernel_reaps`](Self::kernel_reaps)) that has exited: gone as soon as it exits. std's answer
+    /// itself ([`reaped_by_kernel`](Self::reaped_by_kernel)) that has exited: gone as soon as it exits. std's answer
     /// for a child that exited but was not waited for is success. Exited is asked of the
     /// pidfd's readability, which holds from the exit on, not of the status the kernel keeps
     /// (`lifetime` once found that missing at this point on 7.2).
     fn exited_and_autoreaped(&self, e: &io::Error) -> bool {
         e.raw_os_error() == Some(libc::ESRCH)
-            && self.kernel_reaps()
+            && self.reaped_by_kernel()
             && self.pidfd.as_ref().is_some_and(|pidfd| {
                 let now = Some(Instant::now());
                 pidfd.as_inner().poll_readable(now).unwrap_or(false)
@@ -254,23 +254,74 @@ impl<P: AsInner<PidFd>> Process<P> {
         Waiter::of_child(self.pid, self.pidfd.as_ref().map(AsInner::as_inner))
     }
 
-    /// Waits for the child to exit and reaps it; the status is cached.
+    /// Waits for the child to exit and reaps it; the status is cached, with the resource
+    /// usage the same `waitid` reported.
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = self.waiter().wait()?;
-        self.status = Some(status);
-        Ok(status)
+        let exited = self.waiter().wait()?;
+        Ok(self.cache(exited))
     }
 
-    /// Reaps the child if it has exited, without blocking; the status is cached.
+    /// Reaps the child if it has exited, without blocking; cached as with
+    /// [`wait`](Self::wait).
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        self.status = self.waiter().check(libc::WEXITED)?;
-        Ok(self.status)
+        let exited = self.waiter().check(libc::WEXITED)?;
+        Ok(exited.map(|exited| self.cache(exited)))
+    }
+
+    /// As [`wait`](Self::wait), with the resource usage the reaping `waitid(2)` reported;
+    /// after an earlier wait, the cached status and usage.
+    ///
+    /// `Unsupported` for a child the kernel reaps itself
+    /// ([`reaped_by_kernel`](Self::reaped_by_kernel)), whatever was waited for before;
+    /// `ECHILD` for a child reaped by other code, whose usage went with that reap (also
+    /// where `wait` gives the status the kernel kept).
+    pub fn wait_with_usage(&mut self) -> io::Result<(ExitStatus, ResourceUsage)> {
+        let waiter = self.waiter().needing_usage()?;
+        if let Some(status) = self.status {
+            let usage = self.usage.as_deref().copied();
+            return Exited { status, usage }.with_usage();
+        }
+        let exited = waiter.wait()?;
+        self.cache(exited);
+        exited.with_usage()
+    }
+
+    /// As [`try_wait`](Self::try_wait), with the resource usage; errors and cache as
+    /// [`wait_with_usage`](Self::wait_with_usage).
+    pub fn try_wait_with_usage(&mut self) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+        let waiter = self.waiter().needing_usage()?;
+        if let Some(status) = self.status {
+            let usage = self.usage.as_deref().copied();
+            return Exited { status, usage }.with_usage().map(Some);
+        }
+        let exited = waiter.check(libc::WEXITED)?;
+        if let Some(exited) = exited {
+            self.cache(exited);
+        }
+        exited.map(Exited::with_usage).transpose()
+    }
+
+    /// Whether the kernel reaps the child itself as it exits (`CLONE_AUTOREAP`:
+    /// [`KillOnDrop::Kernel`], [`Autoreap::Kernel`]); see [`PidFd::reaped_by_kernel`]. It is
+    /// gone as soon as it exits, no wait can reap it, and such a child always has a pidfd,
+    /// the only way to its status.
+    pub fn reaped_by_kernel(&self) -> bool {
+        self.pidfd
+            .as_ref()
+            .is_some_and(|pidfd| pidfd.as_inner().reaped_by_kernel())
+    }
+
+    /// Caches what a wait found; returns the status.
+    fn cache(&mut self, exited: Exited) -> ExitStatus {
+        self.status = Some(exited.status);
+        self.usage = exited.usage.map(Box::new);
+        exited.status
     }
 
     /// Waits up to `timeout` for the child to exit and reaps it; `Ok(None)` on timeout.
@@ -284,8 +335,8 @@ impl<P: AsInner<PidFd>> Process<P> {
             return Ok(Some(status));
         }
         let deadline = Instant::now().checked_add(timeout);
-        self.status = self.waiter().wait_until(deadline, libc::WEXITED)?;
-        Ok(self.status)
+        let exited = self.waiter().wait_until(deadline, libc::WEXITED)?;
+        Ok(exited.map(|exited| self.cache(exited)))
     }
 }
 
@@ -329,7 +380,7 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// The child is not reaped in between (the pidfd only says it exited, Linux 5.3; without
     /// one its pid is asked with `WNOWAIT`), so its pid, which is the group's id, cannot
     /// name a new process when the group is killed. A child the kernel reaps itself
-    /// ([`kernel_reaps`](Self::kernel_reaps)) cannot be kept, but the group is then signalled through its
+    /// ([`reaped_by_kernel`](Self::reaped_by_kernel)) cannot be kept, but the group is then signalled through its
     /// pidfd (Linux 6.9+, which every such kernel has), which never reaches a new process.
     ///
     /// A child that has exited gives its status as [`terminate`](Self::terminate) does,
@@ -360,7 +411,8 @@ impl<P: AsInner<PidFd>> Process<P> {
     /// kernel kept (6.15+), as [`wait`](Self::wait) gives it.
     fn exit_status_unreaped(&self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
         let peek = libc::WEXITED | libc::WNOWAIT;
-        self.waiter().wait_until(deadline, peek)
+        let exited = self.waiter().wait_until(deadline, peek)?;
+        Ok(exited.map(|exited| exited.status))
     }
 }
 

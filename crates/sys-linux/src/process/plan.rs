@@ -69,7 +69,8 @@ impl KernelDoes {
         self.no_new_privs || self.kill_on_drop || self.autoreap
     }
 
-    /// Whether the kernel reaps the child itself, so that no wait can reap it.
+    /// Whether the kernel reaps the child itself (`CLONE_AUTOREAP`): no `waitid` reports it
+    /// (see [`PidFd::reaped_by_kernel`](crate::pidfd::PidFd::reaped_by_kernel)).
     pub fn reaps(self) -> bool {
         self.kill_on_drop || self.autoreap
     }

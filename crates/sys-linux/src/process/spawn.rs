@@ -102,6 +102,9 @@ impl Command {
             }
         };
         drop(theirs);
+        if let (true, Some(fd)) = (plan.kernel.reaps(), pidfd.as_mut()) {
+            fd.mark_reaped_by_kernel();
+        }
         let kill_on_drop = match (self.kill_on_drop, plan.kernel.kill_on_drop) {
             (false, _) => None,
             (true, true) => Some(KillOnDrop::Kernel),

@@ -170,7 +170,8 @@ fn a_death_signal_whose_parent_is_already_gone_is_sent_at_once() {
         }
         let status = crate::wait::waitid(crate::wait::WaitTarget::Pid(pid), libc::WEXITED)
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .status;
         use std::os::unix::process::ExitStatusExt;
         match signalled {
             true => assert_eq!(status.signal(), Some(libc::SIGUSR1)),

@@ -198,3 +198,28 @@ fn stop_ends_the_wait_at_once() {
     assert_eq!(wait_until(&mut wait, None).unwrap(), None);
     assert_eq!(wait.log, ["check", "pause"]);
 }
+
+#[test]
+fn waitid_reports_the_usage_of_the_child_it_reaps() {
+    const PAGES: usize = 2048;
+    let page = crate::syscalls::page_size();
+    // SAFETY: the child only touches its own copy of a fresh mapping and `_exit`s.
+    let pid = unsafe { crate::syscalls::fork() }.unwrap();
+    if pid == 0 {
+        if let Ok(base) = crate::syscalls::mmap_anonymous(PAGES * page, 0) {
+            for i in 0..PAGES {
+                // SAFETY: every page touched lies inside the mapping.
+                unsafe { base.cast::<u8>().add(i * page).write_volatile(1) };
+            }
+        }
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(3) };
+    }
+    let exited = waitid(WaitTarget::Pid(pid), libc::WEXITED)
+        .unwrap()
+        .unwrap();
+    assert_eq!(exited.status.code(), Some(3));
+    let usage = exited.usage.expect("waitid reports the usage");
+    assert!(usage.minor_faults() >= PAGES as u64, "{usage:?}");
+    assert!(usage.max_rss() >= (PAGES * page) as u64, "{usage:?}");
+}

@@ -55,6 +55,21 @@ pub use sys_linux::features::{features, Features};
 pub use sys_linux::namespace::Namespace;
 pub use sys_linux::pidfd::{CoreDump, CoreDumpOwner, PidFdInfo};
 pub use sys_linux::process::{Autoreap, KernelDoes, KillOnDrop, Method, SpawnPlan};
+/// What a reaped child used: CPU time, peak memory, page faults, context switches; from
+/// [`ChildExt::wait_with_usage`] and [`PidFd::wait_with_usage`]. Not in std.
+///
+/// ```
+/// use process_ext::os::linux::process::ChildExt;
+/// use process_ext::process::Command;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let (status, usage) = Command::new("true").spawn()?.wait_with_usage()?;
+/// assert!(status.success());
+/// println!("{usage:?}"); // ResourceUsage { user_time: .., system_time: .., max_rss: .., .. }
+/// # Ok(())
+/// # }
+/// ```
+pub use sys_linux::usage::ResourceUsage;
 
 pub use super::wait_set::{InsertError, WaitSet};
 pub use crate::pidfd::{PidFd, ProcessHandle};
@@ -244,6 +259,70 @@ pub trait ChildExt: Sealed {
     /// # }
     /// ```
     fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus>;
+
+    /// Waits for the child to exit, as [`Child::wait`] does (closing its stdin first), and
+    /// returns its [`ResourceUsage`] with its status: user and system CPU time, peak
+    /// resident memory, page faults, context switches. Not in std (rust-lang/rust#61992).
+    ///
+    /// The usage comes from the same
+    /// [`waitid(2)`](https://man7.org/linux/man-pages/man2/waitid.2.html) that reaps the
+    /// child, whose fifth argument the kernel fills in as
+    /// [`getrusage(2)`](https://man7.org/linux/man-pages/man2/getrusage.2.html) describes
+    /// for `RUSAGE_BOTH` (the child and the descendants it waited for). Every kernel gives
+    /// it, on every way a wait reaches the child: `P_PIDFD` on Linux 5.4+, the pid before
+    /// or without a pidfd (see [`kernel::resource_usage`](crate::kernel::resource_usage)).
+    ///
+    /// Every wait of a [`Child`] takes the usage, and caches it with the status: after
+    /// [`Child::wait`], [`Child::try_wait`], [`ChildExt::wait_timeout`] or a
+    /// [`WaitSet`] reaped the child, this returns the same status and the usage of that
+    /// reap, and [`Child::wait`] after this returns the same status.
+    ///
+    /// # Errors
+    ///
+    /// - [`io::ErrorKind::Unsupported`], without waiting, for a child the kernel reaps
+    ///   itself ([`KillOnDrop::Kernel`], Linux 7.1): no `waitid` reports it, and the kernel
+    ///   keeps its exit status but not its usage. [`Child::wait`] still gives its status.
+    /// - `ECHILD` for a child that other code reaped (a stray `waitpid`, its
+    ///   [`PidFd::wait`]), also where [`Child::wait`] gives the status the kernel kept
+    ///   (6.15+): the usage went with that reap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use process_ext::os::linux::process::ChildExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sh").args(["-c", "exit 3"]).spawn()?;
+    /// let (status, usage) = child.wait_with_usage()?;
+    /// assert_eq!(status.code(), Some(3));
+    /// assert!(usage.max_rss() > 0 && usage.minor_faults() > 0);
+    /// assert!(usage.user_time() + usage.system_time() < Duration::from_secs(10));
+    /// // Cached, like the status:
+    /// assert_eq!(child.wait_with_usage()?, (status, usage));
+    /// assert_eq!(child.wait()?, status);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn wait_with_usage(&mut self) -> io::Result<(ExitStatus, ResourceUsage)>;
+
+    /// Reaps the child if it has exited, without blocking, as [`Child::try_wait`] does, and
+    /// returns its status with its [`ResourceUsage`]; `Ok(None)` while it runs. Cached and
+    /// failing as [`wait_with_usage`](Self::wait_with_usage) does. Not in std.
+    ///
+    /// ```
+    /// use process_ext::os::linux::process::ChildExt;
+    /// use process_ext::process::Command;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let mut child = Command::new("sleep").arg("100").spawn()?;
+    /// assert!(child.try_wait_with_usage()?.is_none());
+    /// child.kill()?;
+    /// let (status, _usage) = child.wait_with_usage()?;
+    /// assert_eq!(child.try_wait_with_usage()?.map(|(s, _)| s), Some(status));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn try_wait_with_usage(&mut self) -> io::Result<Option<(ExitStatus, ResourceUsage)>>;
 }
 
 impl Sealed for Child {}
@@ -280,6 +359,15 @@ impl ChildExt for Child {
     fn terminate_process_group(&mut self, grace: Duration) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         self.as_inner_mut().terminate_process_group(grace)
+    }
+
+    fn wait_with_usage(&mut self) -> io::Result<(ExitStatus, ResourceUsage)> {
+        drop(self.stdin.take());
+        self.as_inner_mut().wait_with_usage()
+    }
+
+    fn try_wait_with_usage(&mut self) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+        self.as_inner_mut().try_wait_with_usage()
     }
 }
 
