@@ -11,12 +11,16 @@
 //!   `cargo xtask bench-report` turns both into `results/spawn.md` and `results/spawn.svg`.
 //!
 //! This library is that record, shared by the benchmark that writes it and the xtask that
-//! reads it.
+//! reads it; and, with the default feature `harness`, what the benchmarks share
+//! ([`harness`]; the xtask goes without it, and so without criterion).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "harness")]
+pub mod harness;
 
 /// The name of the [`SpawnRun`] file in criterion's output directory.
 pub const SPAWN_RUN_FILE: &str = "spawn-run.json";
