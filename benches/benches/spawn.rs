@@ -33,23 +33,17 @@
 
 #![cfg_attr(feature = "nightly-std", feature(linux_pidfd))]
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use criterion::Criterion;
 use process_ext::os::linux::process::KillOnDrop;
+use process_ext_benches::harness::{
+    bench_mode, build_tiny, configure, criterion, criterion_dir, load_average, Ballast, MIB,
+};
 use process_ext_benches::{Group, Name, SpawnRun};
-
-const MIB: usize = 1 << 20;
-
-/// Warm-up and measurement time of every benchmark, unless criterion's `--warm-up-time` and
-/// `--measurement-time` say otherwise. With 32 benchmarks (37 on nightly) this keeps a full
-/// run at about three and a half minutes.
-const WARM_UP: Duration = Duration::from_secs(1);
-const MEASUREMENT: Duration = Duration::from_secs(4);
 
 /// Threads of the throughput benchmark.
 const THREADS: usize = 8;
@@ -284,97 +278,6 @@ fn check(status: std::io::Result<ExitStatus>) {
     assert!(status.success(), "child failed: {status}");
 }
 
-/// Builds the tiny static program into the target directory and returns its path.
-fn build_tiny() -> PathBuf {
-    const SOURCE: &str = r#"/* Written by benches/benches/spawn.rs: exits with status 0, nothing else. */
-void _start(void)
-{
-#if defined(__x86_64__)
-    __asm__ volatile("mov $60, %eax\n\txor %edi, %edi\n\tsyscall");
-#elif defined(__aarch64__)
-    __asm__ volatile("mov x0, #0\n\tmov x8, #93\n\tsvc #0");
-#else
-#error "tiny.c: only x86_64 and aarch64 are supported"
-#endif
-    for (;;) {
-    }
-}
-"#;
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spawn-bench");
-    fs::create_dir_all(&dir).expect("cannot create the directory for the tiny program");
-    let source = dir.join("tiny.c");
-    let program = dir.join("tiny");
-    fs::write(&source, SOURCE).expect("cannot write tiny.c");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let output = std::process::Command::new(&cc)
-        .args(["-static", "-nostdlib", "-O2", "-fno-stack-protector", "-o"])
-        .arg(&program)
-        .arg(&source)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run the C compiler {cc:?} ({e}): the spawn benchmark builds its tiny \
-                 static program with it; install one (e.g. `apt-get install gcc`) or set CC"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "building the tiny program failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let size = fs::metadata(&program).map(|m| m.len()).unwrap_or(0);
-    println!("tiny program: {} ({size} bytes)", program.display());
-    program
-}
-
-/// The parent's resident set size in bytes, from `/proc/self/statm`.
-fn resident_bytes() -> usize {
-    let statm = fs::read_to_string("/proc/self/statm").expect("cannot read /proc/self/statm");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|field| field.parse().ok())
-        .expect("unexpected /proc/self/statm format");
-    // SAFETY: sysconf has no preconditions.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * usize::try_from(page_size).expect("bad page size")
-}
-
-/// Memory that makes the parent large: written page by page so that it is resident.
-struct Ballast {
-    buffer: Vec<u8>,
-}
-
-impl Ballast {
-    fn new() -> Ballast {
-        // Reserved once, so that growing never moves (and so copies) what is resident.
-        Ballast {
-            buffer: Vec::with_capacity(SIZES[SIZES.len() - 1].bytes),
-        }
-    }
-
-    /// Grows the buffer until the whole process is resident at about `size` bytes, and
-    /// returns the measured resident size.
-    fn grow_to(&mut self, size: Size) -> usize {
-        let others = resident_bytes().saturating_sub(self.buffer.len());
-        let len = size
-            .bytes
-            .saturating_sub(others)
-            .clamp(self.buffer.len(), self.buffer.capacity());
-        // `resize` writes every byte, and so every page.
-        self.buffer.resize(len, 0xa5);
-        let rss = resident_bytes();
-        println!(
-            "\nparent resident size for {}: {:.1} MiB (ballast {:.1} MiB, statm)",
-            size.id,
-            rss as f64 / MIB as f64,
-            self.buffer.len() as f64 / MIB as f64
-        );
-        rss
-    }
-}
-
 /// The groups of this process and the variants criterion measured in each, so that the
 /// report never shows a stale estimate from an earlier run; and the mechanism the
 /// `kill_on_drop` children got, if any were measured.
@@ -444,23 +347,12 @@ fn describe(mechanism: KillOnDrop) -> &'static str {
     }
 }
 
-/// The sampling of a group at `size` (its times are [`WARM_UP`] and [`MEASUREMENT`], set on
-/// the [`Criterion`] so that its command line can change them).
-fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, size: Size) {
-    if size.bytes >= 1024 * MIB {
-        // The fork path costs ~15 ms here: fewer samples of equal size keep it in budget.
-        group.sample_size(20).sampling_mode(SamplingMode::Flat);
-    } else {
-        group.sample_size(50);
-    }
-}
-
 /// One group: every variant spawning `program` at the current parent size.
 fn spawn_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut Ran) {
     let name = format!("spawn-{}-{}", program.id, size.id);
     let index = ran.group(&name, program, size, None, Variant::ALL);
     let mut group = c.benchmark_group(&name);
-    configure(&mut group, size);
+    configure(&mut group, size.bytes);
     for &variant in Variant::ALL {
         let mut spawner = variant.spawner(&program.path);
         let mut verified = false;
@@ -483,7 +375,7 @@ fn throughput_group(c: &mut Criterion, program: &Program, size: Size, ran: &mut 
     let variants = [Variant::PxPidfd, Variant::StdDefault];
     let index = ran.group(&name, program, size, Some(THREADS), &variants);
     let mut group = c.benchmark_group(&name);
-    configure(&mut group, size);
+    configure(&mut group, size.bytes);
     for variant in variants {
         let mut recorded = false;
         group.bench_function(variant.id(), |b| {
@@ -526,25 +418,6 @@ fn concurrent_spawns(variant: Variant, program: &Path, iters: u64) -> Duration {
     })
 }
 
-/// The directory criterion writes to: as criterion finds it, but without running
-/// `cargo metadata` (the target directory is known at compile time).
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR has a parent");
-    target.join("criterion")
-}
-
-/// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` gives them.
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
 /// The record of this run, for `cargo xtask bench-report`.
 fn record(
     started: SystemTime,
@@ -583,23 +456,15 @@ fn main() {
     let started = Instant::now();
     let since = SystemTime::now();
     let load_at_start = load_average();
-    // `cargo bench` passes `--bench`; `--test`, `--list` and `--profile-time` measure nothing.
-    let args: Vec<String> = std::env::args().collect();
-    let bench_mode = args.iter().any(|a| a == "--bench")
-        && !args
-            .iter()
-            .any(|a| ["--test", "--list", "--profile-time"].contains(&a.as_str()));
-    let mut c = Criterion::default()
-        .warm_up_time(WARM_UP)
-        .measurement_time(MEASUREMENT)
-        .output_directory(&criterion_dir())
-        .configure_from_args();
+    let target_tmpdir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let criterion_dir = criterion_dir(target_tmpdir);
+    let mut c = criterion(&criterion_dir);
 
     let programs = [
         Program {
             id: "tiny",
             label: "tiny",
-            path: build_tiny(),
+            path: build_tiny(target_tmpdir),
         },
         Program {
             id: "true",
@@ -611,9 +476,9 @@ fn main() {
 
     let mut ran = Ran::default();
     let mut rss = Vec::new();
-    let mut ballast = Ballast::new();
+    let mut ballast = Ballast::new(SIZES[SIZES.len() - 1].bytes);
     for size in SIZES {
-        rss.push((size.id, ballast.grow_to(size)));
+        rss.push((size.id, ballast.grow_to(size.id, size.bytes)));
         spawn_group(&mut c, tiny, size, &mut ran);
         if size.id != "256MiB" {
             spawn_group(&mut c, true_, size, &mut ran);
@@ -625,20 +490,17 @@ fn main() {
     c.final_summary();
     drop(ballast);
 
-    if !bench_mode {
+    if !bench_mode() {
         return;
     }
     let ran_kill_on_drop = ran.kill_on_drop;
     let record = record(since, [load_at_start, load_average()], &programs, rss, ran);
-    match record.write(&criterion_dir()) {
+    match record.write(&criterion_dir) {
         Ok(path) => println!(
             "run recorded in {}; `cargo xtask bench-report` writes benches/results/ from it",
             path.display()
         ),
-        Err(e) => eprintln!(
-            "cannot record the run in {}: {e}",
-            criterion_dir().display()
-        ),
+        Err(e) => eprintln!("cannot record the run in {}: {e}", criterion_dir.display()),
     }
     if let Some(mechanism) = ran_kill_on_drop {
         println!("kill_on_drop mechanism of this run: KillOnDrop::{mechanism:?} (in its label)");

@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: the checks CI runs, in the order a developer would fix them.
 
+use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _, Result};
@@ -231,7 +232,17 @@ fn actionlint() -> Result<()> {
 
 /// Runs every example of `process-ext` in a way that exercises it, checking exit codes.
 fn examples() -> Result<()> {
-    cargo(&["build", "-p", "process-ext", "--examples"], &[])?;
+    cargo(
+        &[
+            "build",
+            "-p",
+            "process-ext",
+            "--examples",
+            "--features",
+            "tokio",
+        ],
+        &[],
+    )?;
     example(&["pidfd"], 0)?;
     // Overruns its limit: SIGTERM through the pidfd, exit code 124 like coreutils.
     example(&["timeout", "0.3", "sleep", "5"], 124)?;
@@ -282,6 +293,26 @@ fn examples() -> Result<()> {
     example(&args, 0)?;
     for mut sleeper in sleepers {
         sleeper.wait().context("cannot reap sleep")?;
+    }
+    // A job per non-empty line, two at once: every output whole, in the order jobs end.
+    let out = example_with_input(&["jobs", "-P", "2", "echo", "job"], "1\n2\n\n3\n", 0)?;
+    expect_lines(&out, &["job 1", "job 2", "job 3"])?;
+    // One job failing fails the run (123, as xargs), after every other job ran.
+    let out = example_with_input(
+        &["jobs", "-P", "3", "sh", "-c", "echo $1; exit $1", "sh"],
+        "0\n3\n0\n",
+        123,
+    )?;
+    expect_lines(&out, &["0", "0", "3"])?;
+    Ok(())
+}
+
+/// Checks that `out` has the lines `expected` (sorted), in any order.
+fn expect_lines(out: &str, expected: &[&str]) -> Result<()> {
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    if lines != expected {
+        bail!("example printed {out:?}, expected the lines {expected:?} in any order");
     }
     Ok(())
 }
@@ -370,6 +401,37 @@ fn example(args: &[&str], expected: i32) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs `target/debug/examples/<args[0]> <args[1..]>` with `input` on its stdin, checks its
+/// exit code and returns its stdout.
+fn example_with_input(args: &[&str], input: &str, expected: i32) -> Result<String> {
+    let path = crate::workspace::root()
+        .join("target/debug/examples")
+        .join(args[0]);
+    eprintln!("+ example {} <<< {input:?}", args.join(" "));
+    let mut child = Command::new(&path)
+        .args(&args[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    let mut stdin = child.stdin.take().context("no stdin pipe")?;
+    stdin
+        .write_all(input.as_bytes())
+        .context("cannot write the example's input")?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .with_context(|| format!("cannot wait for {}", path.display()))?;
+    if output.status.code() != Some(expected) {
+        bail!(
+            "example `{}` ended with {}, expected exit code {expected}",
+            args.join(" "),
+            output.status
+        );
+    }
+    String::from_utf8(output.stdout).context("the example's output is not UTF-8")
 }
 
 #[cfg(test)]

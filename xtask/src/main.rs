@@ -9,8 +9,8 @@
 //! - `stress` ([`stress`]): the soak test.
 //! - `differential` ([`differential`]): the differential search against std, for as long as
 //!   asked.
-//! - `bench-report` ([`bench_report`]): the committed spawn benchmark results, from the last
-//!   `cargo bench -p process-ext-benches`.
+//! - `bench-report` ([`bench_report`]): the committed results of the spawn and tokio
+//!   benchmarks, from the last `cargo bench -p process-ext-benches`.
 //!
 //! [`workspace`] holds what they share. A missing or unknown command exits with 2; a command
 //! that fails, or whose options are wrong, with 1.
@@ -70,13 +70,15 @@ enum Command {
     /// statuses, output and what the child saw. The fixed seed first, then random seeds,
     /// each printed with the command that re-runs it.
     Differential(differential::Args),
-    /// Write benches/results/spawn.md and spawn.svg from the last spawn benchmark run
+    /// Write benches/results/ (spawn.md, spawn.svg, tokio.md) from the last benchmark runs
     ///
-    /// Reads criterion's estimates and the record the spawn benchmark leaves beside them
-    /// (target/criterion/spawn-run.json, from `cargo bench -p process-ext-benches`), prints
-    /// the tables and writes them to target/criterion/spawn-summary.md; when that run
-    /// measured every benchmark, also to benches/results/spawn.md with a chart in
-    /// benches/results/spawn.svg. Fails after a partial run, leaving benches/results alone.
+    /// Reads criterion's estimates and the records the benchmarks leave beside them
+    /// (target/criterion/spawn-run.json and tokio-run.json, from `cargo bench -p
+    /// process-ext-benches`). For each benchmark that left a record, prints its tables and
+    /// writes them to target/criterion/<bench>-summary.md; when its run measured every
+    /// benchmark, also to benches/results/<bench>.md (spawn: with a chart in
+    /// benches/results/spawn.svg). Fails after a partial run, leaving that benchmark's
+    /// results alone.
     BenchReport(bench_report::Args),
 }
 

@@ -1,10 +1,12 @@
 //! The tables of `benches/results/spawn.md`: medians per variant and column, the ratios
 //! issue 4 targets, the cost of options as ratios to the plain pidfd spawn, and the
-//! throughput.
+//! throughput; and the table of `benches/results/tokio.md`, ours against `tokio::process`.
 
 use std::fmt::Write as _;
 
-use super::summary::Summary;
+use process_ext_benches::Size;
+
+use super::summary::{Summary, TokioSummary};
 
 const MIB: f64 = (1 << 20) as f64;
 
@@ -111,24 +113,69 @@ pub fn render(summary: &Summary) -> String {
     md
 }
 
+/// The tokio document: per parent size and concurrency, both medians and their ratio.
+pub fn render_tokio(summary: &TokioSummary) -> String {
+    let run = &summary.run;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Spawn + wait of the {} program from tokio tasks, criterion median per spawn in µs \
+         (`cargo bench -p process-ext-benches --bench tokio`), on a multi-thread runtime with \
+         {} workers; with 64 tasks, each iteration runs 64 tasks at once and its wall time \
+         is divided by 64. Parent resident sizes measured by /proc/self/statm: {}. {} CPUs; \
+         load average {} at the start, {} at the end.\n",
+        run.program,
+        run.workers,
+        resident_sizes(&run.sizes),
+        run.cpus,
+        run.load[0],
+        run.load[1],
+    );
+    let _ = writeln!(
+        md,
+        "| parent | tasks | {} | {} | ratio ours / tokio |\n|---|---:|---:|---:|---:|",
+        run.ours.label, run.tokio.label
+    );
+    let us = |median: Option<f64>| median.map_or_else(|| "–".to_string(), format_us);
+    for row in &summary.rows {
+        let ratio = row.ours.zip(row.tokio).map_or_else(
+            || "–".to_string(),
+            |(ours, tokio)| format!("{:.2}", ours / tokio),
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {ratio} |",
+            row.size,
+            row.tasks,
+            us(row.ours),
+            us(row.tokio)
+        );
+    }
+    md
+}
+
 /// What was measured, where, and how loaded the machine was.
 fn header(md: &mut String, summary: &Summary) {
     let run = &summary.run;
-    let rss: Vec<String> = run
-        .sizes
-        .iter()
-        .map(|size| format!("{} → {:.1} MiB", size.id, size.resident_bytes as f64 / MIB))
-        .collect();
     let _ = writeln!(
         md,
         "Spawn + wait of one child, criterion median in µs (`cargo bench -p \
          process-ext-benches`). Parent resident sizes measured by /proc/self/statm: {}. \
          {} CPUs; load average {} at the start, {} at the end.\n",
-        rss.join(", "),
+        resident_sizes(&run.sizes),
         run.cpus,
         run.load[0],
         run.load[1],
     );
+}
+
+/// `8MiB → 8.0 MiB, ...`: each size and the resident size measured at it.
+fn resident_sizes(sizes: &[Size]) -> String {
+    let rss: Vec<String> = sizes
+        .iter()
+        .map(|size| format!("{} → {:.1} MiB", size.id, size.resident_bytes as f64 / MIB))
+        .collect();
+    rss.join(", ")
 }
 
 /// One row per variant, one column per program and size.

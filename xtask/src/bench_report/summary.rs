@@ -1,10 +1,11 @@
-//! The numbers of a report: criterion's medians for every benchmark the last run recorded.
+//! The numbers of the reports: criterion's medians for every benchmark the last runs
+//! recorded.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
-use process_ext_benches::{Group, Name, SpawnRun};
+use process_ext_benches::{Group, Name, SpawnRun, TokioRun};
 use serde::Deserialize;
 
 /// One column of the spawn table: a group spawning one child at a time.
@@ -59,7 +60,7 @@ impl Summary {
     pub fn collect(criterion_dir: &Path, run: SpawnRun) -> Result<Summary> {
         let since = UNIX_EPOCH + Duration::from_millis(run.started_unix_ms);
         let median = |group: &Group, variant: &str| {
-            median_us(criterion_dir, since, group, variant)
+            median_us(criterion_dir, since, &group.id, &group.measured, variant)
                 .with_context(|| format!("cannot read the estimates of {}/{variant}", group.id))
         };
         let mut columns = Vec::new();
@@ -134,10 +135,71 @@ impl Summary {
                     .iter()
                     .flat_map(|t| t.cells.iter().map(|(_, cell)| *cell)),
             );
-        cells.fold((0, 0), |(there, all), cell| {
-            (there + usize::from(cell.is_some()), all + 1)
-        })
+        count(cells)
     }
+}
+
+/// One row of the tokio table: both variants at one parent size and concurrency, µs per
+/// spawn.
+#[derive(Debug, Clone)]
+pub struct TokioRow {
+    /// The parent size's id.
+    pub size: String,
+    /// How many tasks spawned at once.
+    pub tasks: usize,
+    /// The median of `process_ext::tokio::process`.
+    pub ours: Option<f64>,
+    /// The median of `tokio::process`.
+    pub tokio: Option<f64>,
+}
+
+/// Everything the tokio report shows.
+#[derive(Debug, Clone)]
+pub struct TokioSummary {
+    /// The run, as the benchmark recorded it.
+    pub run: TokioRun,
+    /// One row per group, sizes in order, each at its concurrencies in the order they ran.
+    pub rows: Vec<TokioRow>,
+}
+
+impl TokioSummary {
+    /// Reads criterion's medians under `criterion_dir` for the benchmarks of `run`.
+    pub fn collect(criterion_dir: &Path, run: TokioRun) -> Result<TokioSummary> {
+        let since = UNIX_EPOCH + Duration::from_millis(run.started_unix_ms);
+        let mut rows = Vec::new();
+        for size in &run.sizes {
+            for group in run.groups.iter().filter(|g| g.size == size.id) {
+                let median = |variant: &Name| {
+                    median_us(
+                        criterion_dir,
+                        since,
+                        &group.id,
+                        &group.measured,
+                        &variant.id,
+                    )
+                };
+                rows.push(TokioRow {
+                    size: size.id.clone(),
+                    tasks: group.tasks,
+                    ours: median(&run.ours)?,
+                    tokio: median(&run.tokio)?,
+                });
+            }
+        }
+        Ok(TokioSummary { run, rows })
+    }
+
+    /// `(medians there, cells)` over the table.
+    pub fn measured(&self) -> (usize, usize) {
+        count(self.rows.iter().flat_map(|row| [row.ours, row.tokio]))
+    }
+}
+
+/// `(medians there, cells)` of `cells`.
+fn count(cells: impl Iterator<Item = Option<f64>>) -> (usize, usize) {
+    cells.fold((0, 0), |(there, all), cell| {
+        (there + usize::from(cell.is_some()), all + 1)
+    })
 }
 
 /// The recorded name of the variant `id` (the id itself if it is not recorded).
@@ -152,19 +214,20 @@ fn variant_name(run: &SpawnRun, id: &str) -> Name {
         })
 }
 
-/// Criterion's median in µs of `variant` in `group`: `None` unless the run measured it and
-/// criterion wrote its estimates after `since`.
+/// Criterion's median in µs of `variant` in the group `group`: `None` unless the run
+/// measured it (it is in `measured`) and criterion wrote its estimates after `since`.
 fn median_us(
     criterion_dir: &Path,
     since: SystemTime,
-    group: &Group,
+    group: &str,
+    measured: &[String],
     variant: &str,
 ) -> Result<Option<f64>> {
-    if !group.measured.iter().any(|v| v == variant) {
+    if !measured.iter().any(|v| v == variant) {
         return Ok(None);
     }
     let path = criterion_dir
-        .join(&group.id)
+        .join(group)
         .join(variant)
         .join("new/estimates.json");
     let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {

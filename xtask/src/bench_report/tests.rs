@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use process_ext_benches::{Group, Name, Size, SpawnRun};
+use process_ext_benches::{Group, Name, Size, SpawnRun, TokioGroup, TokioRun};
 
 use super::summary::Summary;
 use super::{chart, markdown};
@@ -113,16 +113,21 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Criterion's estimates of `variant` in `group` under `dir`, with the median `us` µs.
+fn write_estimate(dir: &Path, group: &str, variant: &str, us: f64) {
+    let new = dir.join(group).join(variant).join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    let estimates = format!(
+        r#"{{"mean":{{"point_estimate":1.0}},"median":{{"point_estimate":{}}}}}"#,
+        us * 1000.0
+    );
+    std::fs::write(new.join("estimates.json"), estimates).unwrap();
+}
+
 /// Criterion's output of [`medians`] and `run`'s record under `dir`.
 fn write_criterion(dir: &Path, run: &SpawnRun) {
     for (group, variant, us) in medians() {
-        let new = dir.join(group).join(variant).join("new");
-        std::fs::create_dir_all(&new).unwrap();
-        let estimates = format!(
-            r#"{{"mean":{{"point_estimate":1.0}},"median":{{"point_estimate":{}}}}}"#,
-            us * 1000.0
-        );
-        std::fs::write(new.join("estimates.json"), estimates).unwrap();
+        write_estimate(dir, group, variant, us);
     }
     run.write(dir).unwrap();
 }
@@ -205,13 +210,7 @@ fn kill_on_drop_gets_a_row_and_ratios_to_the_pidfd_spawn() {
         group.starts_with("spawn-") && *variant == "process-ext-pidfd"
     });
     for ((group, _, us), factor) in pidfd.zip(factors) {
-        let new = dir.join(group).join(id).join("new");
-        std::fs::create_dir_all(&new).unwrap();
-        let estimates = format!(
-            r#"{{"mean":{{"point_estimate":1.0}},"median":{{"point_estimate":{}}}}}"#,
-            us * factor * 1000.0
-        );
-        std::fs::write(new.join("estimates.json"), estimates).unwrap();
+        write_estimate(&dir, group, id, us * factor);
     }
     let summary = Summary::collect(&dir, run).unwrap();
     assert_eq!(summary.measured(), (27, 27));
@@ -231,5 +230,128 @@ fn kill_on_drop_gets_a_row_and_ratios_to_the_pidfd_spawn() {
     assert!(!COMMITTED.contains("Options, ratio"));
     let svg = chart::render(&summary).unwrap();
     assert!(svg.contains(label), "{label} not in the chart");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run of the tokio benchmark; `measured` says which `(group, variant)` ran.
+fn tokio_record(measured: &dyn Fn(&str, &str) -> bool) -> TokioRun {
+    let name = |id: &str, label: &str| Name {
+        id: id.into(),
+        label: label.into(),
+    };
+    let group = |size: &str, tasks: usize| {
+        let id = format!("tokio-{tasks}tasks-tiny-{size}");
+        TokioGroup {
+            measured: ["process-ext-tokio", "tokio"]
+                .iter()
+                .filter(|v| measured(&id, v))
+                .map(|v| (*v).to_owned())
+                .collect(),
+            id,
+            size: size.into(),
+            tasks,
+        }
+    };
+    TokioRun {
+        started_unix_ms: 0,
+        cpus: 2,
+        workers: 2,
+        load: ["2.00 3.00 4.00".into(), "2.50 3.10 3.90".into()],
+        ours: name("process-ext-tokio", "process_ext::tokio::process"),
+        tokio: name("tokio", "tokio::process"),
+        program: "tiny".into(),
+        sizes: vec![
+            Size {
+                id: "8MiB".into(),
+                resident_bytes: 8 * MIB,
+            },
+            Size {
+                id: "1GiB".into(),
+                resident_bytes: 1024 * MIB,
+            },
+        ],
+        groups: vec![
+            group("8MiB", 1),
+            group("8MiB", 64),
+            group("1GiB", 1),
+            group("1GiB", 64),
+        ],
+    }
+}
+
+/// Medians of [`tokio_record`]'s groups, `(group, ours, tokio)` in µs.
+const TOKIO_MEDIANS: [(&str, f64, f64); 4] = [
+    ("tokio-1tasks-tiny-8MiB", 250.0, 320.0),
+    ("tokio-64tasks-tiny-8MiB", 120.0, 160.0),
+    ("tokio-1tasks-tiny-1GiB", 262.0, 350.0),
+    ("tokio-64tasks-tiny-1GiB", 130.0, 1300.0),
+];
+
+/// Criterion's output of [`TOKIO_MEDIANS`] and `run`'s record under `dir`.
+fn write_tokio_criterion(dir: &Path, run: &TokioRun) {
+    for (group, ours, tokio) in TOKIO_MEDIANS {
+        write_estimate(dir, group, "process-ext-tokio", ours);
+        write_estimate(dir, group, "tokio", tokio);
+    }
+    run.write(dir).unwrap();
+}
+
+#[test]
+fn the_tokio_table_has_both_medians_and_their_ratio_per_size_and_concurrency() {
+    let dir = scratch("tokio");
+    write_tokio_criterion(&dir, &tokio_record(&|_, _| true));
+    let out = dir.join("results");
+    super::run(super::Args {
+        criterion_dir: Some(dir.clone()),
+        out_dir: Some(out.clone()),
+    })
+    .unwrap();
+    let md = std::fs::read_to_string(out.join("tokio.md")).unwrap();
+    let table = "\
+| parent | tasks | process_ext::tokio::process | tokio::process | ratio ours / tokio |
+|---|---:|---:|---:|---:|
+| 8MiB | 1 | 250 | 320 | 0.78 |
+| 8MiB | 64 | 120 | 160 | 0.75 |
+| 1GiB | 1 | 262 | 350 | 0.75 |
+| 1GiB | 64 | 130 | 1 300 | 0.10 |
+";
+    assert!(md.ends_with(table), "{md}");
+    assert!(md.contains("multi-thread runtime with 2 workers"), "{md}");
+    assert!(
+        md.contains("8MiB → 8.0 MiB, 1GiB → 1024.0 MiB. 2 CPUs; load average 2.00 3.00 4.00 at the start, 2.50 3.10 3.90 at the end."),
+        "{md}"
+    );
+    // Only the tokio benchmark left a record: the spawn results are not touched.
+    assert!(!out.join("spawn.md").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_partial_tokio_run_shows_dashes_and_writes_no_results() {
+    let dir = scratch("tokio-partial");
+    write_tokio_criterion(
+        &dir,
+        &tokio_record(&|group, variant| group.contains("8MiB") || variant == "tokio"),
+    );
+    write_criterion(&dir, &record(&|_, _| true));
+    let out = dir.join("results");
+    let err = super::run(super::Args {
+        criterion_dir: Some(dir.clone()),
+        out_dir: Some(out.clone()),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`tokio` run measured 6 of 8 benchmarks"),
+        "{err}"
+    );
+    assert!(!out.join("tokio.md").exists());
+    // The complete spawn run is written all the same.
+    assert!(out.join("spawn.md").exists());
+    let summary = std::fs::read_to_string(dir.join("tokio-summary.md")).unwrap();
+    assert!(
+        summary.contains("| 1GiB | 64 | – | 1 300 | – |"),
+        "{summary}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
