@@ -74,7 +74,7 @@ impl CommandEnv {
                 None => env.remove(key),
             };
         }
-        Envp::new(env)
+        Envp::new(&env)
     }
 }
 
@@ -99,13 +99,26 @@ pub(crate) struct Envp {
 
 impl Envp {
     /// Packs the variables; `None` if a key or value holds a NUL byte.
-    fn new<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Option<Envp>
+    ///
+    /// Two passes over `vars`: the first sizes the buffer and the array, so that the second
+    /// fills them without growing either (two allocations, whatever the number of
+    /// variables).
+    fn new<I, K, V>(vars: I) -> Option<Envp>
     where
+        I: IntoIterator<Item = (K, V)>,
+        I::IntoIter: Clone,
         K: AsRef<OsStr>,
         V: AsRef<OsStr>,
     {
-        let mut strings = Vec::new();
-        let mut starts = Vec::new();
+        let vars = vars.into_iter();
+        let (count, len) = vars.clone().fold((0, 0), |(count, len), (key, value)| {
+            (
+                count + 1,
+                len + key.as_ref().len() + value.as_ref().len() + 2,
+            )
+        });
+        let mut strings = Vec::with_capacity(len);
+        let mut starts = Vec::with_capacity(count + 1);
         let mut path = None;
         for (key, value) in vars {
             let (key, value) = (key.as_ref().as_bytes(), value.as_ref().as_bytes());
@@ -123,12 +136,12 @@ impl Envp {
         }
         // `strings` no longer grows, so pointers into it stay valid while `self` lives.
         let base = strings.as_ptr();
-        let pointers = starts
+        let mut pointers: Vec<*const c_char> = starts
             .into_iter()
             // SAFETY: every start is an offset inside `strings`.
             .map(|start| unsafe { base.add(start) }.cast::<c_char>())
-            .chain(std::iter::once(ptr::null()))
             .collect();
+        pointers.push(ptr::null());
         Some(Envp {
             strings,
             pointers,
@@ -138,8 +151,9 @@ impl Envp {
 
     /// A copy of this process's environment.
     pub(crate) fn inherited() -> Envp {
+        let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         // The variables come from C strings, so none holds a NUL byte.
-        Envp::new(std::env::vars_os()).unwrap_or_else(Envp::empty)
+        Envp::new(vars.iter().map(|(key, value)| (key, value))).unwrap_or_else(Envp::empty)
     }
 
     /// No variables at all.
