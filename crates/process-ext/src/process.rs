@@ -48,9 +48,9 @@ use crate::pidfd::PidFd;
 ///
 /// The child is created with `clone(2)` and `CLONE_PIDFD` when a pidfd is requested (see
 /// [`CommandExt::create_pidfd`](crate::os::linux::process::CommandExt::create_pidfd)), and
-/// runs with std's setup: an empty signal mask, `SIGPIPE` at its default action, the
-/// requested streams on fds 0, 1 and 2, and no other fd of the parent (all of ours are
-/// close-on-exec).
+/// runs with std's setup: the spawning thread's signal mask, `SIGPIPE` at its default
+/// action, the requested streams on fds 0, 1 and 2, and no other fd of the parent (all of
+/// ours are close-on-exec).
 ///
 /// Under an exec interposer (a library in `LD_PRELOAD` that defines `execve`, as Bear's,
 /// snoopy and Gentoo's sandbox do), the child execs through the interposer's `execve`, so

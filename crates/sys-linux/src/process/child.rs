@@ -26,14 +26,15 @@
 //! panicking `pre_exec` closure aborts it (as with std) instead of unwinding into the copy
 //! of the parent's code.
 //!
-//! Signals on the vfork path: the parent blocks every signal around the clone, so the
-//! child starts with everything blocked and none of the parent's handlers can run in it
-//! (they would run on the parent's memory). Before unblocking, the child resets every caught
-//! signal to its default action: the kernel did that already when the child was created
-//! with `clone3(CLONE_CLEAR_SIGHAND)`; otherwise the child asks for each
-//! signal's action and resets the caught ones itself. Only then does it restore the mask the
-//! spawning thread had, which the program inherits, as with std.
-
+//! Signals on the vfork path: none of the parent's handlers may ever run in the child (they
+//! would run on the parent's memory). Created with `clone3(CLONE_CLEAR_SIGHAND)`, the child
+//! has every caught signal at its default action from its first instruction (the kernel
+//! resets them while creating it; ignored ones stay ignored, as across `execve`), and the
+//! spawning thread's mask, which the program inherits, as with std: nothing to block or
+//! restore. Created with `clone(2)`, where the kernel offers no such reset, the parent blocks
+//! every signal around the clone, and the child resets each caught signal itself before
+//! restoring the spawning thread's mask.
+//!
 use std::ffi::{c_char, c_int, c_long, c_void};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,9 +131,12 @@ pub(crate) enum Signals {
     /// Fork path (or `exec` in place): the mask is the spawning thread's, handlers are the
     /// parent's copies and only run in the copy; nothing to undo.
     Inherited,
-    /// Vfork path: everything is blocked; reset caught signals unless the kernel already
-    /// did (`handlers_cleared`), then restore `mask`.
-    Blocked { mask: u64, handlers_cleared: bool },
+    /// Vfork path with `clone3(CLONE_CLEAR_SIGHAND)`: the kernel reset every caught signal as
+    /// it created the child, and the mask is the spawning thread's; nothing to undo.
+    Cleared,
+    /// Vfork path with `clone(2)`: everything is blocked; reset caught signals, then
+    /// restore `mask`, the spawning thread's.
+    Blocked { mask: u64 },
 }
 
 /// Entry point of a vfork child: runs the plan and, if exec fails, stores the errno where
@@ -474,15 +478,12 @@ fn abort_child() -> ! {
 }
 
 /// Gives the program std's signal state: `SIGPIPE`, which the Rust runtime ignores, at its
-/// default action, and the spawning thread's mask. On the vfork path, also undoes what the
-/// parent did to keep its handlers out of the child (see the module docs).
+/// default action, and the spawning thread's mask. After a `clone(2)` on the vfork path,
+/// also undoes what the parent did to keep its handlers out of the child (see the module
+/// docs).
 fn reset_signals(signals: Signals) -> Result<(), c_int> {
     let default = KernelSigaction::default();
-    if let Signals::Blocked {
-        handlers_cleared: false,
-        ..
-    } = signals
-    {
+    if let Signals::Blocked { .. } = signals {
         for signal in 1..=64 {
             if signal == libc::SIGKILL || signal == libc::SIGSTOP {
                 continue;
@@ -495,7 +496,7 @@ fn reset_signals(signals: Signals) -> Result<(), c_int> {
         }
     }
     sigaction(libc::SIGPIPE, Some(&default), None)?;
-    if let Signals::Blocked { mask, .. } = signals {
+    if let Signals::Blocked { mask } = signals {
         let set_mask = [
             libc::SIG_SETMASK as c_long,
             &mask as *const u64 as c_long,

@@ -12,7 +12,7 @@
 //! - `child`: the only code that runs in the child between the clone and `execve`.
 //! - `stdio`: the child's standard streams, the pipes to them, and [`read2`].
 //! - `path`: the candidate paths of the `PATH` search.
-//! - `signals`: all signals blocked around a vfork clone.
+//! - `signals`: all signals blocked around a vfork `clone(2)` (`clone3` needs no blocking).
 //! - `stack`: the guarded stack a vfork child runs on, one per spawning thread.
 //! - [`interpose`]: whether an exec interposer (`LD_PRELOAD`) defines `execve`, which the
 //!   vfork child then execs through.
@@ -28,8 +28,9 @@
 //! - The vfork path (the default): the child shares the parent's memory until it execs
 //!   (`clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND)`, or glibc's
 //!   `clone(3)` where `clone3` is refused), so the cost does not depend on the parent's
-//!   size. Every signal is blocked in the parent around the clone so none of its handlers
-//!   can run in the child; an exec failure is stored by the child in the plan, which the
+//!   size. None of the parent's signal handlers can run in the child: the kernel clears them
+//!   (`CLONE_CLEAR_SIGHAND`), or, with `clone(3)`, every signal is blocked in the parent
+//!   around the clone until the child has cleared them itself; an exec failure is stored by the child in the plan, which the
 //!   parent reads once the clone returns. Under an exec interposer (`LD_PRELOAD`) the child
 //!   execs through the interposer's `execve` (see [`interpose`]).
 //! - The fork path (`pre_exec` closures, `uid`, `gid`): glibc's `fork()`, as std; the child

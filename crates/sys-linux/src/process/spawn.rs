@@ -339,8 +339,9 @@ impl Command {
     }
 
     /// The vfork paths: `CLONE_VM | CLONE_VFORK`, this thread suspended until the child has
-    /// exec'd or exited, every signal blocked meanwhile; the child reports an exec failure
-    /// through the plan itself.
+    /// exec'd or exited, none of our signal handlers able to run in the child (the kernel
+    /// clears them with `clone3`; with `clone`, every signal is blocked meanwhile and the
+    /// child clears them); the child reports an exec failure through the plan itself.
     fn clone_vfork(
         &mut self,
         plan: &SpawnPlan,
@@ -348,10 +349,13 @@ impl Command {
         stdio: &[ChildStdio; 3],
         stack: &ChildStack,
     ) -> io::Result<Attempt> {
-        let blocked = BlockedSignals::new()?;
-        let signals = Signals::Blocked {
-            mask: blocked.previous,
-            handlers_cleared: plan.method == Method::Clone3,
+        let (blocked, signals) = match plan.method {
+            Method::Clone3 => (None, Signals::Cleared),
+            _ => {
+                let blocked = BlockedSignals::new()?;
+                let mask = blocked.previous;
+                (Some(blocked), Signals::Blocked { mask })
+            }
         };
         let parent = self.death_signal_parent();
         let cgroup = self.cgroup.as_ref().map_or(-1, |dir| dir.as_raw_fd());
@@ -369,7 +373,8 @@ impl Command {
                 }
                 // SAFETY: the child runs `child_main` on `stack`, which only reads the plan,
                 // writes its report slot and makes raw syscalls (see child.rs); this thread
-                // is suspended meanwhile (CLONE_VFORK) and all signals are blocked.
+                // is suspended meanwhile (CLONE_VFORK), and the child starts with none of
+                // our handlers (CLONE_CLEAR_SIGHAND).
                 unsafe {
                     clone::clone3(
                         child::child_main,
@@ -387,8 +392,8 @@ impl Command {
                 if plan.pidfd {
                     flags |= libc::CLONE_PIDFD;
                 }
-                // SAFETY: as for clone3; the child also resets our signal handlers in its
-                // copy of the handler table before unblocking anything.
+                // SAFETY: as for clone3, but with every signal blocked: the child resets our
+                // handlers in its copy of the handler table before unblocking anything.
                 unsafe { clone::clone(child::child_main, stack, flags, arg, &mut pidfd_slot) }
             }
         };
