@@ -20,7 +20,8 @@ use process_ext::os::unix::process::CommandExt as _;
 use process_ext_tests::pid_reuse::{assert_reuse_refused, start_with_pid, Reuse, NS_LAST_PID};
 use process_ext_tests::timing::PROMPT;
 use process_ext_tests::{
-    helper, helper_for_any_user, kernel_at_least, not_applicable, real_kernel_at_least, TempDir,
+    helper, helper_for_any_user, is_root, kernel_at_least, not_applicable, real_kernel_at_least,
+    TempDir,
 };
 use sys_linux::probe;
 
@@ -71,11 +72,6 @@ fn open_in_another_process(file: &Path, uid: Option<u32>) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The kernel answers each question as its version says: pidfs inode numbers from 6.9

@@ -14,7 +14,7 @@ use process_ext::os::linux::process::{ChildExt, CommandExt as _, CoreDumpOwner, 
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::timing::{PATIENCE, PROMPT, SETTLE};
-use process_ext_tests::{helper, kernel_at_least, not_applicable, TempDir};
+use process_ext_tests::{helper, is_root, kernel_at_least, not_applicable, TempDir};
 
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
     result.unwrap_err().raw_os_error().unwrap()
@@ -37,11 +37,6 @@ fn assert_unsupported<T: std::fmt::Debug>(result: io::Result<T>, needs: &str) {
     let err = result.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains(needs), "{err}");
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 // 1. The exit status of a process that is not our child.
