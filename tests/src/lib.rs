@@ -41,7 +41,8 @@ pub use kernel::{
 };
 pub use own_process::{in_own_process, is_own_process_copy, OWN_PROCESS_ENV};
 pub use programs::{
-    exit_program, helper, helper_for_any_user, spew_byte, spew_data, while_text_busy, HELPER_ENV,
+    exit_program, helper, helper_for_any_user, spawn_helper, spew_byte, spew_data, while_text_busy,
+    HELPER_ENV,
 };
 pub use temp_dir::TempDir;
 pub use timing::{thread_cpu_time, under_tcg};

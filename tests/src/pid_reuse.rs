@@ -4,7 +4,7 @@
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 
-use crate::helper;
+use crate::{helper, not_applicable};
 
 /// The file whose value plus one is the next pid the kernel hands out in this pid namespace
 /// (writable as root: `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE`).
@@ -21,14 +21,19 @@ pub enum Reuse {
     Impossible(io::Error),
 }
 
-/// The only acceptable reasons a pid cannot be handed out through `ns_last_pid`: not root,
-/// no CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE, or a read-only /proc.
-pub fn assert_reuse_refused(err: &io::Error) {
+/// Reports the calling test not applicable because `ns_last_pid` could not be written,
+/// after checking that the reason is an acceptable one: not root, no
+/// CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE, or a read-only /proc.
+pub fn reuse_not_applicable(err: &io::Error) {
     let code = err.raw_os_error();
     assert!(
         matches!(code, Some(libc::EPERM | libc::EACCES | libc::EROFS)),
         "unexpected error writing {NS_LAST_PID}: {err}"
     );
+    not_applicable(&format!(
+        "cannot force pid reuse ({NS_LAST_PID}: {err}); run as root, as the kernel matrix \
+         does"
+    ));
 }
 
 /// Starts `test-helper sleep 30` through std so that it gets exactly `pid`: the kernel hands

@@ -64,6 +64,20 @@ const SHARED_HELPER_PREFIX: &str = "process-ext-test-helper";
 /// for as long as it runs, so a directory whose lock can be taken is left over.
 const SHARED_HELPER_LOCK: &str = "lock";
 
+/// Spawns the [`helper`] with `args` through process-ext, with a pidfd.
+///
+/// # Panics
+///
+/// Panics if the spawn fails.
+pub fn spawn_helper(args: &[&str]) -> process_ext::process::Child {
+    use process_ext::os::linux::process::CommandExt as _;
+    process_ext::process::Command::new(helper())
+        .args(args)
+        .create_pidfd(true)
+        .spawn()
+        .unwrap()
+}
+
 /// Returns the path of a copy of the `test-helper` binary (see [`helper`]) that every user
 /// can execute, for children that change their uid or gid.
 ///

@@ -14,18 +14,10 @@ use process_ext::os::linux::process::{ChildExt, CommandExt as _, CoreDumpOwner, 
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::timing::{PATIENCE, PROMPT, SETTLE};
-use process_ext_tests::{helper, is_root, kernel_at_least, not_applicable, TempDir};
+use process_ext_tests::{helper, is_root, kernel_at_least, not_applicable, spawn_helper, TempDir};
 
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
     result.unwrap_err().raw_os_error().unwrap()
-}
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(helper())
-        .args(args)
-        .create_pidfd(true)
-        .spawn()
-        .unwrap()
 }
 
 fn signal(pid: u32, signal: i32) {
@@ -104,7 +96,7 @@ fn a_non_child_status_arrives_with_its_reap() {
 /// A child of ours is never reaped by the call: the status is read with `WNOWAIT`.
 #[test]
 fn a_child_status_leaves_it_to_be_reaped() {
-    let mut child = spawn(&["exit", "7"]);
+    let mut child = spawn_helper(&["exit", "7"]);
     let Ok(pidfd) = child.pidfd().map(|p| p.try_clone().unwrap()) else {
         assert!(!kernel_at_least(5, 2));
         child.wait().unwrap();
@@ -124,7 +116,7 @@ fn a_child_status_leaves_it_to_be_reaped() {
 
 #[test]
 fn a_running_child_times_out_without_a_status() {
-    let mut child = spawn(&["sleep", "30"]);
+    let mut child = spawn_helper(&["sleep", "30"]);
     let Ok(pidfd) = child.pidfd().map(|p| p.try_clone().unwrap()) else {
         child.kill().unwrap();
         child.wait().unwrap();
@@ -344,7 +336,7 @@ fn namespace_fds_are_the_process_namespaces() {
 
 #[test]
 fn an_exited_process_has_no_namespaces() {
-    let mut child = spawn(&["exit", "0"]);
+    let mut child = spawn_helper(&["exit", "0"]);
     let Ok(pidfd) = child.pidfd().map(|p| p.try_clone().unwrap()) else {
         child.wait().unwrap();
         return not_applicable("no pidfd before Linux 5.2");
@@ -406,7 +398,7 @@ fn a_thread_enters_a_child_uts_namespace() {
 
 #[test]
 fn a_user_namespace_is_not_entered_by_a_threaded_process() {
-    let mut child = spawn(&["sleep", "30"]);
+    let mut child = spawn_helper(&["sleep", "30"]);
     let Ok(pidfd) = child.pidfd().map(|p| p.try_clone().unwrap()) else {
         child.kill().unwrap();
         child.wait().unwrap();

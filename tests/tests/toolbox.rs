@@ -10,15 +10,7 @@ use process_ext::os::linux::process::{ChildExt, CommandExt as _, PidFd};
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Child, Command};
 use process_ext_tests::timing::PROMPT;
-use process_ext_tests::{helper, kernel_at_least};
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(helper())
-        .args(args)
-        .create_pidfd(true)
-        .spawn()
-        .unwrap()
-}
+use process_ext_tests::{helper, kernel_at_least, spawn_helper};
 
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
     result.unwrap_err().raw_os_error().unwrap()
@@ -26,7 +18,7 @@ fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
 
 /// A pidfd for a running helper that is our child, or `None` below 5.2.
 fn child_pidfd(args: &[&str]) -> Option<(Child, PidFd)> {
-    let child = spawn(args);
+    let child = spawn_helper(args);
     let pidfd = child.pidfd().ok()?.try_clone().unwrap();
     Some((child, pidfd))
 }
