@@ -2,8 +2,10 @@
 //! that holds one.
 
 use std::io;
+use std::os::fd::AsRawFd as _;
 use std::time::{Duration, Instant};
 
+use process_ext::os::linux::process::ChildExt as _;
 use sys_linux::procfs;
 
 use crate::kernel::not_applicable;
@@ -175,6 +177,26 @@ pub fn hold_with_tracer(
     child.wait().unwrap();
     not_applicable("ptrace is not permitted here (Yama or a seccomp policy)");
     None
+}
+
+/// The child's number in `/proc`, which may belong to a parent pid namespace (as in the
+/// CI's release pass): the `Pid:` line of its pidfd's fdinfo is in `/proc`'s numbering.
+/// Without a pidfd, its pid.
+///
+/// # Panics
+///
+/// Panics if the fdinfo cannot be read or has no `Pid:` line.
+pub fn proc_pid(child: &process_ext::process::Child) -> u32 {
+    let Ok(pidfd) = child.pidfd() else {
+        return child.id();
+    };
+    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()));
+    let fdinfo = fdinfo.unwrap();
+    let line = fdinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .expect("no Pid: line");
+    line.trim().parse().unwrap()
 }
 
 #[cfg(test)]

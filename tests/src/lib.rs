@@ -32,7 +32,7 @@ pub mod seccomp;
 pub mod temp_dir;
 pub mod timing;
 
-pub use children::{gone_within, has_no_children, hold_with_tracer, zombie_children};
+pub use children::{gone_within, has_no_children, hold_with_tracer, proc_pid, zombie_children};
 pub use compare::nightly_std_forks_for_a_pidfd;
 pub use fds::{inheritable_fds, open_fds, try_open_fds};
 pub use kernel::{

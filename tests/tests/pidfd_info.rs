@@ -14,7 +14,9 @@ use process_ext::os::linux::process::{ChildExt, CommandExt as _, CoreDumpOwner, 
 use process_ext::os::unix::process::CommandExt as _;
 use process_ext::process::{Child, Command, Stdio};
 use process_ext_tests::timing::{PATIENCE, PROMPT, SETTLE};
-use process_ext_tests::{helper, is_root, kernel_at_least, not_applicable, spawn_helper, TempDir};
+use process_ext_tests::{
+    helper, is_root, kernel_at_least, not_applicable, proc_pid, spawn_helper, TempDir,
+};
 
 fn errno<T: std::fmt::Debug>(result: io::Result<T>) -> i32 {
     result.unwrap_err().raw_os_error().unwrap()
@@ -302,7 +304,8 @@ fn namespace_fds_are_the_process_namespaces() {
         kernel_at_least(6, 11),
         "the ioctls from 6.11, /proc before"
     );
-    let pid = child.id();
+    // Our pid namespace may not be /proc's (the CI's release pass).
+    let pid = proc_pid(&child);
     for kind in Namespace::ALL {
         let theirs = format!("/proc/{pid}/ns/{}", kind.proc_name());
         let fd = match pidfd.namespace(kind) {
@@ -372,7 +375,7 @@ fn a_thread_enters_a_child_uts_namespace() {
     let Some((mut child, pidfd)) = child_in_new_namespaces(c"pidfd-info-enter") else {
         return;
     };
-    let theirs = identity(None, &format!("/proc/{}/ns/uts", child.id()));
+    let theirs = identity(None, &format!("/proc/{}/ns/uts", proc_pid(&child)));
     let ours = hostname();
     let entered = std::thread::spawn(move || {
         let result = pidfd.enter_namespaces(&[Namespace::Uts]);

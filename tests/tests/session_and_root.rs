@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use process_ext::os::linux::process::CommandExt as _;
-use process_ext_tests::{helper, is_root, not_applicable, while_text_busy, TempDir};
+use process_ext_tests::{helper, is_root, not_applicable, proc_pid, while_text_busy, TempDir};
 
 /// The `pgid` and `sid` of the helper's `ids` line (`uid=U gid=G pgid=P sid=S groups=..`).
 fn group_and_session(out: &[u8]) -> (i32, i32) {
@@ -164,23 +164,6 @@ fn elf_interpreter(file: &Path) -> Option<String> {
             String::from_utf8_lossy(path.strip_suffix(&[0]).unwrap_or(path)).into_owned()
         })
     })
-}
-
-/// The child's number in `/proc`, which may belong to a parent pid namespace (as in the
-/// CI's release pass): the `Pid:` line of its pidfd's fdinfo is in `/proc`'s numbering.
-fn proc_pid(child: &process_ext::process::Child) -> u32 {
-    use process_ext::os::linux::process::ChildExt as _;
-    use std::os::fd::AsRawFd as _;
-    let Ok(pidfd) = child.pidfd() else {
-        return child.id();
-    };
-    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()));
-    let fdinfo = fdinfo.unwrap();
-    let line = fdinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("Pid:"))
-        .expect("no Pid: line");
-    line.trim().parse().unwrap()
 }
 
 /// What nightly std does for `chroot`: `chroot(2)`, then `chdir` to the working directory
