@@ -17,7 +17,7 @@ pub const MIB: usize = 1 << 20;
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(4);
 
-/// Criterion configured with [`WARM_UP`] and [`MEASUREMENT`], writing into `dir` (see
+/// Criterion configured with `WARM_UP` and `MEASUREMENT`, writing into `dir` (see
 /// [`criterion_dir`]), then from the command line.
 pub fn criterion(dir: &Path) -> Criterion {
     Criterion::default()
@@ -38,7 +38,7 @@ pub fn bench_mode() -> bool {
 }
 
 /// The sampling of a group at a parent of `size` bytes (its times are those of
-/// [`criterion`]).
+/// [`criterion()`]).
 pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>, size: usize) {
     if size >= 1024 * MIB {
         // The fork path costs ~15 ms here: fewer samples of equal size keep it in budget.

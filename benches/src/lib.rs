@@ -13,10 +13,17 @@
 //!   `tokio::process`, from 1 and from 64 concurrent tasks of a 2-worker multi-thread
 //!   runtime, at parent resident sizes of 8 MiB and 1 GiB. It records a [`TokioRun`];
 //!   `cargo xtask bench-report` turns it into `results/tokio.md`.
+//! - `floor`: spawn + wait of the tiny program by process-ext, std, glibc's `posix_spawn`
+//!   and the raw floor ([`raw_spawn::Floor`]), in interleaved rounds of its own rather than
+//!   criterion's, one at a time and from 8 threads, at parent resident sizes of 8 MiB and
+//!   1 GiB; under the distribution's glibc or, re-executed through its loader, under another
+//!   ([`glibc`]). It records a [`FloorRun`] per glibc; `cargo xtask bench-report` turns them
+//!   into `results/floor.md`, and `cargo xtask bench-floor` runs it under both glibcs first.
 //!
 //! This library is those records, shared by the benchmarks that write them and the xtask
 //! that reads them; and, with the default feature `harness`, what the benchmarks share
-//! ([`harness`]; the xtask goes without it, and so without criterion).
+//! ([`harness`], [`raw_spawn`], [`glibc`]; the xtask goes without them, and so without
+//! criterion).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,7 +32,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "harness")]
+pub mod glibc;
+#[cfg(feature = "harness")]
 pub mod harness;
+#[cfg(feature = "harness")]
+pub mod raw_spawn;
 
 /// The name of the [`SpawnRun`] file in criterion's output directory.
 pub const SPAWN_RUN_FILE: &str = "spawn-run.json";
@@ -150,6 +161,131 @@ impl TokioRun {
     pub fn read(dir: &Path) -> io::Result<TokioRun> {
         read_json(&dir.join(TOKIO_RUN_FILE))
     }
+}
+
+/// The start of the name of a [`FloorRun`] file in criterion's output directory; the glibc
+/// version and `.json` follow.
+pub const FLOOR_RUN_PREFIX: &str = "floor-run-glibc-";
+
+/// What one run of the `floor` benchmark measured under one glibc: every round's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorRun {
+    /// When the run started, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// How many CPUs the run had.
+    pub cpus: usize,
+    /// The kernel release, as `uname -r` prints it.
+    pub kernel: String,
+    /// The 1-, 5- and 15-minute load averages at the start and at the end of the run.
+    pub load: [String; 2],
+    /// The glibc the benchmark ran on.
+    pub glibc: Glibc,
+    /// The label of the program spawned.
+    pub program: String,
+    /// How many times the whole measurement was repeated at each parent size.
+    pub repeats: usize,
+    /// Rounds per repeat: in each, every variant spawns one block, in an order that rotates
+    /// from round to round.
+    pub rounds: usize,
+    /// Spawns per block (per thread, for the concurrent series).
+    pub spawns: usize,
+    /// The ways of spawning that are compared, in table order.
+    pub variants: Vec<Name>,
+    /// The parent sizes, in table order.
+    pub sizes: Vec<Size>,
+    /// The series, one per parent size, concurrency and repeat, in the order they ran.
+    pub series: Vec<FloorSeries>,
+}
+
+/// The glibc a [`FloorRun`] ran on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Glibc {
+    /// Its version, from `gnu_get_libc_version`.
+    pub version: String,
+    /// The root of the extracted package it was loaded from, through that root's loader;
+    /// `None` for the distribution's.
+    pub root: Option<String>,
+    /// The `libc.so.6` file the process had mapped, from `/proc/self/maps`.
+    pub libc: String,
+}
+
+/// One repeat of the rounds at one parent size and concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorSeries {
+    /// The id of the parent size.
+    pub size: String,
+    /// Threads spawning at once: 1 for one spawn at a time.
+    pub threads: usize,
+    /// Which repeat, from 1.
+    pub repeat: usize,
+    /// Per variant (in the order of [`FloorRun::variants`]), per round, the wall time of
+    /// the round's block divided by the spawns in it, in nanoseconds.
+    pub ns_per_spawn: Vec<Vec<f64>>,
+}
+
+impl FloorSeries {
+    /// The median over the rounds of the time per spawn of the variant at `index`, in ns.
+    pub fn median_ns(&self, index: usize) -> Option<f64> {
+        median(self.ns_per_spawn.get(index)?)
+    }
+}
+
+/// The median of `values` (the mean of the middle two of an even count); `None` if there
+/// are none.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 0 => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+        _ => Some(sorted[middle]),
+    }
+}
+
+impl FloorRun {
+    /// The name of its file: [`FLOOR_RUN_PREFIX`], the glibc version, `.json`.
+    pub fn file_name(&self) -> String {
+        format!("{FLOOR_RUN_PREFIX}{}.json", self.glibc.version)
+    }
+
+    /// The index of the variant `id` in [`FloorRun::variants`].
+    pub fn variant(&self, id: &str) -> Option<usize> {
+        self.variants.iter().position(|v| v.id == id)
+    }
+
+    /// Writes the record into criterion's output directory `dir`; returns its path.
+    pub fn write(&self, dir: &Path) -> io::Result<PathBuf> {
+        write_json(self, &dir.join(self.file_name()))
+    }
+
+    /// Reads the records of the last run under each glibc from criterion's output directory
+    /// `dir`, ordered by glibc version (none if the directory does not exist).
+    pub fn read_all(dir: &Path) -> io::Result<Vec<FloorRun>> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut runs = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(FLOOR_RUN_PREFIX) && name.ends_with(".json") {
+                runs.push(read_json::<FloorRun>(&dir.join(&*name))?);
+            }
+        }
+        runs.sort_by_key(|run| version_key(&run.glibc.version));
+        Ok(runs)
+    }
+}
+
+/// `2.36` → `[2, 36]`, for ordering versions (a part that is not a number counts as 0).
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 /// Writes `record` as JSON to `path`, creating its directory; returns the path.

@@ -9,8 +9,11 @@
 //! - `stress` ([`stress`]): the soak test.
 //! - `differential` ([`differential`]): the differential search against std, for as long as
 //!   asked.
-//! - `bench-report` ([`bench_report`]): the committed results of the spawn and tokio
+//! - `bench-report` ([`bench_report`]): the committed results of the spawn, tokio and floor
 //!   benchmarks, from the last `cargo bench -p process-ext-benches`.
+//! - `bench-floor` ([`bench_floor`]): the floor benchmark under the distribution's glibc and
+//!   a current one, then its report.
+//! - `fetch-glibc` ([`fetch_glibc`]): Debian unstable's glibc, extracted for `bench-floor`.
 //!
 //! [`workspace`] holds what they share. A missing or unknown command exits with 2; a command
 //! that fails, or whose options are wrong, with 1.
@@ -19,9 +22,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 
+mod bench_floor;
 mod bench_report;
 mod ci;
 mod differential;
+mod fetch_glibc;
 mod qemu_user;
 mod stress;
 mod test_kernels;
@@ -70,16 +75,30 @@ enum Command {
     /// statuses, output and what the child saw. The fixed seed first, then random seeds,
     /// each printed with the command that re-runs it.
     Differential(differential::Args),
-    /// Write benches/results/ (spawn.md, spawn.svg, tokio.md) from the last benchmark runs
+    /// Write benches/results/ (spawn.md, spawn.svg, tokio.md, floor.md) from the last
+    /// benchmark runs
     ///
     /// Reads criterion's estimates and the records the benchmarks leave beside them
-    /// (target/criterion/spawn-run.json and tokio-run.json, from `cargo bench -p
-    /// process-ext-benches`). For each benchmark that left a record, prints its tables and
-    /// writes them to target/criterion/<bench>-summary.md; when its run measured every
-    /// benchmark, also to benches/results/<bench>.md (spawn: with a chart in
-    /// benches/results/spawn.svg). Fails after a partial run, leaving that benchmark's
-    /// results alone.
+    /// (target/criterion/spawn-run.json, tokio-run.json and floor-run-glibc-*.json, from
+    /// `cargo bench -p process-ext-benches`). For each benchmark that left a record, prints
+    /// its tables and writes them to `target/criterion/<bench>-summary.md`; when its run
+    /// measured every benchmark, also to `benches/results/<bench>.md` (spawn: with a chart in
+    /// benches/results/spawn.svg; floor: a section per glibc). Fails after a partial run,
+    /// leaving that benchmark's results alone.
     BenchReport(bench_report::Args),
+    /// Run the floor benchmark on the distribution's glibc and a current one, then report
+    ///
+    /// Runs `cargo bench -p process-ext-benches --bench floor` (process-ext, std, glibc's
+    /// posix_spawn and the raw floor in interleaved rounds), then the same with --glibc DIR
+    /// (default target/glibc-sid, fetched as fetch-glibc does if it holds none), checks that
+    /// each run had its glibc, and writes benches/results/floor.md as bench-report does.
+    BenchFloor(bench_floor::Args),
+    /// Download Debian unstable's libc6 and extract it into target/glibc-sid
+    ///
+    /// Uses apt-get with a private configuration (the mirror of this machine's apt sources,
+    /// suite sid, verified with debian-archive-keyring; lists and cache in target/apt-sid),
+    /// so the system's apt state is untouched, then dpkg-deb -x. Prints the version.
+    FetchGlibc(fetch_glibc::Args),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +116,8 @@ fn main() -> ExitCode {
         Command::Stress(args) => stress::run(args),
         Command::Differential(args) => differential::run(args),
         Command::BenchReport(args) => bench_report::run(args),
+        Command::BenchFloor(args) => bench_floor::run(args),
+        Command::FetchGlibc(args) => fetch_glibc::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
-//! What every command needs: the workspace root, `cargo` runs from it, whether we are root,
-//! installing a Debian package.
+//! What every command needs: the workspace root and target directory, `cargo` runs from
+//! it, whether we are root, installing a Debian package.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,6 +10,11 @@ use anyhow::{bail, Context as _, Result};
 pub fn root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target` in the workspace root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 /// The `cargo` that runs this xtask (`$CARGO`), else the one on `PATH`.

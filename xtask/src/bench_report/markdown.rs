@@ -170,7 +170,7 @@ fn header(md: &mut String, summary: &Summary) {
 }
 
 /// `8MiB → 8.0 MiB, ...`: each size and the resident size measured at it.
-fn resident_sizes(sizes: &[Size]) -> String {
+pub fn resident_sizes(sizes: &[Size]) -> String {
     let rss: Vec<String> = sizes
         .iter()
         .map(|size| format!("{} → {:.1} MiB", size.id, size.resident_bytes as f64 / MIB))

@@ -3,13 +3,17 @@
 //! `cargo bench -p process-ext-benches` only measures: criterion keeps its estimates under
 //! `target/criterion/`, and each benchmark records what it ran beside them
 //! ([`process_ext_benches::SpawnRun`] for `spawn`, [`process_ext_benches::TokioRun`] for
-//! `tokio`). This command reads both ([`summary`]) and, for each benchmark that left a
-//! record, writes its tables ([`markdown`]) to `target/criterion/<bench>-summary.md` and,
-//! when its last run measured every benchmark, to `benches/results/<bench>.md` (for `spawn`,
-//! with a chart ([`chart`]) in `benches/results/spawn.svg`). After a partial (filtered) run
-//! it prints the tables, leaves that benchmark's results alone and fails.
+//! `tokio`, and a [`process_ext_benches::FloorRun`] per glibc for `floor`, which keeps its
+//! own times). This command reads them ([`summary`]) and, for each benchmark that left a
+//! record, writes its tables ([`markdown`], [`floor`]) to
+//! `target/criterion/<bench>-summary.md` and, when its last run measured every benchmark, to
+//! `benches/results/<bench>.md` (for `spawn`, with a chart ([`chart`]) in
+//! `benches/results/spawn.svg`). After a partial (filtered) run it prints the tables, leaves
+//! that benchmark's results alone and fails; a `floor` run has no filter, so it is never
+//! partial.
 
 mod chart;
+mod floor;
 mod markdown;
 mod summary;
 #[cfg(test)]
@@ -19,7 +23,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use process_ext_benches::{SpawnRun, TokioRun};
+use process_ext_benches::{FloorRun, SpawnRun, TokioRun};
 
 use summary::{Summary, TokioSummary};
 
@@ -28,22 +32,32 @@ use summary::{Summary, TokioSummary};
 pub struct Args {
     /// Criterion's output directory (default: $CRITERION_HOME, else target/criterion)
     #[arg(long, value_name = "DIR")]
-    criterion_dir: Option<PathBuf>,
-    /// Where spawn.md, spawn.svg and tokio.md go (default: benches/results)
+    pub criterion_dir: Option<PathBuf>,
+    /// Where spawn.md, spawn.svg, tokio.md and floor.md go (default: benches/results)
     #[arg(long, value_name = "DIR")]
-    out_dir: Option<PathBuf>,
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Writes the reports of the last runs of the benchmarks.
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
-    let criterion_dir = args
-        .criterion_dir
-        .unwrap_or_else(|| default_criterion_dir(&root));
+    let criterion_dir = args.criterion_dir.unwrap_or_else(default_criterion_dir);
     let out_dir = args.out_dir.unwrap_or_else(|| root.join("benches/results"));
     let spawn = record(SpawnRun::read(&criterion_dir), "spawn", &criterion_dir)?;
     let tokio = record(TokioRun::read(&criterion_dir), "tokio", &criterion_dir)?;
-    if spawn.is_none() && tokio.is_none() {
+    let floor = FloorRun::read_all(&criterion_dir).with_context(|| {
+        format!(
+            "cannot read the records of `floor` benchmark runs in {}",
+            criterion_dir.display()
+        )
+    })?;
+    if floor.is_empty() {
+        println!(
+            "no record of a `floor` benchmark run in {}: its results are left alone",
+            criterion_dir.display()
+        );
+    }
+    if spawn.is_none() && tokio.is_none() && floor.is_empty() {
         bail!(
             "no record of a benchmark run in {}; run `cargo bench -p process-ext-benches` first",
             criterion_dir.display()
@@ -68,6 +82,16 @@ pub fn run(args: Args) -> Result<()> {
             bench: "tokio",
             markdown: &markdown,
             measured: summary.measured(),
+        };
+        partial.extend(report.publish(&criterion_dir, &out_dir, || Ok(Vec::new()))?);
+    }
+    if !floor.is_empty() {
+        let markdown = floor::render(&floor, &root);
+        let report = Report {
+            bench: "floor",
+            markdown: &markdown,
+            // A `floor` run always measures everything.
+            measured: (1, 1),
         };
         partial.extend(report.publish(&criterion_dir, &out_dir, || Ok(Vec::new()))?);
     }
@@ -99,7 +123,7 @@ fn record<T>(read: io::Result<T>, bench: &str, criterion_dir: &Path) -> Result<O
 
 /// The document of one benchmark's run.
 struct Report<'a> {
-    /// The benchmark: `spawn` or `tokio`.
+    /// The benchmark: `spawn`, `tokio` or `floor`.
     bench: &'static str,
     /// Its tables.
     markdown: &'a str,
@@ -144,13 +168,11 @@ impl Report<'_> {
 }
 
 /// Where criterion writes: `$CRITERION_HOME`, else `criterion` in cargo's target directory.
-fn default_criterion_dir(root: &Path) -> PathBuf {
+pub fn default_criterion_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("criterion")
+    crate::workspace::target_dir().join("criterion")
 }
 
 /// Writes `bytes` to `path`, creating its directory.

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use process_ext_benches::{Group, Name, Size, SpawnRun, TokioGroup, TokioRun};
+use process_ext_benches::{
+    FloorRun, FloorSeries, Glibc, Group, Name, Size, SpawnRun, TokioGroup, TokioRun,
+};
 
 use super::summary::Summary;
-use super::{chart, markdown};
+use super::{chart, floor, markdown};
 
 const MIB: u64 = 1 << 20;
 
@@ -353,5 +355,126 @@ fn a_partial_tokio_run_shows_dashes_and_writes_no_results() {
         summary.contains("| 1GiB | 64 | – | 1 300 | – |"),
         "{summary}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `floor` run on glibc `version` of three repeats, three rounds each: per variant
+/// (process-ext, floor, posix_spawn, std) the rounds take `base` µs times 0.9, 1 and 1.2 (so
+/// the median is `base`) one at a time, and `base / 4` concurrently; process-ext's `base`
+/// grows by 1 µs a repeat.
+fn floor_record(version: &str, root: Option<&str>) -> FloorRun {
+    let name = |id: &str, label: &str| Name {
+        id: id.into(),
+        label: label.into(),
+    };
+    let bases = [60.0, 58.0, 70.0, 75.0];
+    let mut series = Vec::new();
+    for size in ["8MiB", "1GiB"] {
+        for repeat in 1..=3 {
+            for threads in [1, 8] {
+                let ns_per_spawn = bases
+                    .iter()
+                    .enumerate()
+                    .map(|(index, base)| {
+                        let base = base + if index == 0 { (repeat - 1) as f64 } else { 0.0 };
+                        let us = if threads == 1 { base } else { base / 4.0 };
+                        [1.2, 0.9, 1.0].iter().map(|f| f * us * 1000.0).collect()
+                    })
+                    .collect();
+                series.push(FloorSeries {
+                    size: size.into(),
+                    threads,
+                    repeat,
+                    ns_per_spawn,
+                });
+            }
+        }
+    }
+    FloorRun {
+        started_unix_ms: 0,
+        cpus: 2,
+        kernel: "6.18.0".into(),
+        load: ["0.50 0.40 0.30".into(), "0.60 0.40 0.30".into()],
+        glibc: Glibc {
+            version: version.into(),
+            root: root.map(Into::into),
+            libc: root.map_or_else(
+                || "/usr/lib/x86_64-linux-gnu/libc.so.6".into(),
+                |root| format!("{root}/usr/lib/x86_64-linux-gnu/libc.so.6"),
+            ),
+        },
+        program: "tiny".into(),
+        repeats: 3,
+        rounds: 3,
+        spawns: 100,
+        variants: vec![
+            name("process-ext", "process-ext pidfd"),
+            name("floor", "raw floor"),
+            name("posix_spawn", "glibc posix_spawn"),
+            name("std", "std"),
+        ],
+        sizes: vec![
+            Size {
+                id: "8MiB".into(),
+                resident_bytes: 8 * MIB,
+            },
+            Size {
+                id: "1GiB".into(),
+                resident_bytes: 1024 * MIB,
+            },
+        ],
+        series,
+    }
+}
+
+#[test]
+fn the_floor_report_has_a_section_per_glibc_and_the_targets() {
+    let dir = scratch("floor");
+    let workspace = Path::new("/work/ws");
+    // Written out of order: the report orders them by version (2.43 after 2.36, 2.100 last).
+    for (version, root) in [
+        ("2.43", Some("/work/ws/target/glibc-sid")),
+        ("2.100", Some("/opt/glibc")),
+        ("2.36", None),
+    ] {
+        floor_record(version, root).write(&dir).unwrap();
+    }
+    let runs = FloorRun::read_all(&dir).unwrap();
+    let versions: Vec<&str> = runs.iter().map(|r| r.glibc.version.as_str()).collect();
+    assert_eq!(versions, ["2.36", "2.43", "2.100"]);
+    let md = floor::render(&runs, workspace);
+    for line in [
+        "| target | parent | glibc 2.36 | glibc 2.43 | glibc 2.100 |",
+        "| process-ext pidfd / raw floor <= 1.05, time per spawn | 8MiB | 1.052: **no** (1/3) \
+         | 1.052: **no** (1/3) | 1.052: **no** (1/3) |",
+        "| process-ext pidfd / best peer >= 1.4, spawns/s from several threads | 1GiB | \
+         1.148: **no** (0/3) | 1.148: **no** (0/3) | 1.148: **no** (0/3) |",
+        "## glibc 2.36, the distribution's",
+        "## glibc 2.43, from `target/glibc-sid`, through its loader",
+        "## glibc 2.100, from `/opt/glibc`, through its loader",
+        "`libc.so.6` mapped: `target/glibc-sid/usr/lib/x86_64-linux-gnu/libc.so.6`",
+        "| process-ext pidfd | 60.0 / 61.0 / 62.0 | 60.0 / 61.0 / 62.0 |",
+        "| process-ext pidfd | 66667 / 65574 / 64516 | 66667 / 65574 / 64516 |",
+        "| process-ext pidfd / raw floor | 8MiB | 1.034 / 1.052 / 1.069 | 1.052 | <= 1.05 | \
+         **no** (1/3) |",
+        "| process-ext pidfd / std | 1GiB | 0.800 / 0.813 / 0.827 | 0.813 | <= 0.95 | yes (3/3) |",
+        "| process-ext pidfd / best peer | 8MiB | 0.857 / 0.871 / 0.886 | 0.871 | <= 0.95 | yes \
+         (3/3) |",
+        "| process-ext pidfd / raw floor | 8MiB | 0.967 / 0.951 / 0.935 | 0.951 | >= 0.95 | yes \
+         (2/3) |",
+        "| process-ext pidfd / best peer | 1GiB | 1.167 / 1.148 / 1.129 | 1.148 | >= 1.4 | \
+         **no** (0/3) |",
+    ] {
+        assert!(md.contains(line), "{line} not in:\n{md}");
+    }
+    // Only floor records: bench-report writes floor.md alone.
+    let out = dir.join("results");
+    super::run(super::Args {
+        criterion_dir: Some(dir.clone()),
+        out_dir: Some(out.clone()),
+    })
+    .unwrap();
+    assert!(out.join("floor.md").exists());
+    assert!(!out.join("spawn.md").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
