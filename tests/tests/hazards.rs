@@ -173,9 +173,10 @@ fn helper_envp<I: Impl>(own_env: bool) -> Vec<String> {
 
 /// Entries of the parent's `environ` without `=` or with an empty name (a program can put
 /// them there by writing `environ`): std's child gets them when the command's environment
-/// is unchanged, since std passes `environ` itself; ours does not, since its copy comes from
-/// `std::env::vars_os`, which skips them (README, "How it differs from std"). With an
-/// environment of its own, neither child gets them.
+/// is unchanged, since std passes `environ` itself; ours does not where other threads exist
+/// (as in every test binary), since its copy comes from `std::env::vars_os`, which skips
+/// them (README, "How it differs from std"). With an environment of its own, neither child
+/// gets them. (A parent with one thread: see the next test.)
 #[test]
 fn malformed_parent_environment_entries_reach_only_std_s_child() {
     let name = "malformed_parent_environment_entries_reach_only_std_s_child";
@@ -231,6 +232,29 @@ fn malformed_parent_environment_entries_reach_only_std_s_child() {
         ],
         "(std, ext) for an unchanged environment, then for an own one"
     );
+}
+
+/// A parent with a single thread passes `environ` itself when the command leaves the
+/// environment unchanged, as std does, so the malformed entries of the test above reach
+/// both children; once the parent has made a thread, ours copies the environment and they
+/// reach only std's. The helper (a plain `main`, one thread unless told to make one)
+/// reports what glibc counted before the spawns: one thread, except in a static build,
+/// where it cannot be asked and the environment is always copied.
+#[test]
+fn a_single_threaded_parent_passes_environ_itself_as_std_does() {
+    for thread in [false, true] {
+        let out = std::process::Command::new(helper())
+            .args(["spawn-envp", if thread { "1" } else { "0" }])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let single = !thread && !cfg!(target_feature = "crt-static");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("single_threaded={single} std=true ext={single}"),
+            "with a thread made first: {thread}"
+        );
+    }
 }
 
 /// The kernel resets the dumpable flag of the memory a process runs on when its

@@ -132,6 +132,7 @@ fn main() -> ExitCode {
         b"burn" => cmd_burn(&rest),
         b"touch" => cmd_touch(&rest),
         b"state" => state::state(&rest),
+        b"spawn-envp" => state::spawn_envp(&rest),
         _ => {
             eprintln!("test-helper: unknown subcommand {:?}", sub);
             return ExitCode::from(EXIT_UNKNOWN);

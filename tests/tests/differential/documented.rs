@@ -55,10 +55,12 @@ pub const DOCUMENTED: &[Documented] = &[
         name: "malformed entries of the parent's environment",
         reason: "std passes the parent's `environ` itself, read under std's private \
                  environment lock, when the command leaves the environment unchanged; a \
-                 library cannot take that lock, and reading `environ` without it races \
-                 `std::env::set_var` (which reallocates the array), so process-ext copies \
-                 the environment with `std::env::vars_os`, which skips entries without `=` \
-                 or with an empty name (README, \"How it differs from std\")",
+                 library cannot take that lock, and where other threads exist (as in this \
+                 search) reading `environ` without it races `std::env::set_var` (which \
+                 reallocates the array), so process-ext copies the environment with \
+                 `std::env::vars_os`, which skips entries without `=` or with an empty name \
+                 (README, \"How it differs from std\"); a parent with one thread passes \
+                 `environ` itself, as std does",
         applies: |_| true,
         normalise: |std, ext| {
             for obs in [std, ext] {

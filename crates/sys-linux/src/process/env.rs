@@ -1,13 +1,17 @@
 //! The child's environment: the changes a `Command` records ([`CommandEnv`], std's
 //! `sys/process/env.rs`) and the `envp` array built from them at spawn time ([`Envp`]).
 //!
-//! The parent's variables are always read with [`std::env::vars_os`], under std's
-//! environment lock, and copied: never through libc's `environ`, which another thread's
-//! `std::env::set_var` may reallocate (and free) at any moment. A vfork child reads the
-//! copy while other threads keep running, so the copy belongs to the spawn alone.
+//! libc's `environ` is only ever read by us where no other thread exists
+//! ([`threads`](super::threads)): then nothing can change it while a spawn uses it, and a
+//! child whose command leaves the environment unchanged gets `environ` itself, as std's
+//! does (std reads it under its environment lock, which a library cannot take). Where other
+//! threads may exist, another thread's `std::env::set_var` may reallocate (and free) the
+//! array at any moment, so the parent's variables are read with [`std::env::vars_os`],
+//! under std's lock, and copied: a vfork child reads the copy while the other threads keep
+//! running, so the copy belongs to the spawn alone.
 
 use std::collections::BTreeMap;
-use std::ffi::{c_char, OsStr, OsString};
+use std::ffi::{c_char, CStr, OsStr, OsString};
 use std::fmt;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
@@ -88,13 +92,23 @@ impl fmt::Debug for CommandEnv {
     }
 }
 
-/// An environment as `execve(2)` takes it: `KEY=VALUE` strings, NUL-terminated, in one
-/// buffer, and the null-terminated array of pointers into it.
-pub(crate) struct Envp {
-    strings: Vec<u8>,
-    pointers: Vec<*const c_char>,
-    /// Where the value of `PATH` lies in `strings`.
-    path: Option<Range<usize>>,
+/// An environment as `execve(2)` takes it: a null-terminated array of `KEY=VALUE` strings.
+pub(crate) enum Envp {
+    /// A copy: the strings, NUL-terminated, in one buffer, and the array pointing into it.
+    Copy {
+        strings: Vec<u8>,
+        pointers: Vec<*const c_char>,
+        /// Where the value of `PATH` lies in `strings`.
+        path: Option<Range<usize>>,
+    },
+    /// This process's `environ` itself (never null), taken while no other thread exists
+    /// (see [`Envp::inherited`]).
+    Environ(*const *const c_char),
+}
+
+extern "C" {
+    /// libc's environment; see the module docs for when it is read.
+    static environ: *const *const c_char;
 }
 
 impl Envp {
@@ -142,15 +156,27 @@ impl Envp {
             .map(|start| unsafe { base.add(start) }.cast::<c_char>())
             .collect();
         pointers.push(ptr::null());
-        Some(Envp {
+        Some(Envp::Copy {
             strings,
             pointers,
             path,
         })
     }
 
-    /// A copy of this process's environment.
+    /// This process's environment: `environ` itself when this thread is the only one
+    /// ([`single_threaded`](super::threads::single_threaded)), and stays so while the spawn
+    /// that asked uses the result (a spawn creates no thread before its child has exec'd);
+    /// otherwise a copy made under std's environment lock.
     pub(crate) fn inherited() -> Envp {
+        if super::threads::single_threaded() {
+            // SAFETY: reading the pointer; with no other thread, nothing writes it meanwhile.
+            let array = unsafe { environ };
+            return match array.is_null() {
+                // `clearenv(3)` leaves no array at all.
+                true => Envp::empty(),
+                false => Envp::Environ(array),
+            };
+        }
         let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         // The variables come from C strings, so none holds a NUL byte.
         Envp::new(vars.iter().map(|(key, value)| (key, value))).unwrap_or_else(Envp::empty)
@@ -158,7 +184,7 @@ impl Envp {
 
     /// No variables at all.
     pub(crate) fn empty() -> Envp {
-        Envp {
+        Envp::Copy {
             strings: Vec::new(),
             pointers: vec![ptr::null()],
             path: None,
@@ -167,12 +193,34 @@ impl Envp {
 
     /// The null-terminated array, valid while `self` lives.
     pub(crate) fn as_ptr(&self) -> *const *const c_char {
-        self.pointers.as_ptr()
+        match self {
+            Envp::Copy { pointers, .. } => pointers.as_ptr(),
+            Envp::Environ(array) => *array,
+        }
     }
 
-    /// The value of `PATH`, if the environment has one.
+    /// The value of `PATH`, if the environment has one (in `environ`, the first, as
+    /// `getenv(3)` finds it).
     pub(crate) fn path(&self) -> Option<&[u8]> {
-        self.path.clone().map(|range| &self.strings[range])
+        match self {
+            Envp::Copy { strings, path, .. } => path.clone().map(|range| &strings[range]),
+            Envp::Environ(array) => {
+                let mut entry = *array;
+                // SAFETY: `environ` is a null-terminated array of NUL-terminated strings,
+                // and no other thread can change it while `self` is in use (see
+                // `inherited`).
+                unsafe {
+                    while !(*entry).is_null() {
+                        let bytes = CStr::from_ptr(*entry).to_bytes();
+                        if let Some(value) = bytes.strip_prefix(b"PATH=") {
+                            return Some(value);
+                        }
+                        entry = entry.add(1);
+                    }
+                }
+                None
+            }
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //!   `clone`).
 //! - `arch`: the assembly for one architecture: the `clone3` trampoline and the child's
 //!   system calls.
-//! - `env`: the child's environment, copied under std's environment lock.
+//! - `env`: the child's environment, copied under std's environment lock, or `environ`
+//!   itself in a process with one thread ([`threads`]).
 //! - `child`: the only code that runs in the child between the clone and `execve`.
 //! - `stdio`: the child's standard streams, the pipes to them, and [`read2`].
 //! - `path`: the candidate paths of the `PATH` search.
@@ -57,6 +58,7 @@ mod signals;
 mod spawn;
 mod stack;
 mod stdio;
+pub mod threads;
 
 pub use command::{Command, CommandArgs, CommandEnvs, Stdio, StdioPipes};
 pub use handle::{Autoreap, ExitWatch, KillOnDrop, Process};

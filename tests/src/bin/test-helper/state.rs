@@ -128,3 +128,69 @@ fn groups() -> Result<String, Failure> {
     let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
     Ok(groups.join(","))
 }
+
+/// Entries no `setenv(3)` makes, put in `environ` by [`spawn_envp`]: no `=`, and an empty
+/// name.
+const MALFORMED: [&std::ffi::CStr; 2] = [c"HAZARD_NOEQ", c"=HAZARD_EMPTY_NAME"];
+
+/// `spawn-envp THREAD`: if THREAD is 1, starts and joins a thread; then adds the
+/// [`MALFORMED`] entries to `environ`, runs its own `state 1` through std and through
+/// process-ext (with a pidfd), and prints `single_threaded=B std=B ext=B`: whether glibc
+/// counted one thread just before the spawns, and whether each child got both entries.
+pub fn spawn_envp(rest: &[OsString]) -> Outcome {
+    use process_ext::os::linux::process::CommandExt as _;
+    let [thread] = rest else {
+        return Err(Failure("expected THREAD (0 or 1)".into()));
+    };
+    if parse_arg::<u8>(thread, "THREAD")? == 1 {
+        std::thread::spawn(|| {})
+            .join()
+            .expect("the thread panicked");
+    }
+    extern "C" {
+        static mut environ: *const *const libc::c_char;
+    }
+    let mut entries = Vec::new();
+    // SAFETY: this process has no other thread that reads or writes `environ` (the one
+    // above is joined); the new array and its strings outlive every use below, and nothing
+    // puts the old array back, since the process exits after the report.
+    unsafe {
+        let mut at = environ;
+        while !(*at).is_null() {
+            entries.push(*at);
+            at = at.add(1);
+        }
+        entries.extend(MALFORMED.iter().map(|entry| entry.as_ptr()));
+        entries.push(std::ptr::null());
+        environ = entries.as_ptr();
+    }
+    let single = sys_linux::process::threads::single_threaded();
+    let me = std::env::current_exe()?;
+    let std_out = std::process::Command::new(&me)
+        .args(["state", "1"])
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let ext_out = process_ext::process::Command::new(&me)
+        .args(["state", "1"])
+        .create_pidfd(true)
+        .stdin(process_ext::process::Stdio::null())
+        .output()?;
+    let got_both = |out: &std::process::Output| {
+        let report = String::from_utf8_lossy(&out.stdout);
+        let envp: Vec<&str> = report
+            .lines()
+            .find_map(|line| line.strip_prefix("envp "))
+            .map_or(Vec::new(), |envp| envp.split(' ').collect());
+        MALFORMED
+            .iter()
+            .all(|entry| envp.contains(&hex(entry.to_bytes()).as_str()))
+    };
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "single_threaded={single} std={} ext={}",
+        got_both(&std_out),
+        got_both(&ext_out)
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
