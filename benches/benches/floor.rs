@@ -33,7 +33,11 @@
 //! The concurrent rounds are the same with `--threads` threads (default 8), each with its
 //! own commands, spawning a block of `--spawns` children each at once: the time of a block
 //! is the wall time until the last thread has reaped its last child, divided by all the
-//! spawns in it (reported as spawns per second).
+//! spawns in it (reported as spawns per second). They run in a forked copy of the benchmark
+//! ([`in_forked_copy`]), so that the one-at-a-time rounds always measure a parent with a
+//! single thread, whatever ran before: glibc never counts a process single-threaded again
+//! once it made a thread, and process-ext then copies the environment on every spawn (a
+//! parent with threads is what the concurrent rounds measure).
 //!
 //! Parent resident sizes are 8 MiB and 1 GiB: a ballast buffer, every page written, grown
 //! between sizes and checked through `/proc/self/statm`. Every variant shares the parent's
@@ -71,6 +75,7 @@ use process_ext_benches::glibc::{self, Root};
 use process_ext_benches::harness::{
     bench_mode, build_tiny, criterion_dir, load_average, Ballast, MIB,
 };
+use process_ext_benches::isolate::in_forked_copy;
 use process_ext_benches::raw_spawn::{Floor, PosixSpawn};
 use process_ext_benches::{FloorRun, FloorSeries, Glibc, Name, Size};
 
@@ -412,7 +417,8 @@ fn main() {
                 let ns_per_spawn = if threads == 1 {
                     sequential(&mut spawners, options.rounds, options.spawns)
                 } else {
-                    concurrent(&tiny, &options)
+                    // In a copy, so that this process keeps a single thread.
+                    in_forked_copy(|| concurrent(&tiny, &options))
                 };
                 let one = FloorSeries {
                     size: id.to_owned(),

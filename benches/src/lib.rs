@@ -36,6 +36,8 @@ pub mod glibc;
 #[cfg(feature = "harness")]
 pub mod harness;
 #[cfg(feature = "harness")]
+pub mod isolate;
+#[cfg(feature = "harness")]
 pub mod raw_spawn;
 
 /// The name of the [`SpawnRun`] file in criterion's output directory.
