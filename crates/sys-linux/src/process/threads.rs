@@ -5,7 +5,7 @@
 //! at startup and becomes 0 before `pthread_create(3)` (every `std::thread::spawn`) makes
 //! the first other thread. Only the one thread there is can then create another, so the
 //! answer stays true for as long as that thread does not.
-//! [`env`](super::env) relies on it: with no other thread, nothing can call
+//! A spawn relies on it: with no other thread, nothing can call
 //! `std::env::set_var` while a spawn reads `environ` itself.
 //!
 //! The variable is looked up once with `dlsym(3)` (linking it directly would make the
