@@ -34,7 +34,7 @@
 //! restore. Created with `clone(2)`, where the kernel offers no such reset, the parent blocks
 //! every signal around the clone, and the child resets each caught signal itself before
 //! restoring the spawning thread's mask.
-//!
+
 use std::ffi::{c_char, c_int, c_long, c_void};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
