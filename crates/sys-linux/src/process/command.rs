@@ -1,8 +1,9 @@
 //! The inner `Command`: everything a spawn needs, stored the way the child will use it.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{c_char, CString, OsStr, OsString};
 use std::fmt;
 use std::io;
+use std::ops::Deref;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -62,7 +63,7 @@ pub struct StdioPipes {
 pub struct Command {
     pub(crate) program: CString,
     /// `args[0]` is the `argv[0]` the child sees: the program, unless `arg0` replaced it.
-    pub(crate) args: Vec<CString>,
+    pub(crate) args: Argv,
     pub(crate) env: CommandEnv,
     pub(crate) cwd: Option<CString>,
     pub(crate) uid: Option<u32>,
@@ -96,7 +97,7 @@ impl Command {
         let mut saw_nul = false;
         let program = os2c(program, &mut saw_nul);
         Command {
-            args: vec![program.clone()],
+            args: Argv::new(program.clone()),
             program,
             env: CommandEnv::default(),
             cwd: None,
@@ -130,7 +131,8 @@ impl Command {
 
     /// Replaces `argv[0]`, which defaults to the program.
     pub fn set_arg_0(&mut self, arg: &OsStr) {
-        self.args[0] = os2c(arg, &mut self.saw_nul);
+        let arg = os2c(arg, &mut self.saw_nul);
+        self.args.set_first(arg);
     }
 
     /// Sets an environment variable for the child.
@@ -313,6 +315,65 @@ fn os2c(s: &OsStr, saw_nul: &mut bool) -> CString {
         *saw_nul = true;
         c"<string-with-nul>".to_owned()
     })
+}
+
+/// The arguments, with beside them the child's `argv`: the null-terminated array of
+/// pointers to them, kept up to date as arguments are added (as std's `Command` does), so
+/// that a spawn has nothing to build. Dereferences to the strings.
+pub(crate) struct Argv {
+    strings: Vec<CString>,
+    /// A pointer to each of `strings`' heap buffers, then a null pointer. Moving a `CString`
+    /// (into `strings`, or as `strings` grows) does not move its buffer.
+    pointers: Vec<*const c_char>,
+}
+
+// SAFETY: `pointers` only point into the buffers `strings` owns, which nothing mutates
+// through them; the value is as thread-safe as the `Vec<CString>` it wraps.
+unsafe impl Send for Argv {}
+// SAFETY: as for `Send`: shared access only reads.
+unsafe impl Sync for Argv {}
+
+impl Argv {
+    /// `argv` with only `argv[0]`.
+    fn new(arg0: CString) -> Argv {
+        Argv {
+            pointers: vec![arg0.as_ptr(), std::ptr::null()],
+            strings: vec![arg0],
+        }
+    }
+
+    /// Appends an argument.
+    fn push(&mut self, arg: CString) {
+        let last = self.pointers.len() - 1;
+        self.pointers[last] = arg.as_ptr();
+        self.pointers.push(std::ptr::null());
+        self.strings.push(arg);
+    }
+
+    /// Replaces `argv[0]`.
+    fn set_first(&mut self, arg: CString) {
+        self.pointers[0] = arg.as_ptr();
+        self.strings[0] = arg;
+    }
+
+    /// The null-terminated pointer array, valid as long as `self` is not changed.
+    pub(crate) fn pointers(&self) -> &[*const c_char] {
+        &self.pointers
+    }
+}
+
+impl Deref for Argv {
+    type Target = [CString];
+
+    fn deref(&self) -> &[CString] {
+        &self.strings
+    }
+}
+
+impl fmt::Debug for Argv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.strings.fmt(f)
+    }
 }
 
 /// The error std gives for a NUL byte in a program, argument, directory or variable.

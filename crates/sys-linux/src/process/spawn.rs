@@ -20,7 +20,7 @@ use super::env::Envp;
 use super::handle::{kill_and_reap, reap_when_exited, Autoreap, KillOnDrop, Process};
 use super::interpose;
 use super::learnt::{self, Outcome};
-use super::path::candidates;
+use super::path::Candidates;
 use super::plan::{self, Facts, KernelDoes, Method, Request, SpawnPlan};
 use super::signals::BlockedSignals;
 use super::stack::{with_stack, ChildStack};
@@ -34,18 +34,16 @@ use crate::{AsInner, FromInner};
 
 /// The strings and pointer arrays a child reads; kept alive until the spawn is over.
 struct Prepared {
-    argv: Vec<*const c_char>,
     envp: Envp,
     /// A fork path child's `environ` while its `pre_exec` closures run, when the command
     /// has an environment of its own (see [`Exec::Execvp`]).
     parent_envp: Option<Envp>,
-    programs: Vec<*const c_char>,
-    path_search: bool,
+    /// Points into the command's program when that is a path.
+    candidates: Candidates,
     /// Whether std would fork for this command ([`SpawnPlan::like_std_fork`]).
     std_forks: bool,
     /// `["/bin/sh", <slot>, argv[1..], NULL]` when `ENOEXEC` is retried with the shell.
     sh_argv: Option<Vec<*const c_char>>,
-    _programs: Vec<CString>,
     /// The fds passed with `fd`, taken from the command.
     fds: PassedFds,
 }
@@ -225,25 +223,21 @@ impl Command {
         std_forks: bool,
         fds: PassedFds,
     ) -> Prepared {
-        let (programs, path_search) = candidates(&self.program, envp.path());
-        let argv = null_terminated(&self.args);
+        let candidates = Candidates::new(&self.program, || envp.path());
         let sh_argv = std_forks.then(|| {
             let mut sh = vec![c"/bin/sh".as_ptr(), ptr::null()];
-            sh.extend_from_slice(argv.get(1..).unwrap_or(&[ptr::null()]));
+            sh.extend_from_slice(&self.args.pointers()[1..]);
             if sh.len() == 2 {
                 sh.push(ptr::null());
             }
             sh
         });
         Prepared {
-            argv,
             envp,
             parent_envp,
-            programs: programs.iter().map(|p| p.as_ptr()).collect(),
-            path_search,
+            candidates,
             std_forks,
             sh_argv,
-            _programs: programs,
             fds,
         }
     }
@@ -265,10 +259,10 @@ impl Command {
         };
         let c_ptr = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         ChildPlan {
-            argv: prepared.argv.as_ptr(),
+            argv: self.args.pointers().as_ptr(),
             envp: prepared.envp.as_ptr(),
-            programs: &prepared.programs,
-            path_search: prepared.path_search,
+            programs: prepared.candidates.pointers(),
+            path_search: prepared.candidates.path_search(),
             stdio: stdio.each_ref().map(ChildStdio::raw),
             fds: prepared.fds.pairs(),
             groups: self.groups.as_deref(),
@@ -531,12 +525,4 @@ fn read_exec_result(pipe: &FileDesc) -> io::Result<Option<c_int>> {
             "short read from the child's exec error pipe",
         )),
     }
-}
-
-fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
-    strings
-        .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(ptr::null()))
-        .collect()
 }
