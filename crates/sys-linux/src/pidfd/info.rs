@@ -219,7 +219,7 @@ impl PidFd {
             ));
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut watch = ExitWatch {
+        let mut watch = StatusWait {
             pidfd: self,
             child: false,
             readable: false,
@@ -229,7 +229,7 @@ impl PidFd {
 }
 
 /// A process in [`wait::wait_until`] until its exit status is known, never reaped.
-struct ExitWatch<'a> {
+struct StatusWait<'a> {
     pidfd: &'a PidFd,
     /// The process is our child, seen at the last check: it exits into a zombie only we
     /// can reap, so its pidfd is polled for the exit rather than the reap.
@@ -239,7 +239,7 @@ struct ExitWatch<'a> {
     readable: bool,
 }
 
-impl wait::Wait for ExitWatch<'_> {
+impl wait::Wait for StatusWait<'_> {
     type Output = ExitStatus;
 
     fn check(&mut self) -> io::Result<Option<ExitStatus>> {
