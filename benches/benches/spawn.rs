@@ -36,13 +36,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::Barrier;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use process_ext::os::linux::process::KillOnDrop;
-use process_ext_benches::harness::{
-    bench_mode, build_tiny, configure, criterion, criterion_dir, load_average, Ballast, MIB,
-};
+use process_ext_benches::harness::{bench_mode, build_tiny, configure, Ballast, Session, MIB};
 use process_ext_benches::{Group, Name, SpawnRun};
 
 /// Threads of the throughput benchmark.
@@ -420,8 +418,7 @@ fn concurrent_spawns(variant: Variant, program: &Path, iters: u64) -> Duration {
 
 /// The record of this run, for `cargo xtask bench-report`.
 fn record(
-    started: SystemTime,
-    load: [String; 2],
+    session: &Session,
     programs: &[Program],
     rss: Vec<(&'static str, usize)>,
     ran: Ran,
@@ -431,11 +428,9 @@ fn record(
         label: label.to_owned(),
     };
     SpawnRun {
-        started_unix_ms: started
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
+        started_unix_ms: session.started_unix_ms(),
         cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load,
+        load: session.load(),
         variants: Variant::ALL
             .iter()
             .map(|v| name(v.id(), &v.label(ran.kill_on_drop)))
@@ -453,12 +448,8 @@ fn record(
 }
 
 fn main() {
-    let started = Instant::now();
-    let since = SystemTime::now();
-    let load_at_start = load_average();
     let target_tmpdir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let criterion_dir = criterion_dir(target_tmpdir);
-    let mut c = criterion(&criterion_dir);
+    let (session, mut c) = Session::start(target_tmpdir);
 
     let programs = [
         Program {
@@ -494,16 +485,9 @@ fn main() {
         return;
     }
     let ran_kill_on_drop = ran.kill_on_drop;
-    let record = record(since, [load_at_start, load_average()], &programs, rss, ran);
-    match record.write(&criterion_dir) {
-        Ok(path) => println!(
-            "run recorded in {}; `cargo xtask bench-report` writes benches/results/ from it",
-            path.display()
-        ),
-        Err(e) => eprintln!("cannot record the run in {}: {e}", criterion_dir.display()),
-    }
     if let Some(mechanism) = ran_kill_on_drop {
         println!("kill_on_drop mechanism of this run: KillOnDrop::{mechanism:?} (in its label)");
     }
-    println!("total time: {:.0} s", started.elapsed().as_secs_f64());
+    let record = record(&session, &programs, rss, ran);
+    session.finish(|dir| record.write(dir));
 }

@@ -23,12 +23,10 @@
 //! into `benches/results/tokio.md`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use process_ext_benches::harness::{
-    bench_mode, build_tiny, configure, criterion, criterion_dir, load_average, Ballast, MIB,
-};
+use process_ext_benches::harness::{bench_mode, build_tiny, configure, Ballast, Session, MIB};
 use process_ext_benches::{Name, Size, TokioGroup, TokioRun};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
@@ -157,12 +155,8 @@ fn group(
 }
 
 fn main() {
-    let started = Instant::now();
-    let since = SystemTime::now();
-    let load_at_start = load_average();
     let target_tmpdir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let criterion_dir = criterion_dir(target_tmpdir);
-    let mut c = criterion(&criterion_dir);
+    let (session, mut c) = Session::start(target_tmpdir);
     let program = build_tiny(target_tmpdir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
@@ -196,24 +190,15 @@ fn main() {
         label: variant.label().to_owned(),
     };
     let record = TokioRun {
-        started_unix_ms: since
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
+        started_unix_ms: session.started_unix_ms(),
         cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
         workers: WORKERS,
-        load: [load_at_start, load_average()],
+        load: session.load(),
         ours: name(Variant::Ours),
         tokio: name(Variant::Tokio),
         program: "tiny".to_owned(),
         sizes,
         groups,
     };
-    match record.write(&criterion_dir) {
-        Ok(path) => println!(
-            "run recorded in {}; `cargo xtask bench-report` writes benches/results/ from it",
-            path.display()
-        ),
-        Err(e) => eprintln!("cannot record the run in {}: {e}", criterion_dir.display()),
-    }
-    println!("total time: {:.0} s", started.elapsed().as_secs_f64());
+    session.finish(|dir| record.write(dir));
 }

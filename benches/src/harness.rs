@@ -1,9 +1,11 @@
 //! What the benchmarks share: the tiny program they spawn, the ballast that grows the parent,
-//! criterion's configuration and where it writes, and the load of the machine.
+//! criterion's configuration and where it writes, the load of the machine, and the
+//! bookkeeping of a run ([`Session`]).
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
@@ -158,4 +160,59 @@ pub fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// The bookkeeping of one criterion run: when it started, the load then, and where
+/// criterion writes (and the run's record goes, for `cargo xtask bench-report`).
+#[derive(Debug)]
+pub struct Session {
+    started: Instant,
+    since: SystemTime,
+    load_at_start: String,
+    /// See [`criterion_dir`].
+    pub criterion_dir: PathBuf,
+}
+
+impl Session {
+    /// Starts a run whose benchmark has `target_tmpdir` as its `CARGO_TARGET_TMPDIR`, and
+    /// its criterion (see [`criterion()`]).
+    pub fn start(target_tmpdir: &Path) -> (Session, Criterion) {
+        let session = Session {
+            started: Instant::now(),
+            since: SystemTime::now(),
+            load_at_start: load_average(),
+            criterion_dir: criterion_dir(target_tmpdir),
+        };
+        let c = criterion(&session.criterion_dir);
+        (session, c)
+    }
+
+    /// When the run started, in milliseconds since the Unix epoch (0 if the clock is
+    /// before it).
+    pub fn started_unix_ms(&self) -> u64 {
+        self.since
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// The load averages at the start and now (see [`load_average`]).
+    pub fn load(&self) -> [String; 2] {
+        [self.load_at_start.clone(), load_average()]
+    }
+
+    /// Reports what `write` made of recording the run in [`criterion_dir`](Self::criterion_dir)
+    /// (where the record went, or why it could not be written), then the run's total time.
+    pub fn finish(self, write: impl FnOnce(&Path) -> io::Result<PathBuf>) {
+        match write(&self.criterion_dir) {
+            Ok(path) => println!(
+                "run recorded in {}; `cargo xtask bench-report` writes benches/results/ from it",
+                path.display()
+            ),
+            Err(e) => eprintln!(
+                "cannot record the run in {}: {e}",
+                self.criterion_dir.display()
+            ),
+        }
+        println!("total time: {:.0} s", self.started.elapsed().as_secs_f64());
+    }
 }
