@@ -13,7 +13,10 @@
 //! `ENOTTY` before pidfs, `EINVAL` from 6.9 to 6.12; `PIDFD_GET_*_NAMESPACE` -> `ENOTTY`
 //! before 6.11) and `setns` of a pidfd before 5.8 (`EINVAL`, for every `setns`).
 //! `name_to_handle_at` is refused with `EOPNOTSUPP` before 6.14 for every file, not only
-//! pidfds (the tests make no other handle).
+//! pidfds (the tests make no other handle), and `open_by_handle_at` with `FD_PIDFS_ROOT` as
+//! its mount fd with `EBADF` before 6.17, as any other negative fd is: so the `6.16` profile
+//! is the one row where pidfds have file handles that are reopened through a pidfd of ours
+//! (no Debian kernel lies between 6.12 and the newest).
 //!
 //! `docker-old` refuses `clone3` with `EPERM` except for glibc's own thread creation
 //! (recognised by its 88-byte argument struct): glibc falls back to `clone` only on
@@ -52,6 +55,9 @@ const PIDFD_GET_INFO_VER3: u64 = 0xC058_FF0B;
 /// (6.11): `_IO(0xFF, 1..=10)`.
 const PIDFD_GET_NAMESPACE: std::ops::RangeInclusive<u64> = 0xFF01..=0xFF0A;
 
+/// `FD_PIDFS_ROOT` (6.17): the mount fd `open_by_handle_at` takes for a pidfs handle.
+const FD_PIDFS_ROOT: i32 = -10002;
+
 /// `pidfd_open` flag `PIDFD_NONBLOCK` (5.10), equal to `O_NONBLOCK`.
 const PIDFD_NONBLOCK: u64 = libc::O_NONBLOCK as u64;
 
@@ -84,6 +90,7 @@ pub const PROFILES: &[(&str, Emulates)] = &[
     ("5.4", Emulates::Kernel(5, 4)),
     ("5.10", Emulates::Kernel(5, 10)),
     ("6.12", Emulates::Kernel(6, 12)),
+    ("6.16", Emulates::Kernel(6, 16)),
     ("docker", Emulates::Container(libc::ENOSYS)),
     ("docker-old", Emulates::Container(libc::EPERM)),
 ];
@@ -149,6 +156,7 @@ fn kernel_refusals(version: (u32, u32)) -> Vec<(i32, Vec<Refusal>)> {
     let mut einval = Vec::new();
     let mut enotty = Vec::new();
     let mut eopnotsupp = Vec::new();
+    let mut ebadf = Vec::new();
     if before(5, 1) {
         enosys.push((libc::SYS_pidfd_send_signal, None));
     } else if before(6, 9) {
@@ -204,11 +212,17 @@ fn kernel_refusals(version: (u32, u32)) -> Vec<(i32, Vec<Refusal>)> {
         // pidfds have no file handles (neither anonymous inodes nor pidfs before 6.14).
         eopnotsupp.push((libc::SYS_name_to_handle_at, None));
     }
+    if before(6, 17) {
+        // The mount fd is an int: its low 32 bits are compared.
+        let root = u64::from(FD_PIDFS_ROOT as u32);
+        ebadf.push((libc::SYS_open_by_handle_at, arg_equals(0, root)));
+    }
     [
         (libc::ENOSYS, enosys),
         (libc::EINVAL, einval),
         (libc::ENOTTY, enotty),
         (libc::EOPNOTSUPP, eopnotsupp),
+        (libc::EBADF, ebadf),
     ]
     .into_iter()
     .filter(|(_, refusals)| !refusals.is_empty())

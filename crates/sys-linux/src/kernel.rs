@@ -259,7 +259,9 @@ pub mod pidfd_file_handles {}
 /// that way (`EBADF` before).
 ///
 /// Before: [`ProcessHandle::open`](crate::pidfs::ProcessHandle::open) opens a pidfd of
-/// itself for the call, as any pidfd lies on pidfs.
+/// itself for the call, as any pidfd lies on pidfs. No Debian kernel lies between 6.14 and
+/// 6.17, so the matrix's `6.16` seccomp profile stands for these kernels: it refuses
+/// `FD_PIDFS_ROOT` with `EBADF`, as they do.
 pub mod pidfs_root {}
 
 /// `PIDFD_INFO_EXIT`, Linux 6.15: a pidfd keeps its process's exit status after the reap,
