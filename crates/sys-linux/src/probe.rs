@@ -58,8 +58,13 @@ impl Answer {
         }
     }
 
+    /// Records an answer; stores only when that changes it. Every spawn records what it
+    /// learnt, from every thread: a cache line that is only read stays shared between CPUs.
     pub(crate) fn record(&self, yes: bool) {
-        self.0.store(if yes { YES } else { NO }, Ordering::Relaxed);
+        let answer = if yes { YES } else { NO };
+        if self.0.load(Ordering::Relaxed) != answer {
+            self.0.store(answer, Ordering::Relaxed);
+        }
     }
 
     /// The cached answer, or `probe`'s, cached unless it was [`Found::NotNow`].
