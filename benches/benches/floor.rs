@@ -9,6 +9,13 @@
 //!   `wait` (checked once to have its pidfd);
 //! - `floor`: the raw floor, [`Floor`]: `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD |
 //!   SIGCHLD)`, the child's `execve`, `waitid(P_PIDFD)`, `close`: four system calls;
+//! - `floor-std-env`: the raw floor after a read of the environment through
+//!   `std::env::vars_os`, dropped unused. A parent with threads cannot hand its child
+//!   `environ` itself without racing `std::env::set_var` in another thread (which may
+//!   reallocate the array meanwhile); the one consistent read std offers is that copy, made
+//!   under std's environment lock, so no spawn that keeps the race closed can be faster than
+//!   this from several threads. It bounds the concurrent targets, and needs no such read
+//!   one spawn at a time, where process-ext passes `environ` (a single-threaded parent);
 //! - `posix_spawn`: glibc's `posix_spawn` with no file actions and no attributes, then
 //!   `waitpid` ([`PosixSpawn`]);
 //! - `std`: `std::process::Command`, `spawn` then `wait` (glibc's `posix_spawn` inside, with
@@ -125,14 +132,16 @@ const SIZES: [(&str, usize); 2] = [("8MiB", 8 * MIB), ("1GiB", 1024 * MIB)];
 enum Variant {
     ProcessExt,
     Floor,
+    FloorStdEnv,
     PosixSpawn,
     Std,
 }
 
 impl Variant {
-    const ALL: [Variant; 4] = [
+    const ALL: [Variant; 5] = [
         Variant::ProcessExt,
         Variant::Floor,
+        Variant::FloorStdEnv,
         Variant::PosixSpawn,
         Variant::Std,
     ];
@@ -141,6 +150,7 @@ impl Variant {
         let (id, label) = match self {
             Variant::ProcessExt => ("process-ext", "process-ext pidfd"),
             Variant::Floor => ("floor", "raw floor"),
+            Variant::FloorStdEnv => ("floor-std-env", "raw floor + std env read"),
             Variant::PosixSpawn => ("posix_spawn", "glibc posix_spawn"),
             Variant::Std => ("std", "std"),
         };
@@ -159,6 +169,9 @@ impl Variant {
                 Spawner::ProcessExt(cmd)
             }
             Variant::Floor => Spawner::Floor(Floor::new(program).expect("cannot map a stack")),
+            Variant::FloorStdEnv => {
+                Spawner::FloorStdEnv(Floor::new(program).expect("cannot map a stack"))
+            }
             Variant::PosixSpawn => {
                 Spawner::PosixSpawn(PosixSpawn::new(program).expect("bad program path"))
             }
@@ -171,6 +184,8 @@ impl Variant {
 enum Spawner {
     ProcessExt(process_ext::process::Command),
     Floor(Floor),
+    /// The floor, after reading the environment as a parent with threads must.
+    FloorStdEnv(Floor),
     PosixSpawn(PosixSpawn),
     Std(std::process::Command),
 }
@@ -182,6 +197,10 @@ impl Spawner {
         let status = match self {
             Spawner::ProcessExt(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
             Spawner::Floor(floor) => floor.spawn_wait(),
+            Spawner::FloorStdEnv(floor) => {
+                drop(std::hint::black_box(std::env::vars_os()));
+                floor.spawn_wait()
+            }
             Spawner::PosixSpawn(posix_spawn) => posix_spawn.spawn_wait(),
             Spawner::Std(cmd) => cmd.spawn().and_then(|mut child| child.wait()),
         };
